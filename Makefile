@@ -1,0 +1,63 @@
+# Two commands for a fresh machine: `make workshop` and `make test`.
+# Both create .venv when missing, install only when a requirements file changed,
+# and build the offline evaluation assets once.
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BACKEND ?= local
+REGION  ?= us-east-1
+# Extra options for the runner, e.g. ARGS='--only 00_setup --param dataset_source="bundled"'
+ARGS    ?=
+
+.PHONY: workshop test lab standin assets setup setup-dev lint format strip clean help
+
+help:
+	@echo "make workshop   run every notebook headless (BACKEND=local|aws REGION=... ARGS=...)"
+	@echo "make test       run the test suite"
+	@echo "make lab        JupyterLab wired to the local stand-in"
+	@echo "make standin    the local stand-in alone (prints the shell exports)"
+	@echo "make lint       ruff check, ruff format --check, notebooks stripped"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . || $(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.runtime assets
+setup-dev: $(VENV)/.dev assets
+
+assets: $(VENV)/.runtime
+	@$(PY) -m utils.assets
+
+workshop: setup
+	$(PY) -m utils.run_workshop --backend $(BACKEND) --region $(REGION) $(ARGS)
+
+test: setup-dev
+	$(PY) -m pytest
+
+lab: setup
+	$(PY) -m utils.local --lab
+
+standin: setup
+	$(PY) -m utils.local
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check utils tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff format --check utils tests benchmarks *.ipynb */*.ipynb
+	$(PY) -m utils.notebooks --check
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff format utils tests benchmarks *.ipynb */*.ipynb
+	$(PY) -m utils.notebooks --strip
+
+clean:
+	rm -rf runs .workshop .pytest_cache .ruff_cache

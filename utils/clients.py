@@ -1,0 +1,186 @@
+"""The one way in to AWS: sessions and clients, for the local stand-in and for a real account alike.
+
+botocore reads ``AWS_ENDPOINT_URL`` (and per-service ``AWS_ENDPOINT_URL_<SERVICE>``)
+from the environment, so the same code talks to the local stand-in or to AWS
+depending only on the environment it runs in.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import os
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+
+from utils import paths
+from utils.errors import WorkshopError
+
+Backend = Literal["local", "aws"]
+DEFAULT_REGION = "us-east-1"
+USER_AGENT = "bedrock-customization-workshop/0.1"
+LOCAL_MARKER_HEADER = "x-workshop-local-standin"
+"""Response header the local stand-in sets on every Bedrock response."""
+
+
+def _config() -> Config:
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
+    # Adaptive mode backs off on throttling, which Bedrock returns freely.
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": attempts},
+        user_agent_extra=USER_AGENT,
+        connect_timeout=10,
+        read_timeout=120,
+    )
+
+
+def region() -> str:
+    """The region: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's, else us-east-1."""
+    env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return env or boto3.session.Session().region_name or DEFAULT_REGION
+
+
+def endpoint_override() -> str | None:
+    """The ``AWS_ENDPOINT_URL`` in the environment, if any."""
+    return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _is_loopback(url: str) -> bool:
+    host = urllib.parse.urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def current_backend() -> Backend:
+    """``local`` when the environment points AWS clients at a loopback stand-in, else ``aws``."""
+    url = endpoint_override()
+    return "local" if url and _is_loopback(url) else "aws"
+
+
+def session(region_name: str | None = None) -> boto3.Session:
+    """A boto3 session for the given region (default: :func:`region`)."""
+    return boto3.Session(region_name=region_name or region())
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_client(service: str, region_name: str, endpoint_key: str) -> Any:
+    del endpoint_key  # part of the cache key only: a new endpoint means a new client
+    return session(region_name).client(service, config=_config())
+
+
+def client(service: str, region_name: str | None = None) -> Any:
+    """A boto3 client; cached per service, region and endpoint environment."""
+    key = json.dumps({k: v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")})
+    return _cached_client(service, region_name or region(), key)
+
+
+def clear_cache() -> None:
+    """Forget cached clients (after the environment changed)."""
+    _cached_client.cache_clear()
+
+
+def standin_file() -> os.PathLike[str]:
+    """Where a running ``python -m utils.local`` records its endpoint."""
+    return paths.workshop_dir() / "standin.json"
+
+
+def _running_standin() -> dict[str, str] | None:
+    """The environment of a live stand-in recorded by ``python -m utils.local``, if one answers."""
+    try:
+        with open(standin_file(), encoding="utf-8") as fh:
+            info = json.load(fh)
+        url = info["env"]["AWS_ENDPOINT_URL"]
+        with urllib.request.urlopen(f"{url}/_workshop/health", timeout=2) as resp:
+            if resp.status == 200:
+                return dict(info["env"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who and where the notebook runs: backend, region, account and principal."""
+
+    backend: Backend
+    region: str
+    account_id: str
+    principal_arn: str
+    endpoint: str | None
+
+    def banner(self) -> str:
+        """One line for the top of a notebook saying where its calls go."""
+        where = (
+            f"the LOCAL STAND-IN at {self.endpoint} (no AWS account is used, nothing is billed)"
+            if self.backend == "local"
+            else f"AWS account {self.account_id} in {self.region} (real resources, real costs)"
+        )
+        return f"Backend: {self.backend} | region: {self.region} | calls go to {where}"
+
+
+def use_backend(backend: str, region_name: str | None = None) -> Context:
+    """Check that the environment matches ``backend`` and return who and where we are.
+
+    For ``local``, a stand-in must be reachable: started by ``make workshop``/``make lab``
+    or by ``python -m utils.local`` (whose endpoint is then picked up here). For ``aws``,
+    the environment must not point at a loopback stand-in and credentials must work.
+    """
+    if backend not in ("local", "aws"):
+        raise WorkshopError(
+            f"backend must be 'local' or 'aws', not {backend!r}.",
+            "Set the notebook parameter backend to 'local' (no account) or 'aws'.",
+        )
+    if region_name:
+        os.environ["AWS_DEFAULT_REGION"] = region_name
+        os.environ["AWS_REGION"] = region_name
+    if backend == "local" and current_backend() != "local":
+        env = _running_standin()
+        if env is None:
+            raise WorkshopError(
+                "backend='local' but no local stand-in is running.",
+                "Start one with `make lab` (JupyterLab wired to it) or `python -m utils.local` "
+                "in a terminal, or run the series with `make workshop`.",
+            )
+        os.environ.update(env)
+        if region_name:
+            os.environ["AWS_DEFAULT_REGION"] = region_name
+            os.environ["AWS_REGION"] = region_name
+    if backend == "aws" and current_backend() == "local":
+        raise WorkshopError(
+            f"backend='aws' but AWS_ENDPOINT_URL is a local stand-in ({endpoint_override()}).",
+            "Unset AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_*) or run with backend='local'.",
+        )
+    clear_cache()
+    reg = region()
+    try:
+        ident = client("sts", reg).get_caller_identity()
+    except NoCredentialsError as exc:
+        raise WorkshopError(
+            "No AWS credentials were found.",
+            "Run `aws configure` or `aws sso login` (or set AWS_PROFILE), then restart the kernel.",
+        ) from exc
+    except NoRegionError as exc:
+        raise WorkshopError("No AWS region is set.", "Set the notebook parameter region.") from exc
+    except ClientError as exc:
+        raise WorkshopError(
+            f"AWS rejected the credentials: {exc.response['Error'].get('Message', exc)}.",
+            "Refresh them (`aws sso login`, new keys) and restart the kernel.",
+        ) from exc
+    return Context(
+        backend=current_backend(),
+        region=reg,
+        account_id=ident["Account"],
+        principal_arn=ident["Arn"],
+        endpoint=endpoint_override(),
+    )

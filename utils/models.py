@@ -1,0 +1,212 @@
+"""What the workshop knows about each base model family: ids, customization types, data schema,
+hyperparameter ranges and how a custom model can be served.
+
+In aws mode, ``list_foundation_models(byCustomizationType=...)`` is the truth for a region;
+this registry explains the families and checks hyperparameters before any call is made.
+Ranges follow the Amazon Bedrock user guide's hyperparameter pages (checked 2026-11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from utils.errors import WorkshopError
+
+FINE_TUNING = "FINE_TUNING"
+CONTINUED_PRE_TRAINING = "CONTINUED_PRE_TRAINING"
+DISTILLATION = "DISTILLATION"
+
+CONVERSATION = "bedrock-conversation-2024"
+PROMPT_COMPLETION = "prompt-completion"
+CLAUDE_MESSAGES = "claude-messages"
+CPT_INPUT = "input"
+
+
+@dataclass(frozen=True)
+class HyperParameter:
+    """One hyperparameter: its default and inclusive range; Bedrock takes the value as a string."""
+
+    name: str
+    default: float
+    minimum: float
+    maximum: float
+    integer: bool = False
+
+    def format(self, value: float) -> str:
+        """The string Bedrock expects for ``value``."""
+        return str(int(value)) if self.integer else repr(float(value))
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """A base model that Bedrock can customize."""
+
+    key: str
+    name: str
+    provider: str
+    model_id: str
+    customization_id: str
+    customizations: frozenset[str]
+    data_format: str
+    hyperparameters: tuple[HyperParameter, ...]
+    converse: bool = True
+    on_demand_deployment: bool = False
+    input_modalities: tuple[str, ...] = ("TEXT",)
+    lifecycle: str = "ACTIVE"
+    aliases: tuple[str, ...] = field(default=())
+
+    def defaults(self) -> dict[str, str]:
+        """Default hyperparameters as Bedrock strings."""
+        return {h.name: h.format(h.default) for h in self.hyperparameters}
+
+
+def _hp(name: str, default: float, lo: float, hi: float, integer: bool = False) -> HyperParameter:
+    return HyperParameter(name, default, lo, hi, integer)
+
+
+_NOVA_HP = (
+    _hp("epochCount", 2, 1, 5, True),
+    _hp("learningRate", 1e-5, 1e-6, 1e-4),
+    _hp("learningRateWarmupSteps", 10, 0, 100, True),
+)
+_TITAN_HP = (
+    _hp("epochCount", 5, 1, 10, True),
+    _hp("batchSize", 1, 1, 64, True),
+    _hp("learningRate", 1e-5, 0.0, 1.0),
+    _hp("learningRateWarmupSteps", 5, 0, 250, True),
+)
+_LLAMA_HP = (
+    _hp("epochCount", 5, 1, 10, True),
+    _hp("batchSize", 1, 1, 1, True),
+    _hp("learningRate", 1e-4, 5e-6, 0.1),
+)
+_HAIKU_HP = (
+    _hp("epochCount", 2, 1, 10, True),
+    _hp("batchSize", 32, 4, 256, True),
+    _hp("learningRateMultiplier", 1, 0.1, 2),
+    _hp("earlyStoppingThreshold", 0.001, 0, 0.1),
+    _hp("earlyStoppingPatience", 2, 1, 10, True),
+)
+
+FAMILIES: tuple[ModelFamily, ...] = (
+    ModelFamily(
+        "nova-micro", "Amazon Nova Micro", "Amazon", "amazon.nova-micro-v1:0",
+        "amazon.nova-micro-v1:0:128k", frozenset({FINE_TUNING, DISTILLATION}), CONVERSATION,
+        _NOVA_HP, on_demand_deployment=True,
+    ),
+    ModelFamily(
+        "nova-lite", "Amazon Nova Lite", "Amazon", "amazon.nova-lite-v1:0",
+        "amazon.nova-lite-v1:0:300k", frozenset({FINE_TUNING, DISTILLATION}), CONVERSATION,
+        _NOVA_HP, on_demand_deployment=True, input_modalities=("TEXT", "IMAGE"),
+    ),
+    ModelFamily(
+        "nova-pro", "Amazon Nova Pro", "Amazon", "amazon.nova-pro-v1:0",
+        "amazon.nova-pro-v1:0:300k", frozenset({FINE_TUNING}), CONVERSATION,
+        _NOVA_HP, on_demand_deployment=True, input_modalities=("TEXT", "IMAGE"),
+    ),
+    ModelFamily(
+        "claude-3-haiku", "Anthropic Claude 3 Haiku", "Anthropic",
+        "anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-haiku-20240307-v1:0:200k",
+        frozenset({FINE_TUNING}), CLAUDE_MESSAGES, _HAIKU_HP,
+    ),
+    ModelFamily(
+        "llama-3-1-8b", "Meta Llama 3.1 8B Instruct", "Meta", "meta.llama3-1-8b-instruct-v1:0",
+        "meta.llama3-1-8b-instruct-v1:0:128k", frozenset({FINE_TUNING}), PROMPT_COMPLETION,
+        _LLAMA_HP,
+    ),
+    ModelFamily(
+        "llama-3-1-70b", "Meta Llama 3.1 70B Instruct", "Meta", "meta.llama3-1-70b-instruct-v1:0",
+        "meta.llama3-1-70b-instruct-v1:0:128k", frozenset({FINE_TUNING}), PROMPT_COMPLETION,
+        _LLAMA_HP,
+    ),
+    ModelFamily(
+        "llama-3-2-1b", "Meta Llama 3.2 1B Instruct", "Meta", "meta.llama3-2-1b-instruct-v1:0",
+        "meta.llama3-2-1b-instruct-v1:0:128k", frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP,
+    ),
+    ModelFamily(
+        "llama-3-2-3b", "Meta Llama 3.2 3B Instruct", "Meta", "meta.llama3-2-3b-instruct-v1:0",
+        "meta.llama3-2-3b-instruct-v1:0:128k", frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP,
+    ),
+    ModelFamily(
+        "llama-3-2-11b", "Meta Llama 3.2 11B Vision Instruct", "Meta",
+        "meta.llama3-2-11b-instruct-v1:0", "meta.llama3-2-11b-instruct-v1:0:128k",
+        frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP, input_modalities=("TEXT", "IMAGE"),
+    ),
+    ModelFamily(
+        "llama-3-2-90b", "Meta Llama 3.2 90B Vision Instruct", "Meta",
+        "meta.llama3-2-90b-instruct-v1:0", "meta.llama3-2-90b-instruct-v1:0:128k",
+        frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP, input_modalities=("TEXT", "IMAGE"),
+    ),
+    ModelFamily(
+        "titan-text-lite", "Amazon Titan Text G1 - Lite", "Amazon", "amazon.titan-text-lite-v1",
+        "amazon.titan-text-lite-v1:0:4k", frozenset({FINE_TUNING, CONTINUED_PRE_TRAINING}),
+        PROMPT_COMPLETION, _TITAN_HP, lifecycle="LEGACY",
+    ),
+    ModelFamily(
+        "titan-text-express", "Amazon Titan Text G1 - Express", "Amazon",
+        "amazon.titan-text-express-v1", "amazon.titan-text-express-v1:0:8k",
+        frozenset({FINE_TUNING, CONTINUED_PRE_TRAINING}), PROMPT_COMPLETION, _TITAN_HP,
+        lifecycle="LEGACY",
+    ),
+)  # fmt: skip
+
+
+def _strip(model_id: str) -> str:
+    """Drop an ARN prefix and a cross-region inference prefix such as ``us.``."""
+    if model_id.startswith("arn:"):
+        model_id = model_id.split("/", 1)[-1]
+    head, _, rest = model_id.partition(".")
+    if head in ("us", "eu", "apac", "global", "jp", "au", "ca") and rest:
+        model_id = rest
+    return model_id
+
+
+def find(model_id: str) -> ModelFamily | None:
+    """The family of a model id, customization id, ARN or family key, or None."""
+    wanted = _strip(model_id)
+    for fam in FAMILIES:
+        if wanted in (fam.key, fam.model_id, fam.customization_id, *fam.aliases):
+            return fam
+    return None
+
+
+def family(model_id: str) -> ModelFamily:
+    """The family of ``model_id``, or a WorkshopError listing the known ones."""
+    fam = find(model_id)
+    if fam is None:
+        known = ", ".join(f.model_id for f in FAMILIES)
+        raise WorkshopError(
+            f"Unknown base model {model_id!r}.", f"Use one of the workshop's models: {known}."
+        )
+    return fam
+
+
+def check_hyperparameters(model_id: str, values: dict[str, object]) -> dict[str, str]:
+    """Check names and ranges; return the full set (defaults filled in) as Bedrock strings."""
+    fam = family(model_id)
+    known = {h.name: h for h in fam.hyperparameters}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise WorkshopError(
+            f"{fam.name} has no hyperparameter {', '.join(unknown)}.",
+            f"Use only: {', '.join(known)}.",
+        )
+    out = fam.defaults()
+    for name, raw in values.items():
+        hp = known[name]
+        try:
+            number = float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise WorkshopError(
+                f"Hyperparameter {name}={raw!r} is not a number.",
+                f"Give a number between {hp.minimum:g} and {hp.maximum:g}.",
+            ) from None
+        if hp.integer and number != int(number):
+            raise WorkshopError(f"Hyperparameter {name}={raw!r} must be a whole number.")
+        if not hp.minimum <= number <= hp.maximum:
+            raise WorkshopError(
+                f"Hyperparameter {name}={raw!r} is out of range for {fam.name}.",
+                f"Allowed: {hp.minimum:g} to {hp.maximum:g} (default {hp.default:g}).",
+            )
+        out[name] = hp.format(number)
+    return out
