@@ -1,0 +1,60 @@
+"""Shared fixtures: a local stand-in for the whole session and a fresh state file per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from utils import clients
+from utils.local import StandIn
+from utils.state import State
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep tests away from the learner's own .workshop folder; reuse built assets if present."""
+    from utils import paths
+
+    saved = dict(os.environ)
+    assets = paths.assets_dir()
+    os.environ["WORKSHOP_HOME"] = str(tmp_path_factory.mktemp("workshop-home"))
+    if assets.exists():
+        os.environ["WORKSHOP_ASSETS_DIR"] = str(assets)
+    # One attempt only: a stand-in error should fail a test at once, not after retries.
+    os.environ["AWS_MAX_ATTEMPTS"] = "1"
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(var, None)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def standin() -> Iterator[StandIn]:
+    """A stand-in for the session, its environment applied to this process (and kernels)."""
+    saved = dict(os.environ)
+    server = StandIn.start(job_seconds=0.3)
+    server.apply_env()
+    clients.clear_cache()
+    yield server
+    server.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+    clients.clear_cache()
+
+
+@pytest.fixture
+def aws(standin: StandIn) -> Iterator[StandIn]:
+    """The session stand-in, emptied before the test."""
+    standin.reset()
+    clients.clear_cache()
+    yield standin
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> State:
+    """A state file of the test's own."""
+    return State(tmp_path / "state.json")

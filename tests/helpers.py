@@ -1,0 +1,63 @@
+"""Small builders shared by tests: a role, a bucket and a valid training file in the stand-in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from utils import clients, iam
+from utils.local.bedrock import ACCOUNT_ID
+
+REGION = "us-east-1"
+
+
+def conversation(prompt: str, answer: str) -> dict[str, Any]:
+    """One ``bedrock-conversation-2024`` record."""
+    return {
+        "schemaVersion": "bedrock-conversation-2024",
+        "system": [{"text": "You summarize dialogues."}],
+        "messages": [
+            {"role": "user", "content": [{"text": prompt}]},
+            {"role": "assistant", "content": [{"text": answer}]},
+        ],
+    }
+
+
+def dialogue_records(n: int = 24) -> list[dict[str, Any]]:
+    """``n`` small but real dialogue-summary records (varied names and items)."""
+    names = ["Anna", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hugo"]
+    items = ["jacket", "lamp", "kettle", "printer", "bicycle", "sofa"]
+    out = []
+    for i in range(n):
+        name, item = names[i % len(names)], items[i % len(items)]
+        dialogue = (
+            f"#Person1#: Hello, I'm {name}. I bought a {item} here last week.\n"
+            f"#Person2#: What seems to be the problem with the {item}?\n"
+            f"#Person1#: It stopped working after two days. I would like a refund.\n"
+            f"#Person2#: Of course, {name}. Do you have the receipt?\n"
+            "#Person1#: Yes, here it is."
+        )
+        summary = f"{name} returns a broken {item} and #Person2# agrees to a refund."
+        out.append(conversation("Summarize the following conversation.\n\n" + dialogue, summary))
+    return out
+
+
+def make_bucket(name: str = "workshop-test-bucket") -> str:
+    """A bucket in the stand-in."""
+    clients.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def put_jsonl(bucket: str, key: str, records: list[dict[str, Any]]) -> str:
+    """Records as a JSON Lines object; returns its URI."""
+    body = "".join(json.dumps(r) + "\n" for r in records)
+    clients.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode())
+    return f"s3://{bucket}/{key}"
+
+
+def make_role(name: str = "workshop-test-role") -> str:
+    """A role Bedrock may assume, as the workshop makes it; returns its ARN."""
+    doc = json.dumps(iam.trust_policy(ACCOUNT_ID, REGION))
+    return clients.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=doc)["Role"][
+        "Arn"
+    ]

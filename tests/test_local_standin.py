@@ -1,0 +1,344 @@
+"""The local stand-in: every Bedrock operation it serves, checked against botocore's model."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
+from utils import clients
+from utils.local import StandIn
+from utils.local.restjson import output_problems
+
+BEDROCK = botocore.session.get_session().get_service_model("bedrock")
+RUNTIME = botocore.session.get_session().get_service_model("bedrock-runtime")
+
+
+def _checked(service_model: Any, operation: str, response: dict[str, Any]) -> dict[str, Any]:
+    """Assert a parsed response matches the operation's output shape, enums included."""
+    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    problems = output_problems(service_model.operation_model(operation), body)
+    assert problems == [], problems
+    return response
+
+
+def _wait_status(fetch: Any, wanted: set[str], timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = fetch()
+        status = found.get("status")
+        if status in wanted:
+            return found
+        assert time.monotonic() < deadline, f"still {status}"
+        time.sleep(0.1)
+
+
+def _start_job(role: str, train_uri: str, name: str = "job-a", **extra: Any) -> str:
+    request = {
+        "jobName": name,
+        "customModelName": f"{name}-model",
+        "roleArn": role,
+        "baseModelIdentifier": "amazon.nova-micro-v1:0:128k",
+        "trainingDataConfig": {"s3Uri": train_uri},
+        "outputDataConfig": {"s3Uri": "s3://workshop-test-bucket/output/"},
+        "hyperParameters": {"epochCount": "2"},
+    }
+    request.update(extra)
+    return clients.client("bedrock").create_model_customization_job(**request)["jobArn"]
+
+
+@pytest.fixture
+def trained(aws: StandIn) -> dict[str, str]:
+    """A completed fine-tuning job with validation data, in an empty stand-in."""
+    bucket = make_bucket()
+    role = make_role()
+    records = dialogue_records(30)
+    train = put_jsonl(bucket, "data/train.jsonl", records[:24])
+    val = put_jsonl(bucket, "data/validation.jsonl", records[24:])
+    arn = _start_job(role, train, validationDataConfig={"validators": [{"s3Uri": val}]})
+    bedrock = clients.client("bedrock")
+    job = _wait_status(
+        lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Completed"}
+    )
+    return {"job": arn, "model": job["outputModelArn"], "role": role, "bucket": bucket}
+
+
+def test_every_served_operation_matches_botocore_output_shapes(
+    trained: dict[str, str], aws: StandIn
+) -> None:
+    bedrock = clients.client("bedrock")
+    runtime = clients.client("bedrock-runtime")
+    seen = set()
+
+    def call(operation: str, **kw: Any) -> dict[str, Any]:
+        model, client = (RUNTIME, runtime) if operation == "Converse" else (BEDROCK, bedrock)
+        seen.add(operation)
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+        return _checked(model, operation, getattr(client, snake)(**kw))
+
+    train = "s3://workshop-test-bucket/data/train.jsonl"
+    output = {"s3Uri": "s3://workshop-test-bucket/output/"}
+    call("ListFoundationModels")
+    call("GetFoundationModel", modelIdentifier="amazon.nova-micro-v1:0:128k")
+    call("GetModelCustomizationJob", jobIdentifier=trained["job"])
+    call("ListModelCustomizationJobs")
+    call("GetCustomModel", modelIdentifier=trained["model"])
+    call("ListCustomModels")
+    pt = call(
+        "CreateProvisionedModelThroughput",
+        modelUnits=1,
+        provisionedModelName="pt-a",
+        modelId=trained["model"],
+    )["provisionedModelArn"]
+    _wait_status(
+        lambda: call("GetProvisionedModelThroughput", provisionedModelId=pt), {"InService"}
+    )
+    call("ListProvisionedModelThroughputs")
+    message = [{"role": "user", "content": [{"text": "Summarize: #Person1#: Hi."}]}]
+    call("Converse", modelId=pt, messages=message)
+    body = json.dumps({"schemaVersion": "messages-v1", "messages": message})
+    resp = runtime.invoke_model(modelId="amazon.nova-lite-v1:0", body=body)
+    seen.add("InvokeModel")
+    payload = json.loads(resp["body"].read())
+    assert payload["output"]["message"]["role"] == "assistant"
+    usage = payload["usage"]
+    assert usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
+    call("DeleteProvisionedModelThroughput", provisionedModelId=pt)
+    call("DeleteCustomModel", modelIdentifier=trained["model"])
+    second = _start_job(trained["role"], train, "job-b")
+    call(
+        "CreateModelCustomizationJob",
+        jobName="job-c",
+        customModelName="job-c-model",
+        roleArn=trained["role"],
+        baseModelIdentifier="amazon.nova-micro-v1:0:128k",
+        trainingDataConfig={"s3Uri": train},
+        outputDataConfig=output,
+    )
+    call("StopModelCustomizationJob", jobIdentifier=second)
+    assert seen == set(aws.bedrock.service.operations)
+
+
+def test_job_writes_measured_metrics_at_bedrock_layout(trained: dict[str, str]) -> None:
+    s3 = clients.client("s3")
+    job_id = trained["job"].rsplit("/", 1)[-1]
+    prefix = f"output/model-customization-job-{job_id}"
+    steps = (
+        s3.get_object(
+            Bucket=trained["bucket"],
+            Key=f"{prefix}/training_artifacts/step_wise_training_metrics.csv",
+        )["Body"]
+        .read()
+        .decode()
+    )
+    rows = [line.split(",") for line in steps.strip().splitlines()]
+    assert rows[0] == ["step_number", "epoch_number", "training_loss", "perplexity"]
+    assert len(rows) > 2
+    losses = [float(r[2]) for r in rows[1:]]
+    assert all(loss > 0 for loss in losses)
+    validation = (
+        s3.get_object(
+            Bucket=trained["bucket"],
+            Key=f"{prefix}/validation_artifacts/post_fine_tuning_validation/validation/"
+            "validation_metrics.csv",
+        )["Body"]
+        .read()
+        .decode()
+    )
+    assert validation.splitlines()[0].startswith("step_number,epoch_number,validation_loss")
+    job = clients.client("bedrock").get_model_customization_job(jobIdentifier=trained["job"])
+    assert job["trainingMetrics"]["trainingLoss"] == pytest.approx(losses[-1])
+    assert job["hyperParameters"]["epochCount"] == "2"
+
+
+def test_identifiers_work_as_names_or_arns(trained: dict[str, str]) -> None:
+    bedrock = clients.client("bedrock")
+    by_arn = bedrock.get_model_customization_job(jobIdentifier=trained["job"])
+    by_name = bedrock.get_model_customization_job(jobIdentifier="job-a")
+    assert by_arn["jobArn"] == by_name["jobArn"] == trained["job"]
+    model = bedrock.get_custom_model(modelIdentifier="job-a-model")
+    assert model["modelArn"] == trained["model"]
+
+
+def test_missing_training_data_fails_the_job_with_a_message(aws: StandIn) -> None:
+    make_bucket()
+    arn = _start_job(make_role(), "s3://workshop-test-bucket/data/nothing-here.jsonl")
+    bedrock = clients.client("bedrock")
+    job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
+    assert "nothing-here.jsonl" in job["failureMessage"]
+    assert "outputModelArn" not in job
+    assert bedrock.list_custom_models()["modelSummaries"] == []
+
+
+def test_malformed_training_data_names_the_line(aws: StandIn) -> None:
+    bucket = make_bucket()
+    records = dialogue_records(10)
+    body = "".join(json.dumps(r) + "\n" for r in records[:3]) + "{not json\n"
+    clients.client("s3").put_object(Bucket=bucket, Key="bad.jsonl", Body=body.encode())
+    arn = _start_job(make_role(), f"s3://{bucket}/bad.jsonl")
+    bedrock = clients.client("bedrock")
+    job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
+    assert "line 4" in job["failureMessage"]
+
+
+def test_roles_out_of_order_fail_the_job(aws: StandIn) -> None:
+    bucket = make_bucket()
+    records = dialogue_records(10)
+    records[2]["messages"].reverse()
+    train = put_jsonl(bucket, "swapped.jsonl", records)
+    arn = _start_job(make_role(), train)
+    bedrock = clients.client("bedrock")
+    job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
+    assert "line 3" in job["failureMessage"]
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"hyperParameters": {"epochCount": "9"}}, "1 to 5"),
+        ({"hyperParameters": {"batchSize": "8"}}, "no hyperparameter batchSize"),
+        ({"baseModelIdentifier": "amazon.nova-micro-v1:0"}, "amazon.nova-micro-v1:0:128k"),
+        ({"baseModelIdentifier": "acme.unknown-v1:0"}, "cannot be customized"),
+        ({"customizationType": "CONTINUED_PRE_TRAINING"}, "does not support"),
+    ],
+)
+def test_bad_requests_get_a_validation_exception(
+    aws: StandIn, change: dict[str, Any], needle: str
+) -> None:
+    make_bucket()
+    with pytest.raises(ClientError) as caught:
+        _start_job(make_role(), "s3://workshop-test-bucket/x.jsonl", **change)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert needle in caught.value.response["Error"]["Message"]
+    assert (
+        clients.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]
+        == []
+    )
+
+
+def test_role_that_bedrock_cannot_assume_is_refused(aws: StandIn) -> None:
+    make_bucket()
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+           "Principal": {"Service": "ec2.amazonaws.com"}}]}  # fmt: skip
+    role = clients.client("iam").create_role(
+        RoleName="ec2-role", AssumeRolePolicyDocument=json.dumps(doc)
+    )["Role"]["Arn"]
+    with pytest.raises(ClientError, match=r"bedrock\.amazonaws\.com"):
+        _start_job(role, "s3://workshop-test-bucket/x.jsonl")
+
+
+def test_duplicate_job_name_conflicts_but_same_token_is_idempotent(aws: StandIn) -> None:
+    make_bucket()
+    role = make_role()
+    first = _start_job(role, "s3://workshop-test-bucket/x.jsonl", clientRequestToken="tok-1")
+    again = _start_job(role, "s3://workshop-test-bucket/x.jsonl", clientRequestToken="tok-1")
+    assert first == again
+    with pytest.raises(ClientError) as caught:
+        _start_job(role, "s3://workshop-test-bucket/x.jsonl")
+    assert caught.value.response["Error"]["Code"] == "ConflictException"
+
+
+def test_stop_ends_a_running_job_stopped(aws: StandIn) -> None:
+    aws.bedrock.job_seconds = 30
+    try:
+        make_bucket()
+        arn = _start_job(make_role(), "s3://workshop-test-bucket/x.jsonl")
+        bedrock = clients.client("bedrock")
+        bedrock.stop_model_customization_job(jobIdentifier=arn)
+        job = _wait_status(
+            lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Stopped"}
+        )
+        assert "endTime" in job
+    finally:
+        aws.bedrock.job_seconds = 0.3
+
+
+def test_custom_model_answers_only_through_its_throughput(trained: dict[str, str]) -> None:
+    bedrock = clients.client("bedrock")
+    runtime = clients.client("bedrock-runtime")
+    message = [{"role": "user", "content": [{"text": "Summarize: #Person1#: Hello."}]}]
+    with pytest.raises(ClientError) as caught:
+        runtime.converse(modelId=trained["model"], messages=message)
+    assert "provisioned throughput" in caught.value.response["Error"]["Message"]
+    pt = bedrock.create_provisioned_model_throughput(
+        modelUnits=1, provisionedModelName="pt-b", modelId=trained["model"]
+    )["provisionedModelArn"]
+    with pytest.raises(ClientError) as caught:
+        bedrock.delete_custom_model(modelIdentifier=trained["model"])
+    assert caught.value.response["Error"]["Code"] == "ConflictException"
+    _wait_status(
+        lambda: bedrock.get_provisioned_model_throughput(provisionedModelId=pt), {"InService"}
+    )
+    reply = runtime.converse(modelId=pt, messages=message)
+    headers = reply["ResponseMetadata"]["HTTPHeaders"]
+    assert clients.LOCAL_MARKER_HEADER in headers
+    assert reply["output"]["message"]["content"][0]["text"].strip()
+
+
+def test_foundation_models_filter_by_customization_type(aws: StandIn) -> None:
+    bedrock = clients.client("bedrock")
+    fine = bedrock.list_foundation_models(byCustomizationType="FINE_TUNING")["modelSummaries"]
+    cpt = bedrock.list_foundation_models(byCustomizationType="CONTINUED_PRE_TRAINING")[
+        "modelSummaries"
+    ]
+    fine_ids = {m["modelId"] for m in fine}
+    assert "amazon.nova-micro-v1:0:128k" in fine_ids
+    assert "amazon.nova-micro-v1:0" not in fine_ids
+    assert {m["modelId"] for m in cpt} == {
+        "amazon.titan-text-lite-v1:0:4k",
+        "amazon.titan-text-express-v1:0:8k",
+    }
+    with pytest.raises(ClientError) as caught:
+        bedrock.get_foundation_model(modelIdentifier="acme.nothing-v1")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_base_model_answers_deterministically(aws: StandIn) -> None:
+    runtime = clients.client("bedrock-runtime")
+    message = [{"role": "user", "content": [{"text": dialogue_records(1)[0]["messages"][0]
+                ["content"][0]["text"]}]}]  # fmt: skip
+    first = runtime.converse(modelId="amazon.nova-micro-v1:0", messages=message)
+    second = runtime.converse(modelId="us.amazon.nova-micro-v1:0", messages=message)
+    text = first["output"]["message"]["content"][0]["text"]
+    assert text == second["output"]["message"]["content"][0]["text"]
+    assert text.strip()
+    assert first["stopReason"] in ("end_turn", "max_tokens")
+
+
+MODEL = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k"
+
+
+def test_output_check_catches_a_bad_enum() -> None:
+    op = BEDROCK.operation_model("GetProvisionedModelThroughput")
+    now = time.time()
+    good = {
+        "modelUnits": 1, "desiredModelUnits": 1, "provisionedModelName": "p",
+        "provisionedModelArn": "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/x",
+        "modelArn": MODEL, "desiredModelArn": MODEL, "foundationModelArn": MODEL,
+        "status": "InService", "creationTime": now, "lastModifiedTime": now,
+    }  # fmt: skip
+    assert output_problems(op, good) == []
+    assert any("Running" in p for p in output_problems(op, {**good, "status": "Running"}))
+    assert output_problems(op, {k: v for k, v in good.items() if k != "status"})
+
+
+def test_admin_health_and_unknown_routes(aws: StandIn) -> None:
+    with urllib.request.urlopen(aws.endpoint + "/_workshop/health") as resp:
+        assert json.load(resp)["ok"] is True
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(aws.endpoint + "/_workshop/nothing")
+    assert caught.value.code == 404
+
+
+def test_reset_forgets_everything(trained: dict[str, str], aws: StandIn) -> None:
+    aws.reset()
+    bedrock = clients.client("bedrock")
+    assert bedrock.list_custom_models()["modelSummaries"] == []
+    assert clients.client("s3").list_buckets()["Buckets"] == []

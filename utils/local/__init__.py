@@ -1,0 +1,102 @@
+"""The local stand-in for AWS: one HTTP server on 127.0.0.1 for S3, IAM, STS and Bedrock.
+
+S3, IAM and STS are served by moto's server; Bedrock (control plane and runtime) by
+this package's own service (:mod:`utils.local.bedrock`), which follows botocore's
+service model. Requests are routed by the service named in their SigV4 signature.
+
+Start it from Python with :meth:`StandIn.start`, or from a shell with
+``python -m utils.local``, which prints the ``export`` lines a shell needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import urllib.request
+from typing import Any
+
+from utils.clients import DEFAULT_REGION
+
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class StandIn:
+    """A running local stand-in; use :meth:`start`, then :attr:`env` and :meth:`stop`."""
+
+    def __init__(self, server: Any, thread: threading.Thread, region: str) -> None:
+        self._server = server
+        self._thread = thread
+        self.region = region
+        host, port = server.server_address[:2]
+        self.endpoint = f"http://{host}:{port}"
+
+    @classmethod
+    def start(
+        cls,
+        port: int = 0,
+        job_seconds: float | None = None,
+        region: str = DEFAULT_REGION,
+    ) -> StandIn:
+        """Start the server in a background thread (``port=0`` picks a free port)."""
+        from werkzeug.serving import make_server
+
+        # werkzeug logs every request at INFO; polling loops would drown the notebook output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+        from utils.local.server import build_app, request_handler
+
+        app = build_app(job_seconds=job_seconds)
+        server = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=request_handler()
+        )
+        thread = threading.Thread(target=server.serve_forever, name="standin", daemon=True)
+        thread.start()
+        standin = cls(server, thread, region)
+        app.bedrock.region = region
+        app.bedrock.endpoint = standin.endpoint
+        return standin
+
+    @property
+    def bedrock(self) -> Any:
+        """The stand-in's Bedrock service (:class:`utils.local.bedrock.LocalBedrock`)."""
+        return self._server.app.bedrock
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables that point boto3 (and papermill kernels) at this stand-in."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            **DUMMY_CREDENTIALS,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+    def apply_env(self, environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+        """Write :attr:`env` into ``environ`` and drop variables that would override it."""
+        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            environ.pop(var, None)
+        environ.update(self.env)
+
+    def reset(self) -> None:
+        """Forget every resource (S3, IAM, Bedrock) the stand-in holds."""
+        for path in ("/moto-api/reset", "/_workshop/reset"):
+            req = urllib.request.Request(self.endpoint + path, method="POST", data=b"")
+            with urllib.request.urlopen(req, timeout=10):
+                pass
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread to end."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> StandIn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

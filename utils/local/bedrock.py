@@ -1,0 +1,830 @@
+"""The Bedrock control plane and runtime of the local stand-in.
+
+Jobs really run: when a job's simulated duration has passed, the stand-in reads the
+training (and validation) data from S3, fails the job the way Bedrock does when the
+data is missing or malformed, otherwise trains a small local model
+(:mod:`utils.local.learner`) on it, writes the measured losses as Bedrock's metrics
+CSVs under the job's output prefix, and creates the custom model. Provisioned
+throughputs serve what the custom model learned. Nothing here is a canned answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import logging
+import secrets
+import string
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from utils import models
+from utils.errors import WorkshopError
+from utils.local.restjson import (
+    RestJsonService,
+    ServiceError,
+    conflict,
+    error_response,
+    not_found,
+    validation_error,
+)
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_ID = "123456789012"  # moto's default account, so IAM and S3 ARNs agree
+DEFAULT_JOB_SECONDS = 3.0
+DEFAULT_PT_SECONDS = 1.0
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise validation_error(f"{uri!r} is not an S3 URI of the form s3://bucket/key.")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+class DataError(Exception):
+    """Training data Bedrock would reject; the message becomes the job's failureMessage."""
+
+
+@dataclass
+class Job:
+    """A model customization job and what it produced."""
+
+    job_id: str
+    arn: str
+    name: str
+    request: dict[str, Any]
+    family: models.ModelFamily
+    created: datetime
+    due: float
+    status: str = "InProgress"
+    failure: str | None = None
+    ended: datetime | None = None
+    modified: datetime = field(default_factory=_now)
+    model_arn: str | None = None
+    training_loss: float | None = None
+    validation_losses: list[float] = field(default_factory=list)
+
+
+@dataclass
+class CustomModel:
+    """A custom model created by a completed job."""
+
+    arn: str
+    name: str
+    job: Job
+    created: datetime
+    artifact: dict[str, Any]
+
+
+@dataclass
+class Throughput:
+    """A provisioned model throughput serving a base or custom model."""
+
+    arn: str
+    name: str
+    model_arn: str
+    foundation_arn: str
+    units: int
+    created: datetime
+    due: float
+    commitment: str | None
+    status: str = "Creating"
+    modified: datetime = field(default_factory=_now)
+
+
+class LocalBedrock:
+    """State and behaviour of the stand-in's Bedrock; thread-safe."""
+
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        job_seconds: float | None = None,
+        pt_seconds: float | None = None,
+    ) -> None:
+        self.region = region
+        self.job_seconds = DEFAULT_JOB_SECONDS if job_seconds is None else job_seconds
+        self.pt_seconds = (
+            min(DEFAULT_PT_SECONDS, self.job_seconds) if pt_seconds is None else pt_seconds
+        )
+        self.endpoint: str | None = None  # set once the server is bound
+        self._lock = threading.RLock()
+        self.reset()
+        control: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "ListFoundationModels": self.list_foundation_models,
+            "GetFoundationModel": self.get_foundation_model,
+            "CreateModelCustomizationJob": self.create_job,
+            "GetModelCustomizationJob": self.get_job,
+            "ListModelCustomizationJobs": self.list_jobs,
+            "StopModelCustomizationJob": self.stop_job,
+            "GetCustomModel": self.get_custom_model,
+            "ListCustomModels": self.list_custom_models,
+            "DeleteCustomModel": self.delete_custom_model,
+            "CreateProvisionedModelThroughput": self.create_pt,
+            "GetProvisionedModelThroughput": self.get_pt,
+            "ListProvisionedModelThroughputs": self.list_pts,
+            "DeleteProvisionedModelThroughput": self.delete_pt,
+            "Converse": self.converse,
+            "InvokeModel": self.invoke_model,
+        }
+        self.service = RestJsonService(["bedrock", "bedrock-runtime"], control)
+
+    def reset(self) -> None:
+        """Forget every job, model and throughput."""
+        with self._lock:
+            self.jobs: dict[str, Job] = {}
+            self.custom_models: dict[str, CustomModel] = {}
+            self.throughputs: dict[str, Throughput] = {}
+            self.tokens: dict[str, str] = {}
+
+    # -- plumbing --------------------------------------------------------------------
+    def _arn(self, kind: str, rest: str, account: str = ACCOUNT_ID) -> str:
+        return f"arn:aws:bedrock:{self.region}:{account}:{kind}/{rest}"
+
+    def _foundation_arn(self, model_id: str) -> str:
+        return f"arn:aws:bedrock:{self.region}::foundation-model/{model_id}"
+
+    def _client(self, service: str) -> Any:
+        if self.endpoint is None:
+            raise ServiceError("InternalServerException", "stand-in endpoint not set", 500)
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes):
+        """Serve one HTTP request (after advancing every job and throughput that is due)."""
+        with self._lock:
+            try:
+                self.advance()
+                return self.service.handle(method, path, query, headers, body)
+            except Exception as exc:  # a stand-in bug must reach the caller, not a bare 500 page
+                logger.exception("local stand-in failed on %s %s", method, path)
+                return error_response(
+                    ServiceError("InternalServerException", f"local stand-in error: {exc!r}", 500)
+                )
+
+    def advance(self) -> None:
+        """Move jobs and throughputs whose simulated time has passed to their next state."""
+        now = time.monotonic()
+        with self._lock:
+            for job in list(self.jobs.values()):
+                if job.status == "Stopping":
+                    self._end(job, "Stopped")
+                elif job.status == "InProgress" and now >= job.due:
+                    self._finish(job)
+            for pt in self.throughputs.values():
+                if pt.status == "Creating" and now >= pt.due:
+                    pt.status = "InService"
+                    pt.modified = _now()
+
+    def _end(self, job: Job, status: str, failure: str | None = None) -> None:
+        job.status = status
+        job.failure = failure
+        job.ended = job.modified = _now()
+
+    # -- foundation models ------------------------------------------------------------
+    def _summary(self, fam: models.ModelFamily, model_id: str) -> dict[str, Any]:
+        customizable = model_id == fam.customization_id
+        return {
+            "modelArn": self._foundation_arn(model_id),
+            "modelId": model_id,
+            "modelName": fam.name,
+            "providerName": fam.provider,
+            "inputModalities": list(fam.input_modalities),
+            "outputModalities": ["TEXT"],
+            "responseStreamingSupported": True,
+            "customizationsSupported": sorted(fam.customizations) if customizable else [],
+            "inferenceTypesSupported": ["PROVISIONED"] if customizable else ["ON_DEMAND"],
+            "modelLifecycle": {"status": fam.lifecycle},
+        }
+
+    def _all_summaries(self) -> list[dict[str, Any]]:
+        out = []
+        for fam in models.FAMILIES:
+            out.append(self._summary(fam, fam.model_id))
+            out.append(self._summary(fam, fam.customization_id))
+        return out
+
+    def list_foundation_models(self, p: dict[str, Any]) -> dict[str, Any]:
+        found = self._all_summaries()
+        if "byCustomizationType" in p:
+            found = [s for s in found if p["byCustomizationType"] in s["customizationsSupported"]]
+        if "byProvider" in p:
+            found = [s for s in found if s["providerName"].lower() == p["byProvider"].lower()]
+        if "byInferenceType" in p:
+            found = [s for s in found if p["byInferenceType"] in s["inferenceTypesSupported"]]
+        if "byOutputModality" in p:
+            found = [s for s in found if p["byOutputModality"] in s["outputModalities"]]
+        return {"modelSummaries": found}
+
+    def get_foundation_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        wanted = p["modelIdentifier"].split("foundation-model/")[-1]
+        for summary in self._all_summaries():
+            if summary["modelId"] == wanted:
+                return {"modelDetails": summary}
+        raise not_found(f"The foundation model {wanted} does not exist in {self.region}.")
+
+    # -- customization jobs ------------------------------------------------------------
+    def _find_job(self, ident: str) -> Job:
+        for job in self.jobs.values():
+            if ident in (job.arn, job.name):
+                return job
+        raise not_found(f"Model customization job {ident} was not found.")
+
+    def _check_role(self, role_arn: str) -> None:
+        name = role_arn.rsplit("/", 1)[-1]
+        try:
+            role = self._client("iam").get_role(RoleName=name)["Role"]
+        except ClientError:
+            raise validation_error(
+                f"Bedrock cannot assume the role {role_arn}: it does not exist."
+            ) from None
+        doc = role["AssumeRolePolicyDocument"]
+        if isinstance(doc, str):
+            doc = json.loads(urllib.parse.unquote(doc))
+        statements = doc.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        trusted = set()
+        for st in statements:
+            services = st.get("Principal", {}).get("Service", [])
+            trusted.update([services] if isinstance(services, str) else services)
+        if "bedrock.amazonaws.com" not in trusted:
+            raise validation_error(
+                f"Bedrock cannot assume the role {role_arn}: its trust policy does not allow "
+                "the service principal bedrock.amazonaws.com."
+            )
+
+    def create_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        token = p.get("clientRequestToken")
+        if token and token in self.tokens:
+            return {"jobArn": self.tokens[token]}
+        base = p["baseModelIdentifier"].split("foundation-model/")[-1]
+        fam = models.find(base)
+        if fam is None or base != fam.customization_id:
+            hint = f" Use {fam.customization_id}." if fam else ""
+            raise validation_error(
+                f"The base model {base} cannot be customized in {self.region}.{hint}"
+            )
+        ctype = p.get("customizationType", models.FINE_TUNING)
+        if ctype not in fam.customizations:
+            raise validation_error(f"{fam.name} does not support customization type {ctype}.")
+        if ctype != models.FINE_TUNING:
+            raise validation_error(
+                f"The local stand-in does not run {ctype} jobs yet; only FINE_TUNING."
+            )
+        try:
+            models.check_hyperparameters(fam.model_id, p.get("hyperParameters", {}))
+        except WorkshopError as err:
+            raise validation_error(str(err).replace("\n", " ")) from None
+        if any(j.name == p["jobName"] for j in self.jobs.values()):
+            raise conflict(f"A model customization job named {p['jobName']} already exists.")
+        if any(m.name == p["customModelName"] for m in self.custom_models.values()):
+            raise conflict(f"A custom model named {p['customModelName']} already exists.")
+        _split_s3(p["trainingDataConfig"].get("s3Uri", ""))
+        _split_s3(p["outputDataConfig"]["s3Uri"])
+        self._check_role(p["roleArn"])
+        job_id = _new_id()
+        job = Job(
+            job_id=job_id,
+            arn=self._arn("model-customization-job", f"{fam.customization_id}/{job_id}"),
+            name=p["jobName"],
+            request=p,
+            family=fam,
+            created=_now(),
+            due=time.monotonic() + self.job_seconds,
+        )
+        self.jobs[job.arn] = job
+        if token:
+            self.tokens[token] = job.arn
+        return {"jobArn": job.arn}
+
+    def _job_view(self, job: Job) -> dict[str, Any]:
+        p = job.request
+        phase = {
+            "status": "Completed",
+            "creationTime": job.created,
+            "lastModifiedTime": job.modified,
+        }
+        training = dict(phase, status={"Completed": "Completed", "InProgress": "InProgress"}.get(
+            job.status, "Failed" if job.status == "Failed" else "Stopped"))  # fmt: skip
+        out: dict[str, Any] = {
+            "jobArn": job.arn,
+            "jobName": job.name,
+            "outputModelName": p["customModelName"],
+            "roleArn": p["roleArn"],
+            "status": job.status,
+            "creationTime": job.created,
+            "lastModifiedTime": job.modified,
+            "baseModelArn": self._foundation_arn(job.family.customization_id),
+            "hyperParameters": models.check_hyperparameters(
+                job.family.model_id, p.get("hyperParameters", {})
+            ),
+            "trainingDataConfig": p["trainingDataConfig"],
+            "validationDataConfig": p.get("validationDataConfig", {"validators": []}),
+            "outputDataConfig": p["outputDataConfig"],
+            "customizationType": p.get("customizationType", models.FINE_TUNING),
+            "statusDetails": {
+                "validationDetails": phase,
+                "dataProcessingDetails": phase,
+                "trainingDetails": training,
+            },
+        }
+        for key in ("clientRequestToken", "vpcConfig", "customizationConfig"):
+            if key in p:
+                out[key] = p[key]
+        if "customModelKmsKeyId" in p:
+            out["outputModelKmsKeyArn"] = p["customModelKmsKeyId"]
+        if job.failure:
+            out["failureMessage"] = job.failure
+        if job.ended:
+            out["endTime"] = job.ended
+        if job.model_arn:
+            out["outputModelArn"] = job.model_arn
+        if job.training_loss is not None:
+            out["trainingMetrics"] = {"trainingLoss": job.training_loss}
+        if job.validation_losses:
+            out["validationMetrics"] = [{"validationLoss": v} for v in job.validation_losses]
+        return out
+
+    def get_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._job_view(self._find_job(p["jobIdentifier"]))
+
+    def list_jobs(self, p: dict[str, Any]) -> dict[str, Any]:
+        jobs = list(self.jobs.values())
+        if "statusEquals" in p:
+            jobs = [j for j in jobs if j.status == p["statusEquals"]]
+        if "nameContains" in p:
+            jobs = [j for j in jobs if p["nameContains"] in j.name]
+        if "creationTimeAfter" in p:
+            jobs = [j for j in jobs if j.created > p["creationTimeAfter"]]
+        if "creationTimeBefore" in p:
+            jobs = [j for j in jobs if j.created < p["creationTimeBefore"]]
+        jobs.sort(key=lambda j: j.created, reverse=p.get("sortOrder", "Descending") == "Descending")
+        page, token = _page(jobs, p)
+        summaries = []
+        for job in page:
+            s: dict[str, Any] = {
+                "jobArn": job.arn,
+                "baseModelArn": self._foundation_arn(job.family.customization_id),
+                "jobName": job.name,
+                "status": job.status,
+                "lastModifiedTime": job.modified,
+                "creationTime": job.created,
+                "customModelName": job.request["customModelName"],
+                "customizationType": job.request.get("customizationType", models.FINE_TUNING),
+            }
+            if job.ended:
+                s["endTime"] = job.ended
+            if job.model_arn:
+                s["customModelArn"] = job.model_arn
+            summaries.append(s)
+        out: dict[str, Any] = {"modelCustomizationJobSummaries": summaries}
+        if token:
+            out["nextToken"] = token
+        return out
+
+    def stop_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        job = self._find_job(p["jobIdentifier"])
+        if job.status != "InProgress":
+            raise validation_error(f"Job {job.name} is {job.status}; only InProgress jobs stop.")
+        job.status = "Stopping"
+        job.modified = _now()
+        return {}
+
+    def _read_records(self, uri: str, what: str) -> list[tuple[int, dict[str, Any]]]:
+        bucket, key = _split_s3(uri)
+        try:
+            body = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            raise DataError(
+                f"Could not read the {what} data at {uri} ({code}). Check that the object exists "
+                "and that the job's service role may read it."
+            ) from None
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"The {what} data at {uri} is not UTF-8 text.") from None
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(
+                    f"Malformed {what} data at {uri} line {number}: not valid JSON ({exc.msg})."
+                ) from None
+            if not isinstance(record, dict):
+                raise DataError(f"Malformed {what} data at {uri} line {number}: not an object.")
+            records.append((number, record))
+        if not records:
+            raise DataError(f"The {what} data at {uri} holds no records.")
+        return records
+
+    def _pairs(self, job: Job, uri: str, what: str) -> list[tuple[str, str]]:
+        pairs = []
+        for number, record in self._read_records(uri, what):
+            try:
+                pairs.append(_pair(job.family.data_format, record))
+            except (KeyError, TypeError, IndexError, ValueError) as exc:
+                raise DataError(
+                    f"Malformed {what} data at {uri} line {number}: {exc}. The records must "
+                    f"follow the {job.family.data_format} format for {job.family.name}."
+                ) from None
+        return pairs
+
+    def _finish(self, job: Job) -> None:
+        from utils.local import learner  # imported late: numpy work only when a job ends
+
+        p = job.request
+        try:
+            train = self._pairs(job, p["trainingDataConfig"]["s3Uri"], "training")
+            minimum = 8 if job.family.data_format == models.CONVERSATION else 1
+            if len(train) < minimum:
+                raise DataError(
+                    f"The training data has {len(train)} records; {job.family.name} needs at "
+                    f"least {minimum}."
+                )
+            validators = p.get("validationDataConfig", {}).get("validators", [])
+            validation = (
+                self._pairs(job, validators[0]["s3Uri"], "validation") if validators else None
+            )
+            hyper = models.check_hyperparameters(job.family.model_id, p.get("hyperParameters", {}))
+            run = learner.fine_tune(train, validation, hyper, base_model_id=job.family.model_id)
+            self._write_metrics(job, run.step_metrics, run.validation_metrics)
+        except DataError as err:
+            self._end(job, "Failed", str(err))
+            return
+        model_id = _new_id()
+        model = CustomModel(
+            arn=self._arn("custom-model", f"{job.family.customization_id}/{model_id}"),
+            name=p["customModelName"],
+            job=job,
+            created=_now(),
+            artifact=run.artifact,
+        )
+        self.custom_models[model.arn] = model
+        job.model_arn = model.arn
+        if run.step_metrics:
+            job.training_loss = float(run.step_metrics[-1]["training_loss"])
+        job.validation_losses = [float(v["validation_loss"]) for v in run.validation_metrics]
+        self._end(job, "Completed")
+
+    def _write_metrics(
+        self, job: Job, steps: list[dict[str, Any]], validation: list[dict[str, Any]]
+    ) -> None:
+        bucket, prefix = _split_s3(job.request["outputDataConfig"]["s3Uri"])
+        base = f"{prefix.rstrip('/')}/model-customization-job-{job.job_id}".lstrip("/")
+        files = {
+            f"{base}/training_artifacts/step_wise_training_metrics.csv": (
+                ["step_number", "epoch_number", "training_loss", "perplexity"],
+                steps,
+            )
+        }
+        if validation:
+            files[f"{base}/validation_artifacts/post_fine_tuning_validation/validation/"
+                  "validation_metrics.csv"] = (
+                ["step_number", "epoch_number", "validation_loss", "validation_perplexity"],
+                validation,
+            )  # fmt: skip
+        s3 = self._client("s3")
+        for key, (columns, rows) in files.items():
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+            try:
+                s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue().encode())
+            except ClientError as err:
+                code = err.response["Error"]["Code"]
+                raise DataError(
+                    f"Could not write the job's output to s3://{bucket}/{key} ({code}). Check "
+                    "that the output bucket exists and the service role may write to it."
+                ) from None
+
+    # -- custom models -------------------------------------------------------------------
+    def _find_model(self, ident: str) -> CustomModel:
+        for model in self.custom_models.values():
+            if ident in (model.arn, model.name):
+                return model
+        raise not_found(f"Custom model {ident} was not found.")
+
+    def get_custom_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        m = self._find_model(p["modelIdentifier"])
+        job = self._job_view(m.job)
+        out = {
+            "modelArn": m.arn,
+            "modelName": m.name,
+            "jobName": m.job.name,
+            "jobArn": m.job.arn,
+            "baseModelArn": job["baseModelArn"],
+            "customizationType": job["customizationType"],
+            "hyperParameters": job["hyperParameters"],
+            "trainingDataConfig": job["trainingDataConfig"],
+            "validationDataConfig": job["validationDataConfig"],
+            "outputDataConfig": job["outputDataConfig"],
+            "creationTime": m.created,
+            "modelStatus": "Active",
+        }
+        for key in ("trainingMetrics", "validationMetrics", "customizationConfig"):
+            if key in job:
+                out[key] = job[key]
+        return out
+
+    def list_custom_models(self, p: dict[str, Any]) -> dict[str, Any]:
+        found = list(self.custom_models.values())
+        if "nameContains" in p:
+            found = [m for m in found if p["nameContains"] in m.name]
+        if "baseModelArnEquals" in p:
+            found = [
+                m
+                for m in found
+                if self._foundation_arn(m.job.family.customization_id) == p["baseModelArnEquals"]
+            ]
+        found.sort(
+            key=lambda m: m.created, reverse=p.get("sortOrder", "Descending") == "Descending"
+        )
+        page, token = _page(found, p)
+        out: dict[str, Any] = {
+            "modelSummaries": [
+                {
+                    "modelArn": m.arn,
+                    "modelName": m.name,
+                    "creationTime": m.created,
+                    "baseModelArn": self._foundation_arn(m.job.family.customization_id),
+                    "baseModelName": m.job.family.name,
+                    "customizationType": m.job.request.get("customizationType", models.FINE_TUNING),
+                    "ownerAccountId": ACCOUNT_ID,
+                    "modelStatus": "Active",
+                }
+                for m in page
+            ]
+        }
+        if token:
+            out["nextToken"] = token
+        return out
+
+    def delete_custom_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        model = self._find_model(p["modelIdentifier"])
+        users = [pt.name for pt in self.throughputs.values() if pt.model_arn == model.arn]
+        if users:
+            raise conflict(
+                f"Custom model {model.name} is served by provisioned throughput {users[0]}; "
+                "delete the throughput first."
+            )
+        del self.custom_models[model.arn]
+        return {}
+
+    # -- provisioned throughput ----------------------------------------------------------
+    def _find_pt(self, ident: str) -> Throughput:
+        for pt in self.throughputs.values():
+            if ident in (pt.arn, pt.name):
+                return pt
+        raise not_found(f"Provisioned model throughput {ident} was not found.")
+
+    def create_pt(self, p: dict[str, Any]) -> dict[str, Any]:
+        token = p.get("clientRequestToken")
+        if token and token in self.tokens:
+            return {"provisionedModelArn": self.tokens[token]}
+        if any(pt.name == p["provisionedModelName"] for pt in self.throughputs.values()):
+            raise validation_error(
+                f"A provisioned model throughput named {p['provisionedModelName']} already exists."
+            )
+        ident = p["modelId"]
+        try:
+            model = self._find_model(ident)
+            model_arn = model.arn
+            foundation = self._foundation_arn(model.job.family.customization_id)
+        except ServiceError:
+            fam = models.find(ident)
+            if fam is None:
+                raise not_found(f"Model {ident} was not found.") from None
+            model_arn = foundation = self._foundation_arn(fam.customization_id)
+        pt_id = _new_id()
+        pt = Throughput(
+            arn=self._arn("provisioned-model", pt_id),
+            name=p["provisionedModelName"],
+            model_arn=model_arn,
+            foundation_arn=foundation,
+            units=p["modelUnits"],
+            created=_now(),
+            due=time.monotonic() + self.pt_seconds,
+            commitment=p.get("commitmentDuration"),
+        )
+        self.throughputs[pt.arn] = pt
+        if token:
+            self.tokens[token] = pt.arn
+        return {"provisionedModelArn": pt.arn}
+
+    def _pt_view(self, pt: Throughput) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "modelUnits": pt.units,
+            "desiredModelUnits": pt.units,
+            "provisionedModelName": pt.name,
+            "provisionedModelArn": pt.arn,
+            "modelArn": pt.model_arn,
+            "desiredModelArn": pt.model_arn,
+            "foundationModelArn": pt.foundation_arn,
+            "status": pt.status,
+            "creationTime": pt.created,
+            "lastModifiedTime": pt.modified,
+        }
+        if pt.commitment:
+            out["commitmentDuration"] = pt.commitment
+        return out
+
+    def get_pt(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._pt_view(self._find_pt(p["provisionedModelId"]))
+
+    def list_pts(self, p: dict[str, Any]) -> dict[str, Any]:
+        found = list(self.throughputs.values())
+        if "statusEquals" in p:
+            found = [pt for pt in found if pt.status == p["statusEquals"]]
+        if "nameContains" in p:
+            found = [pt for pt in found if p["nameContains"] in pt.name]
+        if "modelArnEquals" in p:
+            found = [pt for pt in found if pt.model_arn == p["modelArnEquals"]]
+        page, token = _page(found, p)
+        out: dict[str, Any] = {"provisionedModelSummaries": [self._pt_view(pt) for pt in page]}
+        if token:
+            out["nextToken"] = token
+        return out
+
+    def delete_pt(self, p: dict[str, Any]) -> dict[str, Any]:
+        pt = self._find_pt(p["provisionedModelId"])
+        del self.throughputs[pt.arn]
+        return {}
+
+    # -- runtime ----------------------------------------------------------------------
+    def resolve(self, model_id: str) -> tuple[str, Callable[[str, str | None, int], str]]:
+        """A description and a ``generate(prompt, system, max_tokens)`` for a runtime model id."""
+        from utils.local import learner
+
+        ident = urllib.parse.unquote(model_id)
+        if ":provisioned-model/" in ident or ident in {pt.name for pt in self.throughputs.values()}:
+            pt = self._find_pt(ident)
+            if pt.status != "InService":
+                raise ServiceError(
+                    "ModelNotReadyException",
+                    f"Provisioned throughput {pt.name} is {pt.status}; wait until it is InService.",
+                    429,
+                )
+            if pt.model_arn in self.custom_models:
+                model = self.custom_models[pt.model_arn]
+                artifact = model.artifact
+                return f"custom model {model.name}", lambda pr, sy, mt: learner.custom_generate(
+                    artifact, pr, sy, mt
+                )
+            ident = pt.foundation_arn
+        if ":custom-model/" in ident or ident in {m.name for m in self.custom_models.values()}:
+            model = self._find_model(ident)
+            raise validation_error(
+                f"Custom model {model.name} cannot be invoked on demand; create a provisioned "
+                "throughput for it and invoke that ARN."
+            )
+        fam = models.find(ident.split("foundation-model/")[-1])
+        if fam is None:
+            raise validation_error(f"The provided model identifier {model_id} is invalid.")
+        base_id = fam.model_id
+        return f"base model {base_id}", lambda pr, sy, mt: learner.base_generate(
+            base_id, pr, sy, mt
+        )
+
+    def converse(self, p: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        _, generate = self.resolve(p["modelId"])
+        messages = p.get("messages") or []
+        if not messages or messages[-1]["role"] != "user":
+            raise validation_error("A conversation must end with a user message.")
+        prompt = _texts(messages[-1]["content"])
+        system = "\n".join(s["text"] for s in p.get("system", []) if "text" in s) or None
+        max_tokens = int(p.get("inferenceConfig", {}).get("maxTokens", 512))
+        text = generate(prompt, system, max_tokens)
+        out_tokens = len(text.split())
+        in_tokens = len(prompt.split()) + len((system or "").split())
+        return {
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": "max_tokens" if out_tokens >= max_tokens else "end_turn",
+            "usage": {
+                "inputTokens": in_tokens,
+                "outputTokens": out_tokens,
+                "totalTokens": in_tokens + out_tokens,
+            },
+            "metrics": {"latencyMs": int((time.perf_counter() - started) * 1000)},
+        }
+
+    def invoke_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        _, generate = self.resolve(p["modelId"])
+        try:
+            request = json.loads(p.get("body") or b"{}")
+        except ValueError:
+            raise validation_error("The request body is not valid JSON.") from None
+        body = _invoke_body(request, generate)
+        return {"body": json.dumps(body).encode(), "contentType": "application/json"}
+
+
+def _page(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | None]:
+    start = int(p.get("nextToken") or 0)
+    size = int(p.get("maxResults") or 100)
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+def _texts(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(c["text"] for c in content if isinstance(c, dict) and "text" in c)
+
+
+def _pair(data_format: str, record: dict[str, Any]) -> tuple[str, str]:
+    """The (prompt, completion) a training record teaches, per data format."""
+    if data_format == models.PROMPT_COMPLETION:
+        prompt, completion = record["prompt"], record["completion"]
+    else:
+        messages = record["messages"]
+        roles = [m["role"] for m in messages]
+        if len(messages) < 2 or roles[0] != "user" or roles[-1] != "assistant":
+            raise ValueError("messages must start with a user turn and end with an assistant turn")
+        if any(a == b for a, b in itertools.pairwise(roles)):
+            raise ValueError("user and assistant turns must alternate")
+        prompt, completion = _texts(messages[-2]["content"]), _texts(messages[-1]["content"])
+    if not isinstance(prompt, str) or not isinstance(completion, str):
+        raise TypeError("prompt and completion must be strings")
+    if not prompt.strip() or not completion.strip():
+        raise ValueError("empty text")
+    return prompt, completion
+
+
+def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, int], str]):
+    """Answer an ``invoke_model`` body in the request/response format of its family."""
+    if "messages" in request and "anthropic_version" in request:
+        system = request.get("system") if isinstance(request.get("system"), str) else None
+        prompt = _texts(request["messages"][-1]["content"])
+        text = generate(prompt, system, int(request.get("max_tokens", 512)))
+        return {
+            "id": "msg_local_" + _new_id(),
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": len(prompt.split()), "output_tokens": len(text.split())},
+        }
+    if "messages" in request:
+        system = "\n".join(s.get("text", "") for s in request.get("system", [])) or None
+        prompt = _texts(request["messages"][-1]["content"])
+        max_tokens = int(request.get("inferenceConfig", {}).get("maxTokens", 512))
+        text = generate(prompt, system, max_tokens)
+        n_in, n_out = len(prompt.split()), len(text.split())
+        return {
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": "max_tokens" if n_out >= max_tokens else "end_turn",
+            "usage": {"inputTokens": n_in, "outputTokens": n_out, "totalTokens": n_in + n_out},
+        }
+    if "inputText" in request:
+        cfg = request.get("textGenerationConfig", {})
+        text = generate(request["inputText"], None, int(cfg.get("maxTokenCount", 512)))
+        return {
+            "inputTextTokenCount": len(request["inputText"].split()),
+            "results": [
+                {"tokenCount": len(text.split()), "outputText": text, "completionReason": "FINISH"}
+            ],
+        }
+    if "prompt" in request:
+        text = generate(request["prompt"], None, int(request.get("max_gen_len", 512)))
+        return {
+            "generation": text,
+            "prompt_token_count": len(request["prompt"].split()),
+            "generation_token_count": len(text.split()),
+            "stop_reason": "stop",
+        }
+    raise validation_error(
+        "The local stand-in does not recognise this request body; send the messages, "
+        "inputText or prompt format of the model's family."
+    )

@@ -1,0 +1,338 @@
+"""A server side for AWS rest-json services, driven by botocore's own service models.
+
+Requests are routed and decoded from the operation's ``http`` section and input shape;
+responses are checked against the output shape (types, required members and enums,
+which botocore's client-side validation does not check) before they are encoded. A
+response that does not match the model is a bug in the stand-in, so it becomes a 500
+rather than something a learner could mistake for Bedrock's behaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import urllib.parse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import botocore.session
+from botocore.model import OperationModel, Shape
+from botocore.utils import parse_timestamp
+from botocore.validate import ParamValidator
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class ServiceError(Exception):
+    """An AWS-style error: code, message and HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def validation_error(message: str) -> ServiceError:
+    """A ``ValidationException`` (HTTP 400)."""
+    return ServiceError("ValidationException", message, 400)
+
+
+def not_found(message: str) -> ServiceError:
+    """A ``ResourceNotFoundException`` (HTTP 404)."""
+    return ServiceError("ResourceNotFoundException", message, 404)
+
+
+def conflict(message: str) -> ServiceError:
+    """A ``ConflictException`` (HTTP 400, as Bedrock sends it)."""
+    return ServiceError("ConflictException", message, 400)
+
+
+@dataclass(frozen=True)
+class Response:
+    """What to send back: status, headers and body bytes."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    operation: OperationModel
+
+
+def _compile(uri: str) -> re.Pattern[str]:
+    path = uri.split("?", 1)[0]
+    regex = ""
+    for literal, label in re.findall(r"([^{]*)(?:\{([^}]+)\})?", path):
+        regex += re.escape(literal)
+        if label:
+            greedy = label.endswith("+")
+            name = label.rstrip("+")
+            regex += f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)"
+    return re.compile(f"^{regex}/?$")
+
+
+def _timestamp_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _from_wire(shape: Shape, value: Any) -> Any:
+    """Turn decoded JSON into the Python values botocore's validator expects."""
+    if value is None:
+        return None
+    kind = shape.type_name
+    if kind == "structure":
+        if getattr(shape, "is_document_type", False):
+            return value
+        out = {}
+        for name, member in shape.members.items():
+            key = member.serialization.get("name", name)
+            if key in value:
+                out[name] = _from_wire(member, value[key])
+        return out
+    if kind == "list":
+        return [_from_wire(shape.member, v) for v in value]
+    if kind == "map":
+        return {k: _from_wire(shape.value, v) for k, v in value.items()}
+    if kind == "timestamp":
+        return parse_timestamp(value)
+    if kind == "blob":
+        return base64.b64decode(value)
+    return value
+
+
+def _to_wire(shape: Shape, value: Any) -> Any:
+    """Turn a Python output value into JSON-ready data following the shape."""
+    kind = shape.type_name
+    if kind == "structure":
+        if getattr(shape, "is_document_type", False):
+            return value
+        out = {}
+        for name, member in shape.members.items():
+            if name in value and value[name] is not None:
+                out[member.serialization.get("name", name)] = _to_wire(member, value[name])
+        return out
+    if kind == "list":
+        return [_to_wire(shape.member, v) for v in value]
+    if kind == "map":
+        return {k: _to_wire(shape.value, v) for k, v in value.items()}
+    if kind == "timestamp":
+        return _timestamp_text(value)
+    if kind == "blob":
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _scalar_from_text(shape: Shape, text: str) -> Any:
+    kind = shape.type_name
+    try:
+        if kind in ("integer", "long"):
+            return int(text)
+        if kind in ("float", "double"):
+            return float(text)
+    except ValueError:
+        raise validation_error(f"'{text}' is not a valid {kind}.") from None
+    if kind == "boolean":
+        return text.lower() == "true"
+    if kind == "timestamp":
+        return parse_timestamp(text)
+    return text
+
+
+def enum_errors(shape: Shape, value: Any, path: str = "") -> list[str]:
+    """Enum violations in ``value`` (botocore's ParamValidator does not check enums)."""
+    if value is None:
+        return []
+    kind = shape.type_name
+    errors: list[str] = []
+    if kind == "string" and shape.enum and value not in shape.enum:
+        errors.append(f"{path or shape.name}: {value!r} is not one of {shape.enum}")
+    elif kind == "structure" and isinstance(value, dict):
+        if getattr(shape, "is_document_type", False):
+            return []
+        for name, member in shape.members.items():
+            errors += enum_errors(member, value.get(name), f"{path}.{name}" if path else name)
+    elif kind == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            errors += enum_errors(shape.member, item, f"{path}[{i}]")
+    elif kind == "map" and isinstance(value, dict):
+        for k, item in value.items():
+            errors += enum_errors(shape.value, item, f"{path}.{k}")
+    return errors
+
+
+def output_problems(operation: OperationModel, output: dict[str, Any]) -> list[str]:
+    """Everything in ``output`` that does not match the operation's output shape."""
+    shape = operation.output_shape
+    if shape is None:
+        return [] if not output else [f"{operation.name} has no output, got {sorted(output)}"]
+    report = ParamValidator().validate(output, shape)
+    problems = [report.generate_report()] if report.has_errors() else []
+    return problems + enum_errors(shape, output)
+
+
+class RestJsonService:
+    """Routes HTTP requests to handlers, one per operation of one or more rest-json services."""
+
+    def __init__(self, services: Iterable[str], handlers: dict[str, Handler]) -> None:
+        session = botocore.session.get_session()
+        self.routes: list[_Route] = []
+        self.operations: dict[str, OperationModel] = {}
+        for service in services:
+            model = session.get_service_model(service)
+            for name in model.operation_names:
+                if name not in handlers:
+                    continue
+                op = model.operation_model(name)
+                self.operations[name] = op
+                self.routes.append(_Route(op.http["method"], _compile(op.http["requestUri"]), op))
+        missing = set(handlers) - set(self.operations)
+        if missing:
+            raise ValueError(f"handlers for unknown operations: {sorted(missing)}")
+        self.handlers = handlers
+        # Literal paths first, so '/custom-models' never matches a '{modelIdentifier}' label.
+        self.routes.sort(key=lambda r: r.pattern.pattern.count("(?P<"))
+
+    def match(self, method: str, raw_path: str) -> tuple[OperationModel, dict[str, str]] | None:
+        """The operation and decoded path labels for a request, or None."""
+        for route in self.routes:
+            if route.method != method:
+                continue
+            found = route.pattern.match(raw_path)
+            if found:
+                labels = {k: urllib.parse.unquote(v) for k, v in found.groupdict().items()}
+                return route.operation, labels
+        return None
+
+    def parse(
+        self,
+        operation: OperationModel,
+        labels: dict[str, str],
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> dict[str, Any]:
+        """Decode a request into the operation's input parameters and validate them."""
+        shape = operation.input_shape
+        params: dict[str, Any] = {}
+        if shape is None:
+            return params
+        qs = urllib.parse.parse_qs(query, keep_blank_values=True)
+        lower_headers = {k.lower(): v for k, v in headers.items()}
+        payload = shape.serialization.get("payload")
+        body_members = {}
+        for name, member in shape.members.items():
+            where = member.serialization.get("location")
+            wire = member.serialization.get("name", name)
+            if where == "uri":
+                if wire in labels:
+                    params[name] = labels[wire]
+            elif where == "querystring":
+                if wire in qs:
+                    if member.type_name == "list":
+                        params[name] = [_scalar_from_text(member.member, v) for v in qs[wire]]
+                    else:
+                        params[name] = _scalar_from_text(member, qs[wire][0])
+            elif where == "header":
+                if wire.lower() in lower_headers:
+                    params[name] = _scalar_from_text(member, lower_headers[wire.lower()])
+            elif name == payload:
+                if member.type_name == "blob":
+                    params[name] = body
+                elif body:
+                    params[name] = _from_wire(member, self._json(body))
+            else:
+                body_members[name] = member
+        if body_members and body and payload is None:
+            decoded = self._json(body)
+            if not isinstance(decoded, dict):
+                raise validation_error("The request body must be a JSON object.")
+            for name, member in body_members.items():
+                wire = member.serialization.get("name", name)
+                if wire in decoded:
+                    params[name] = _from_wire(member, decoded[wire])
+        report = ParamValidator().validate(params, shape)
+        if report.has_errors():
+            raise validation_error(report.generate_report().replace("\n", " "))
+        bad_enums = enum_errors(shape, params)
+        if bad_enums:
+            raise validation_error("; ".join(bad_enums))
+        return params
+
+    @staticmethod
+    def _json(body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise validation_error("The request body is not valid JSON.") from None
+
+    def respond(self, operation: OperationModel, output: dict[str, Any]) -> Response:
+        """Check ``output`` against the model and encode it."""
+        problems = output_problems(operation, output)
+        if problems:
+            raise ServiceError(
+                "InternalServerException",
+                f"local stand-in produced an invalid {operation.name} response: {problems}",
+                500,
+            )
+        shape = operation.output_shape
+        headers = {"Content-Type": "application/json"}
+        body = b"{}"
+        if shape is not None:
+            payload = shape.serialization.get("payload")
+            json_members = {}
+            for name, member in shape.members.items():
+                if name not in output or output[name] is None:
+                    continue
+                where = member.serialization.get("location")
+                wire = member.serialization.get("name", name)
+                if where == "header":
+                    value = output[name]
+                    if isinstance(value, datetime):
+                        value = _timestamp_text(value)
+                    headers[wire] = str(value)
+                elif name == payload:
+                    body = (
+                        output[name]
+                        if member.type_name == "blob"
+                        else json.dumps(_to_wire(member, output[name])).encode()
+                    )
+                else:
+                    json_members[name] = output[name]
+            if payload is None:
+                body = json.dumps(_to_wire(shape, json_members)).encode()
+        return Response(int(operation.http.get("responseCode", 200)), headers, body)
+
+    def handle(
+        self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Response:
+        """Serve one request; errors become AWS-style error responses."""
+        try:
+            matched = self.match(method, raw_path)
+            if matched is None:
+                raise ServiceError(
+                    "UnknownOperationException",
+                    f"The local stand-in does not serve {method} {raw_path}.",
+                    404,
+                )
+            operation, labels = matched
+            params = self.parse(operation, labels, query, headers, body)
+            return self.respond(operation, self.handlers[operation.name](params))
+        except ServiceError as err:
+            return error_response(err)
+
+
+def error_response(err: ServiceError) -> Response:
+    """The rest-json encoding of an error."""
+    body = json.dumps({"message": err.message}).encode()
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": err.code}
+    return Response(err.status, headers, body)
