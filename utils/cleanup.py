@@ -1,0 +1,125 @@
+"""Remove everything the workshop recorded in its state file, billing resources first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from utils import clients, iam, s3
+from utils.state import State
+
+# Serving resources bill by the hour, so they go first; the role goes last because a
+# running job may still need it while it is being stopped.
+ORDER = (
+    "provisioned-throughput",
+    "customization-job",
+    "custom-model",
+    "s3-bucket",
+    "iam-policy",
+    "iam-role",
+)
+_GONE = {
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "NoSuchBucket",
+    "NotFound",
+    "404",
+}
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _remove_throughput(rec: dict[str, Any]) -> str:
+    clients.client("bedrock").delete_provisioned_model_throughput(
+        provisionedModelId=rec.get("arn") or rec["id"]
+    )
+    return "deleted"
+
+
+def _remove_job(rec: dict[str, Any], state: State) -> str:
+    bedrock = clients.client("bedrock")
+    job = bedrock.get_model_customization_job(jobIdentifier=rec.get("arn") or rec["id"])
+    action = "ended earlier"
+    if job["status"] == "InProgress":
+        bedrock.stop_model_customization_job(jobIdentifier=job["jobArn"])
+        action = "stopped"
+    if job.get("outputModelArn"):
+        # A kernel that died while waiting never recorded the model; the job knows it.
+        state.add_resource("custom-model", job["outputModelArn"], name=job["outputModelName"])
+    return action
+
+
+def _remove_model(rec: dict[str, Any]) -> str:
+    clients.client("bedrock").delete_custom_model(modelIdentifier=rec["id"])
+    return "deleted"
+
+
+def _remove_bucket(rec: dict[str, Any]) -> str:
+    return "deleted" if s3.delete_bucket(rec["id"]) else "already gone"
+
+
+def _remove_policy(rec: dict[str, Any]) -> str:
+    return "deleted" if iam.delete_policy(rec["arn"]) else "already gone"
+
+
+def _remove_role(rec: dict[str, Any]) -> str:
+    return "deleted" if iam.delete_role(rec["id"]) else "already gone"
+
+
+def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
+    """Remove every resource recorded in ``state``; returns a table of what happened to each.
+
+    Safe to run at any point and any number of times: resources that are already gone
+    count as removed. With ``dry_run=True`` nothing is changed and the table lists
+    what would be removed.
+    """
+    removers: dict[str, Callable[[dict[str, Any]], str]] = {
+        "provisioned-throughput": _remove_throughput,
+        "customization-job": lambda rec: _remove_job(rec, state),
+        "custom-model": _remove_model,
+        "s3-bucket": _remove_bucket,
+        "iam-policy": _remove_policy,
+        "iam-role": _remove_role,
+    }
+    rows: list[dict[str, Any]] = []
+    for kind in ORDER:
+        # Re-read per kind: removing a job can reveal a custom model to remove next.
+        for rec in state.resources(kind):
+            row = {"kind": kind, "id": rec["id"], "action": "would remove", "remains": True}
+            if not dry_run:
+                try:
+                    row["action"] = removers[kind](rec)
+                    row["remains"] = False
+                except ClientError as err:
+                    if _code(err) in _GONE:
+                        row["action"], row["remains"] = "already gone", False
+                    else:
+                        row["action"] = (
+                            f"failed: {_code(err)}: {err.response['Error'].get('Message')}"
+                        )
+                if not row["remains"]:
+                    state.remove_resource(kind, rec["id"])
+            rows.append(row)
+    for leftover in state.resources():
+        if leftover["kind"] not in ORDER:
+            rows.append(
+                {
+                    "kind": leftover["kind"],
+                    "id": leftover["id"],
+                    "action": "unknown kind; remove it by hand",
+                    "remains": True,
+                }
+            )
+    if not dry_run:
+        snapshot = state.snapshot()["values"]
+        state.mutate(
+            lambda d: d["values"].update(
+                {k: None for k in snapshot if k.startswith(("job:", "throughput:"))}
+            )
+        )
+    return pd.DataFrame(rows, columns=["kind", "id", "action", "remains"])

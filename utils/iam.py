@@ -1,0 +1,145 @@
+"""The service role Bedrock assumes to read training data and write results, least privilege."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from utils import clients
+from utils.state import State
+
+TAG_KEY = "workshop-id"
+
+
+def trust_policy(account_id: str, region: str) -> dict[str, Any]:
+    """Lets only Bedrock model-customization jobs of this account and region assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "bedrock.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {
+                        "aws:SourceArn": (
+                            f"arn:aws:bedrock:{region}:{account_id}:model-customization-job/*"
+                        )
+                    },
+                },
+            }
+        ],
+    }
+
+
+def s3_policy(bucket: str) -> dict[str, Any]:
+    """Read and write access to the workshop bucket only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+            },
+        ],
+    }
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def ensure_role(
+    role_name: str, policy_name: str, account_id: str, region: str, bucket: str, state: State
+) -> str:
+    """Create (or reuse) the role and its bucket policy, recorded first; returns the role ARN."""
+    iam = clients.client("iam")
+    tags = [{"Key": TAG_KEY, "Value": state.workshop_id}]
+    state.add_resource("iam-role", role_name, status="creating")
+    trust = json.dumps(trust_policy(account_id, region))
+    try:
+        role = iam.create_role(
+            RoleName=role_name,
+            AssumeRolePolicyDocument=trust,
+            Description="Lets Amazon Bedrock customization jobs of the workshop use its bucket.",
+            Tags=tags,
+        )["Role"]
+    except ClientError as err:
+        if _code(err) != "EntityAlreadyExists":
+            raise
+        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
+        role = iam.get_role(RoleName=role_name)["Role"]
+    state.update_resource("iam-role", role_name, arn=role["Arn"], status="created")
+
+    policy_arn = f"arn:aws:iam::{account_id}:policy/{policy_name}"
+    state.add_resource("iam-policy", policy_name, arn=policy_arn, status="creating")
+    try:
+        policy_arn = iam.create_policy(
+            PolicyName=policy_name, PolicyDocument=json.dumps(s3_policy(bucket)), Tags=tags
+        )["Policy"]["Arn"]
+    except ClientError as err:
+        if _code(err) != "EntityAlreadyExists":
+            raise
+    state.update_resource("iam-policy", policy_name, arn=policy_arn, status="created")
+    iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
+    return str(role["Arn"])
+
+
+def wait_until_usable(role_name: str, backend: str, settle_seconds: float = 10.0) -> None:
+    """Give IAM time to propagate a new role before Bedrock tries to assume it.
+
+    IAM is eventually consistent: a role that ``get_role`` returns can still be unknown
+    to Bedrock for a few seconds, and the job creation then fails. The local stand-in
+    is consistent at once, so there is nothing to wait for there.
+    """
+    if backend == "local":
+        return
+    iam = clients.client("iam")
+    iam.get_waiter("role_exists").wait(RoleName=role_name)
+    time.sleep(settle_seconds)
+
+
+def delete_role(role_name: str) -> bool:
+    """Detach and delete every policy of a role, then the role; False if it was already gone."""
+    iam = clients.client("iam")
+    try:
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name):
+            for pol in page["AttachedPolicies"]:
+                iam.detach_role_policy(RoleName=role_name, PolicyArn=pol["PolicyArn"])
+        for page in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
+            for name in page["PolicyNames"]:
+                iam.delete_role_policy(RoleName=role_name, PolicyName=name)
+        iam.delete_role(RoleName=role_name)
+    except ClientError as err:
+        if _code(err) == "NoSuchEntity":
+            return False
+        raise
+    return True
+
+
+def delete_policy(policy_arn: str) -> bool:
+    """Detach a managed policy everywhere and delete it with all its versions."""
+    iam = clients.client("iam")
+    try:
+        attached = iam.list_entities_for_policy(PolicyArn=policy_arn)
+        for role in attached.get("PolicyRoles", []):
+            iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy_arn)
+        for version in iam.list_policy_versions(PolicyArn=policy_arn)["Versions"]:
+            if not version["IsDefaultVersion"]:
+                iam.delete_policy_version(PolicyArn=policy_arn, VersionId=version["VersionId"])
+        iam.delete_policy(PolicyArn=policy_arn)
+    except ClientError as err:
+        if _code(err) == "NoSuchEntity":
+            return False
+        raise
+    return True

@@ -1,0 +1,88 @@
+"""Asking a model something through the Bedrock ``converse`` API, base or custom alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from utils import clients
+from utils.errors import WorkshopError
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A model's reply and where it came from."""
+
+    model: str
+    text: str
+    local: bool
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int
+
+
+def is_local(response: dict[str, Any]) -> bool:
+    """Whether a response came from the local stand-in rather than Amazon Bedrock."""
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return clients.LOCAL_MARKER_HEADER in headers
+
+
+def converse(
+    model_id: str,
+    prompt: str,
+    *,
+    system: str | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.0,
+) -> Answer:
+    """One user turn to a model id, provisioned throughput ARN or deployment ARN."""
+    request: dict[str, Any] = {
+        "modelId": model_id,
+        "messages": [{"role": "user", "content": [{"text": prompt}]}],
+        "inferenceConfig": {"maxTokens": max_tokens, "temperature": temperature},
+    }
+    if system:
+        request["system"] = [{"text": system}]
+    try:
+        resp = clients.client("bedrock-runtime").converse(**request)
+    except ClientError as err:
+        code = err.response["Error"].get("Code")
+        message = err.response["Error"].get("Message")
+        fix = {
+            "AccessDeniedException": "Enable access to this model in the Bedrock console.",
+            "ModelNotReadyException": "The model is still starting; wait and run the cell again.",
+            "ValidationException": "Check the model id and the request shown above.",
+        }.get(code or "")
+        raise WorkshopError(f"converse with {model_id} failed ({code}): {message}", fix) from err
+    text = "".join(c.get("text", "") for c in resp["output"]["message"]["content"])
+    return Answer(
+        model=model_id,
+        text=text,
+        local=is_local(resp),
+        input_tokens=resp["usage"]["inputTokens"],
+        output_tokens=resp["usage"]["outputTokens"],
+        latency_ms=resp["metrics"]["latencyMs"],
+    )
+
+
+def side_by_side(
+    models: dict[str, str],
+    prompts: list[str],
+    references: list[str] | None = None,
+    *,
+    system: str | None = None,
+    max_tokens: int = 512,
+) -> pd.DataFrame:
+    """A table of each model's answer to each prompt (and the reference, when given)."""
+    rows = []
+    for i, prompt in enumerate(prompts):
+        row: dict[str, Any] = {"prompt": prompt}
+        if references is not None:
+            row["reference"] = references[i]
+        for label, model_id in models.items():
+            row[label] = converse(model_id, prompt, system=system, max_tokens=max_tokens).text
+        rows.append(row)
+    return pd.DataFrame(rows)

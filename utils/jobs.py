@@ -1,0 +1,231 @@
+"""Model customization jobs: start (or re-attach to) a job, wait for it, read its metrics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from utils import clients, models, s3
+from utils.errors import WorkshopError
+from utils.state import State
+from utils.waiting import wait_for
+
+TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+REUSABLE = frozenset({"InProgress", "Stopping", "Completed"})
+TRAINING_METRICS = "training_artifacts/step_wise_training_metrics.csv"
+VALIDATION_METRICS = (
+    "validation_artifacts/post_fine_tuning_validation/validation/validation_metrics.csv",
+    "validation_artifacts/validation_metrics.csv",
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A customization job the workshop started or re-attached to."""
+
+    key: str
+    name: str
+    arn: str
+    custom_model_name: str
+    output_uri: str
+    reused: bool
+
+    @property
+    def job_id(self) -> str:
+        """The id Bedrock uses in the output prefix ``model-customization-job-<id>``."""
+        return self.arn.rsplit("/", 1)[-1]
+
+
+def unique_name(prefix: str, workshop_id: str) -> str:
+    """A name no earlier run used: prefix, workshop id and UTC time (Bedrock's 63-char limit)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    clean = re.sub(r"[^a-zA-Z0-9-]", "-", prefix).strip("-")
+    return f"{clean}-{workshop_id}-{stamp}"[:63]
+
+
+def _error(err: ClientError, action: str) -> WorkshopError:
+    code = err.response["Error"].get("Code", "")
+    message = err.response["Error"].get("Message", str(err))
+    fixes = {
+        "ValidationException": "Correct the request as the message says and run the cell again.",
+        "AccessDeniedException": (
+            "Your principal lacks a Bedrock permission or model access: enable access to the "
+            "base model in the Bedrock console (Model access) and check your IAM policy."
+        ),
+        "ServiceQuotaExceededException": (
+            "A quota is reached (often concurrent customization jobs): wait for or stop another "
+            "job, or request a quota increase in Service Quotas."
+        ),
+        "ThrottlingException": "Wait a minute and run the cell again.",
+    }
+    return WorkshopError(f"{action} failed with {code}: {message}", fixes.get(code))
+
+
+def describe(job: Job | str) -> dict[str, Any]:
+    """``get_model_customization_job`` for a job, its name or its ARN."""
+    ident = job.arn if isinstance(job, Job) else job
+    try:
+        return clients.client("bedrock").get_model_customization_job(jobIdentifier=ident)
+    except ClientError as err:
+        raise _error(err, f"Looking up job {ident}") from err
+
+
+def start(
+    *,
+    state: State,
+    key: str,
+    base_model: str,
+    training_uri: str,
+    output_uri: str,
+    role_arn: str,
+    hyperparameters: dict[str, Any] | None = None,
+    validation_uri: str | None = None,
+    customization_type: str = models.FINE_TUNING,
+    name_prefix: str | None = None,
+) -> Job:
+    """Start a customization job, or re-attach to the one this workshop already runs for ``key``.
+
+    A job recorded under ``key`` that is still running or has completed is reused, so a
+    re-run or a kernel restart never starts (and bills) a second job. A failed or
+    stopped job is not reused: a new one starts with a new name.
+    """
+    family = models.family(base_model)
+    hyper = models.check_hyperparameters(base_model, hyperparameters or {})
+    if customization_type not in family.customizations:
+        raise WorkshopError(
+            f"{family.name} does not support {customization_type}.",
+            f"Pick a model that does; {family.name} supports {sorted(family.customizations)}.",
+        )
+    recorded = state.get(f"job:{key}")
+    if recorded:
+        try:
+            status = describe(recorded["arn"])["status"]
+        except WorkshopError:
+            status = None
+        if status in REUSABLE:
+            return Job(key=key, reused=True, **recorded)
+    prefix = name_prefix or f"{family.key}-{key}"
+    name = unique_name(prefix, state.workshop_id)
+    model_name = unique_name(f"{prefix}-model", state.workshop_id)
+    request: dict[str, Any] = {
+        "jobName": name,
+        "customModelName": model_name,
+        "roleArn": role_arn,
+        "clientRequestToken": name,
+        "baseModelIdentifier": family.customization_id,
+        "customizationType": customization_type,
+        "hyperParameters": hyper,
+        "trainingDataConfig": {"s3Uri": training_uri},
+        "outputDataConfig": {"s3Uri": output_uri},
+        "jobTags": [{"key": "workshop-id", "value": state.workshop_id}],
+        "customModelTags": [{"key": "workshop-id", "value": state.workshop_id}],
+    }
+    if validation_uri:
+        request["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
+    state.add_resource("customization-job", name, status="creating", key=key)
+    try:
+        arn = clients.client("bedrock").create_model_customization_job(**request)["jobArn"]
+    except ClientError as err:
+        state.remove_resource("customization-job", name)
+        raise _error(err, f"Creating job {name}") from err
+    state.update_resource("customization-job", name, arn=arn, status="InProgress")
+    entry = {"name": name, "arn": arn, "custom_model_name": model_name, "output_uri": output_uri}
+    state.set(f"job:{key}", entry)
+    return Job(key=key, reused=False, **entry)
+
+
+def wait(
+    job: Job,
+    state: State,
+    *,
+    timeout: float = 6 * 3600,
+    interval: float = 60.0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Wait until the job ends; return its description, or explain why it failed or stopped."""
+    final = wait_for(
+        lambda: describe(job),
+        status_key="status",
+        terminal=TERMINAL,
+        label=f"Job {job.name}",
+        timeout=timeout,
+        interval=interval,
+        progress=progress,
+        on_timeout=(
+            "The job keeps running (and billing) in Bedrock. Run this cell again to keep "
+            "waiting: the notebook re-attaches to the same job. To stop it, run "
+            "utils.jobs.stop(job) or 03_cleanup.ipynb."
+        ),
+    )
+    status = final["status"]
+    state.update_resource("customization-job", job.name, arn=job.arn, status=status)
+    state.record_result(f"job:{job.key}", {"name": job.name, "arn": job.arn, "status": status})
+    if status == "Completed":
+        model_arn = final["outputModelArn"]
+        state.add_resource("custom-model", model_arn, name=job.custom_model_name, status="Active")
+        return final
+    message = final.get("failureMessage") or "Bedrock gave no failure message."
+    raise WorkshopError(
+        f"Job {job.name} ended {status}: {message}",
+        "Fix the cause named above (often the training data or the role's S3 access), then run "
+        "the cell that starts the job again: a new job starts, as a failed one is not reused.",
+    )
+
+
+def stop(job: Job | str) -> None:
+    """Stop a running job (no error if it already ended)."""
+    ident = job.arn if isinstance(job, Job) else job
+    try:
+        clients.client("bedrock").stop_model_customization_job(jobIdentifier=ident)
+    except ClientError as err:
+        if err.response["Error"]["Code"] not in (
+            "ValidationException",
+            "ResourceNotFoundException",
+        ):
+            raise
+
+
+def metrics(job: Job) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Training metrics per step and validation metrics (or None), read from the job's output."""
+    bucket, prefix = s3.split_uri(job.output_uri)
+    base = f"{prefix.rstrip('/')}/model-customization-job-{job.job_id}".lstrip("/")
+    training_uri = s3.uri(bucket, f"{base}/{TRAINING_METRICS}")
+    if not s3.exists(training_uri):
+        raise WorkshopError(
+            f"No training metrics at {training_uri}.",
+            "Metrics appear once the job has Completed; wait for it first.",
+        )
+    training = s3.read_csv(training_uri)
+    for layout in VALIDATION_METRICS:
+        candidate = s3.uri(bucket, f"{base}/{layout}")
+        if s3.exists(candidate):
+            return training, s3.read_csv(candidate)
+    return training, None
+
+
+def plot_metrics(training: pd.DataFrame, validation: pd.DataFrame | None = None) -> Any:
+    """Loss curves: training loss per step and, if present, validation loss per pass."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(training["step_number"], training["training_loss"], label="training loss", lw=1.5)
+    if validation is not None and len(validation):
+        ax.plot(
+            validation["step_number"],
+            validation["validation_loss"],
+            "o-",
+            label="validation loss",
+            lw=2,
+        )
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title("Training and validation loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

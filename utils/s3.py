@@ -1,0 +1,180 @@
+"""The workshop bucket: create it safely, move data in and out, and empty it completely."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.parse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from utils import clients
+from utils.errors import WorkshopError
+from utils.state import State
+
+TAG_KEY = "workshop-id"
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` as ``(bucket, key)``."""
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise WorkshopError(f"{uri!r} is not an S3 URI.", "Use the form s3://bucket/key.")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def uri(bucket: str, key: str) -> str:
+    """The ``s3://`` URI of a key."""
+    return f"s3://{bucket}/{key.lstrip('/')}"
+
+
+def bucket_name(account_id: str, region: str, workshop_id: str) -> str:
+    """A bucket name unique to this account, region and workshop copy."""
+    return f"bedrock-workshop-{account_id}-{region}-{workshop_id}"[:63]
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def ensure_bucket(name: str, region: str, state: State) -> str:
+    """Create the bucket if needed (recorded in state first) and lock it down; returns its name.
+
+    The bucket blocks public access, encrypts by default and refuses requests without TLS.
+    """
+    s3 = clients.client("s3", region)
+    state.add_resource("s3-bucket", name, region=region, status="creating")
+    kwargs: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        # us-east-1 rejects a LocationConstraint; every other region requires one.
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**kwargs)
+    except ClientError as err:
+        if _code(err) == "BucketAlreadyExists":
+            state.remove_resource("s3-bucket", name)
+            raise WorkshopError(
+                f"The bucket name {name} is taken by another AWS account.",
+                "Delete the state file's workshop_id (or the state file) to get a new name.",
+            ) from err
+        if _code(err) != "BucketAlreadyOwnedByYou":
+            raise
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(tls_only_policy(name)))
+    s3.put_bucket_tagging(
+        Bucket=name, Tagging={"TagSet": [{"Key": TAG_KEY, "Value": state.workshop_id}]}
+    )
+    state.update_resource("s3-bucket", name, status="created")
+    return name
+
+
+def tls_only_policy(bucket: str) -> dict[str, Any]:
+    """A bucket policy that denies every request made without TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def upload_file(path: Path | str, target: str) -> str:
+    """Upload a local file to an ``s3://`` URI; returns the URI."""
+    bucket, key = split_uri(target)
+    clients.client("s3").upload_file(str(path), bucket, key)
+    return target
+
+
+def upload_jsonl(records: Iterable[dict[str, Any]], target: str) -> str:
+    """Write records as JSON Lines straight to an ``s3://`` URI; returns the URI."""
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    bucket, key = split_uri(target)
+    clients.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    return target
+
+
+def read_bytes(source: str) -> bytes:
+    """The bytes of an S3 object."""
+    bucket, key = split_uri(source)
+    return clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def exists(source: str) -> bool:
+    """Whether an S3 object exists."""
+    bucket, key = split_uri(source)
+    try:
+        clients.client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        if _code(err) in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def read_csv(source: str) -> pd.DataFrame:
+    """An S3 CSV object as a DataFrame."""
+    return pd.read_csv(io.BytesIO(read_bytes(source)))
+
+
+def list_keys(bucket: str, prefix: str = "") -> list[str]:
+    """Every key under a prefix."""
+    paginator = clients.client("s3").get_paginator("list_objects_v2")
+    keys: list[str] = []
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        keys += [obj["Key"] for obj in page.get("Contents", [])]
+    return keys
+
+
+def empty_bucket(bucket: str) -> int:
+    """Delete every object version, delete marker and unfinished upload; returns objects removed."""
+    s3 = clients.client("s3")
+    removed = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(doomed), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000]})
+        removed += len(page.get("Versions", []))
+    for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+        for upload in page.get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+    return removed
+
+
+def delete_bucket(bucket: str) -> bool:
+    """Empty and delete a bucket; False when it was already gone."""
+    try:
+        empty_bucket(bucket)
+        clients.client("s3").delete_bucket(Bucket=bucket)
+    except ClientError as err:
+        if _code(err) == "NoSuchBucket":
+            return False
+        raise
+    return True

@@ -1,0 +1,58 @@
+"""Polling with a timeout and a progress display: Bedrock has no boto3 waiters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from utils.errors import WorkshopError
+
+
+def wait_for(
+    fetch: Callable[[], dict[str, Any]],
+    *,
+    status_key: str,
+    terminal: Collection[str],
+    label: str,
+    timeout: float,
+    interval: float,
+    progress: bool = True,
+    on_timeout: str = "It is still running; run this cell again to keep waiting.",
+) -> dict[str, Any]:
+    """Call ``fetch`` until its ``status_key`` is one of ``terminal``; return the last response.
+
+    A progress bar shows the status and the elapsed time. Polling backs off from
+    ``interval`` up to four times ``interval`` so long jobs cost few calls.
+
+    Raises:
+        WorkshopError: when ``timeout`` seconds pass first (the resource keeps running).
+    """
+    started = time.monotonic()
+    delay = interval
+    bar = tqdm(
+        desc=label,
+        bar_format="{desc}: {postfix} [{elapsed}]",
+        disable=not progress,
+        leave=True,
+    )
+    try:
+        while True:
+            response = fetch()
+            status = str(response.get(status_key))
+            bar.set_postfix_str(status)
+            bar.update(0)
+            if status in terminal:
+                return response
+            elapsed = time.monotonic() - started
+            if elapsed >= timeout:
+                raise WorkshopError(
+                    f"{label} is still {status} after {elapsed:.0f} s (timeout {timeout:.0f} s).",
+                    on_timeout,
+                )
+            time.sleep(min(delay, max(0.0, timeout - elapsed)))
+            delay = min(delay * 1.5, interval * 4)
+    finally:
+        bar.close()
