@@ -1,0 +1,187 @@
+"""Tests of the local stand-in's numpy models, measured on a held-out split of the bundled data."""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from collections.abc import Callable
+
+import pytest
+from rouge_score import rouge_scorer
+
+from utils import synthetic
+from utils.local import learner
+
+MICRO = "amazon.nova-micro-v1:0"
+LITE = "amazon.nova-lite-v1:0"
+PRO = "amazon.nova-pro-v1:0"
+INSTRUCTION = "Summarize the following conversation.\n\n"
+
+
+def prompt(row: dict) -> str:
+    return INSTRUCTION + row["dialogue"]
+
+
+@pytest.fixture(scope="module")
+def split() -> dict[str, list]:
+    rows = synthetic.load()
+    order = list(range(len(rows)))
+    random.Random(2024).shuffle(order)
+    shuffled = [rows[i] for i in order]
+    pairs = [(prompt(r), r["summary"]) for r in shuffled]
+    return {"test": shuffled[:80], "validation": pairs[80:120], "train": pairs[120:]}
+
+
+@pytest.fixture(scope="module")
+def runs(split) -> dict[str, learner.TrainingRun]:
+    return {
+        model: learner.fine_tune(split["train"], split["validation"], {}, base_model_id=model)
+        for model in (MICRO, LITE, PRO)
+    }
+
+
+def mean_rouge_l(rows: list[dict], generate: Callable[[str], str]) -> float:
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    return statistics.mean(
+        scorer.score(row["summary"], generate(prompt(row)))["rougeL"].fmeasure for row in rows
+    )
+
+
+@pytest.mark.parametrize("model", [MICRO, LITE, PRO])
+def test_fine_tuned_beats_its_base_model_on_held_out_rows(split, runs, model):
+    base = mean_rouge_l(split["test"], lambda p: learner.base_generate(model, p))
+    tuned = mean_rouge_l(split["test"], lambda p: learner.custom_generate(runs[model].artifact, p))
+    assert tuned > base + 0.05, (base, tuned)
+
+
+def test_larger_base_models_extract_better(split):
+    scores = [
+        mean_rouge_l(split["test"], lambda p, m=m: learner.base_generate(m, p))
+        for m in (MICRO, LITE, PRO)
+    ]
+    assert scores[0] < scores[1] < scores[2], scores
+
+
+def test_base_summary_is_computed_from_the_dialogue(split):
+    row = split["test"][0]
+    first_line = row["dialogue"].split("\n")[0]
+    answer = learner.base_generate(MICRO, prompt(row))
+    assert answer.split()[1] == first_line.split()[1]
+    other = split["test"][1]
+    assert answer != learner.base_generate(MICRO, prompt(other))
+
+
+def test_metrics_have_bedrocks_columns(runs):
+    run = runs[LITE]
+    assert run.step_metrics
+    for row in run.step_metrics:
+        assert list(row) == ["step_number", "epoch_number", "training_loss", "perplexity"]
+    for row in run.validation_metrics:
+        assert list(row) == [
+            "step_number",
+            "epoch_number",
+            "validation_loss",
+            "validation_perplexity",
+        ]
+    assert [r["step_number"] for r in run.step_metrics] == list(range(1, len(run.step_metrics) + 1))
+
+
+def test_a_sensible_run_lowers_training_and_validation_loss(runs):
+    run = runs[LITE]
+    losses = [r["validation_loss"] for r in run.validation_metrics]
+    assert len(losses) == 2  # one pass per epoch at the default of two epochs
+    assert losses[-1] < losses[0]
+    first = statistics.mean(r["training_loss"] for r in run.step_metrics[:5])
+    last = statistics.mean(r["training_loss"] for r in run.step_metrics[-5:])
+    assert last < first
+
+
+def test_a_learning_rate_a_thousand_times_larger_ends_higher(split, runs):
+    hot = learner.fine_tune(
+        split["train"], split["validation"], {"learningRate": "0.01"}, base_model_id=LITE
+    )
+    default_final = runs[LITE].validation_metrics[-1]["validation_loss"]
+    assert hot.validation_metrics[-1]["validation_loss"] > 2 * default_final
+
+
+def test_epochs_and_batch_size_set_the_number_of_steps(split, runs):
+    n = len(split["train"])
+    assert len(runs[LITE].step_metrics) == 2 * -(-n // 8)
+    longer = learner.fine_tune(split["train"], None, {"epochCount": "4"}, base_model_id=LITE)
+    assert len(longer.step_metrics) == 4 * -(-n // 8)
+    assert {r["epoch_number"] for r in longer.step_metrics} == {1, 2, 3, 4}
+    assert longer.validation_metrics == []
+    smaller = learner.fine_tune(split["train"], None, {"batchSize": "4"}, base_model_id=LITE)
+    assert len(smaller.step_metrics) == 2 * -(-n // 4)
+
+
+def test_warmup_changes_the_run(split, runs):
+    cold = learner.fine_tune(
+        split["train"], split["validation"], {"learningRateWarmupSteps": "0"}, base_model_id=LITE
+    )
+    assert cold.step_metrics[1]["training_loss"] != runs[LITE].step_metrics[1]["training_loss"]
+
+
+def test_training_is_deterministic(split, runs):
+    again = learner.fine_tune(split["train"], split["validation"], {}, base_model_id=LITE)
+    assert json.dumps(again.artifact) == json.dumps(runs[LITE].artifact)
+    assert again.step_metrics == runs[LITE].step_metrics
+    assert again.validation_metrics == runs[LITE].validation_metrics
+    reseeded = learner.fine_tune(split["train"], split["validation"], {}, LITE, seed=1)
+    assert reseeded.step_metrics != runs[LITE].step_metrics
+
+
+def test_hyperparameters_are_strings_and_unknown_ones_are_ignored(split):
+    run = learner.fine_tune(
+        split["train"][:16], None, {"epochCount": "1", "somethingElse": "x"}, base_model_id=LITE
+    )
+    assert run.artifact["config"]["hyperparameters"]["epochCount"] == 1
+    with pytest.raises(ValueError, match="batchSize"):
+        learner.fine_tune(split["train"][:16], None, {"batchSize": "many"}, base_model_id=LITE)
+    with pytest.raises(ValueError):
+        learner.fine_tune([], None, {}, base_model_id=LITE)
+
+
+def test_artifact_json_round_trip_generates_the_same(split, runs):
+    artifact = runs[PRO].artifact
+    text = json.dumps(artifact)
+    assert len(text) < 1_000_000
+    restored = json.loads(text)
+    for row in split["test"][:20]:
+        assert learner.custom_generate(restored, prompt(row)) == learner.custom_generate(
+            artifact, prompt(row)
+        )
+    with pytest.raises(ValueError):
+        learner.custom_generate({"format": "other"}, prompt(split["test"][0]))
+
+
+def test_generation_does_not_depend_on_the_instruction_wording(split, runs):
+    row = split["test"][0]
+    artifact = runs[LITE].artifact
+    plain = learner.custom_generate(artifact, prompt(row))
+    reworded = learner.custom_generate(artifact, f"Dialogue:\n{row['dialogue']}\n\nSummary:")
+    assert plain == reworded
+
+
+@pytest.mark.parametrize("limit", [1, 5, 12])
+def test_max_tokens_is_respected(split, runs, limit):
+    row = split["test"][2]
+    for text in (
+        learner.base_generate(PRO, prompt(row), max_tokens=limit),
+        learner.custom_generate(runs[PRO].artifact, prompt(row), max_tokens=limit),
+        learner.base_generate(LITE, "Explain why the sky looks blue at noon.", max_tokens=limit),
+    ):
+        assert 1 <= len(text.split()) <= limit
+
+
+def test_prompts_without_a_dialogue_get_a_deterministic_answer_from_their_words(runs):
+    question = "Which vegetables grow well in a cold climate with short summers?"
+    for model in ("amazon.titan-text-lite-v1", "meta.llama3-1-8b-instruct-v1:0", PRO):
+        answer = learner.base_generate(model, question)
+        assert answer and answer == learner.base_generate(model, question)
+        assert "vegetables" in answer
+    assert learner.custom_generate(runs[PRO].artifact, question) == learner.base_generate(
+        PRO, question
+    )
+    assert learner.base_generate(LITE, "?")
