@@ -185,7 +185,8 @@ def test_malformed_training_data_names_the_line(aws: StandIn) -> None:
     arn = _start_job(make_role(), f"s3://{bucket}/bad.jsonl")
     bedrock = clients.client("bedrock")
     job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
-    assert "line 4" in job["failureMessage"]
+    assert "bad.jsonl:4:" in job["failureMessage"]
+    assert "at least 8" in job["failureMessage"]
 
 
 def test_roles_out_of_order_fail_the_job(aws: StandIn) -> None:
@@ -196,7 +197,7 @@ def test_roles_out_of_order_fail_the_job(aws: StandIn) -> None:
     arn = _start_job(make_role(), train)
     bedrock = clients.client("bedrock")
     job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
-    assert "line 3" in job["failureMessage"]
+    assert "swapped.jsonl:3:" in job["failureMessage"]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import logging
 import secrets
@@ -417,7 +416,11 @@ class LocalBedrock:
         job.modified = _now()
         return {}
 
-    def _read_records(self, uri: str, what: str) -> list[tuple[int, dict[str, Any]]]:
+    def _pairs(self, job: Job, uri: str, split: str) -> list[tuple[str, str]]:
+        """Read and check a dataset as Bedrock does; the (prompt, completion) pairs it teaches."""
+        from utils import validation
+
+        what = "training" if split == "train" else "validation"
         bucket, key = _split_s3(uri)
         try:
             body = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -427,37 +430,19 @@ class LocalBedrock:
                 f"Could not read the {what} data at {uri} ({code}). Check that the object exists "
                 "and that the job's service role may read it."
             ) from None
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"The {what} data at {uri} is not UTF-8 text.") from None
-        records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"Malformed {what} data at {uri} line {number}: not valid JSON ({exc.msg})."
-                ) from None
-            if not isinstance(record, dict):
-                raise DataError(f"Malformed {what} data at {uri} line {number}: not an object.")
-            records.append((number, record))
-        if not records:
-            raise DataError(f"The {what} data at {uri} holds no records.")
-        return records
-
-    def _pairs(self, job: Job, uri: str, what: str) -> list[tuple[str, str]]:
+        report = validation.validate_stream(
+            io.BytesIO(body), "fine-tuning", job.family.model_id, split, source=uri
+        )
+        if not report.valid:
+            shown = "; ".join(report.format_problems(limit=3))
+            raise DataError(
+                f"The {what} data failed validation ({report.records_invalid} of "
+                f"{report.records_read} records invalid): {shown}"
+            )
         pairs = []
-        for number, record in self._read_records(uri, what):
-            try:
-                pairs.append(_pair(job.family.data_format, record))
-            except (KeyError, TypeError, IndexError, ValueError) as exc:
-                raise DataError(
-                    f"Malformed {what} data at {uri} line {number}: {exc}. The records must "
-                    f"follow the {job.family.data_format} format for {job.family.name}."
-                ) from None
+        for line in body.decode("utf-8").splitlines():
+            if line.strip():
+                pairs.append(_pair(job.family.data_format, json.loads(line)))
         return pairs
 
     def _finish(self, job: Job) -> None:
@@ -465,19 +450,16 @@ class LocalBedrock:
 
         p = job.request
         try:
-            train = self._pairs(job, p["trainingDataConfig"]["s3Uri"], "training")
-            minimum = 8 if job.family.data_format == models.CONVERSATION else 1
-            if len(train) < minimum:
-                raise DataError(
-                    f"The training data has {len(train)} records; {job.family.name} needs at "
-                    f"least {minimum}."
-                )
+            train = self._pairs(job, p["trainingDataConfig"]["s3Uri"], "train")
             validators = p.get("validationDataConfig", {}).get("validators", [])
             validation = (
                 self._pairs(job, validators[0]["s3Uri"], "validation") if validators else None
             )
             hyper = models.check_hyperparameters(job.family.model_id, p.get("hyperParameters", {}))
-            run = learner.fine_tune(train, validation, hyper, base_model_id=job.family.model_id)
+            try:
+                run = learner.fine_tune(train, validation, hyper, base_model_id=job.family.model_id)
+            except ValueError as err:
+                raise DataError(f"Training could not start: {err}") from None
             self._write_metrics(job, run.step_metrics, run.validation_metrics)
         except DataError as err:
             self._end(job, "Failed", str(err))
@@ -764,22 +746,11 @@ def _texts(content: Any) -> str:
 
 
 def _pair(data_format: str, record: dict[str, Any]) -> tuple[str, str]:
-    """The (prompt, completion) a training record teaches, per data format."""
+    """The (prompt, completion) a validated training record teaches."""
     if data_format == models.PROMPT_COMPLETION:
-        prompt, completion = record["prompt"], record["completion"]
-    else:
-        messages = record["messages"]
-        roles = [m["role"] for m in messages]
-        if len(messages) < 2 or roles[0] != "user" or roles[-1] != "assistant":
-            raise ValueError("messages must start with a user turn and end with an assistant turn")
-        if any(a == b for a, b in itertools.pairwise(roles)):
-            raise ValueError("user and assistant turns must alternate")
-        prompt, completion = _texts(messages[-2]["content"]), _texts(messages[-1]["content"])
-    if not isinstance(prompt, str) or not isinstance(completion, str):
-        raise TypeError("prompt and completion must be strings")
-    if not prompt.strip() or not completion.strip():
-        raise ValueError("empty text")
-    return prompt, completion
+        return record["prompt"], record["completion"]
+    messages = record["messages"]
+    return _texts(messages[-2]["content"]), _texts(messages[-1]["content"])
 
 
 def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, int], str]):

@@ -1,0 +1,1036 @@
+"""Tests for utils.validation and the ``python -m utils.validate`` command line."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import io
+import json
+import subprocess
+import sys
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from utils import clients, validation
+from utils.errors import WorkshopError
+from utils.validate import main
+from utils.validation import Problem, validate_file, validate_records
+
+NOVA_MICRO = "amazon.nova-micro-v1:0"
+NOVA_LITE = "amazon.nova-lite-v1:0"
+TITAN = "amazon.titan-text-express-v1"
+LLAMA = "meta.llama3-1-8b-instruct-v1:0"
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def nova(n_turns: int = 1, system: str | None = "Summarize dialogues.") -> dict[str, Any]:
+    """A valid bedrock-conversation-2024 record with ``n_turns`` user/assistant pairs."""
+    messages = []
+    for i in range(n_turns):
+        messages.append({"role": "user", "content": [{"text": f"Question {i}?"}]})
+        messages.append({"role": "assistant", "content": [{"text": f"Answer {i}."}]})
+    record: dict[str, Any] = {"schemaVersion": "bedrock-conversation-2024", "messages": messages}
+    if system is not None:
+        record["system"] = [{"text": system}]
+    return record
+
+
+def image(uri: str = "s3://my-bucket/img/cat.png", fmt: str = "png") -> dict[str, Any]:
+    return {"image": {"format": fmt, "source": {"s3Location": {"uri": uri}}}}
+
+
+def video(uri: str = "s3://my-bucket/vid/clip.mp4", fmt: str = "mp4") -> dict[str, Any]:
+    return {"video": {"format": fmt, "source": {"s3Location": {"uri": uri}}}}
+
+
+def with_user_items(*items: dict[str, Any]) -> dict[str, Any]:
+    record = nova()
+    record["messages"][0]["content"].extend(items)
+    return record
+
+
+def claude() -> dict[str, Any]:
+    return {
+        "system": "Be brief.",
+        "messages": [
+            {"role": "user", "content": "Hello?"},
+            {"role": "assistant", "content": "Hi."},
+        ],
+    }
+
+
+def rules_of(report: validation.ValidationReport) -> set[str]:
+    return set(report.counts_by_rule)
+
+
+def check_one(
+    record: Any, model: str = NOVA_MICRO, job: str = "fine-tuning"
+) -> validation.ValidationReport:
+    # "validation" split: Nova has no minimum count there, so one record is enough.
+    return validate_records([record], job=job, model=model, split="validation")
+
+
+def write(tmp_path: Path, data: bytes, name: str = "data.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def jsonl(records: list[Any]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+
+
+# --------------------------------------------------------------------------- per-rule cases
+
+Mutation = Callable[[dict[str, Any]], Any]
+
+
+def _set(path: str, value: Any) -> Mutation:
+    def mutate(record: dict[str, Any]) -> dict[str, Any]:
+        target: Any = record
+        keys = path.split("/")
+        for key in keys[:-1]:
+            target = target[int(key)] if key.isdigit() else target[key]
+        last = keys[-1]
+        if value is _DELETE:
+            del target[int(last) if last.isdigit() else last]
+        else:
+            target[int(last) if last.isdigit() else last] = value
+        return record
+
+    return mutate
+
+
+_DELETE = object()
+
+# (rule, model, job, base record, mutation, expected field path)
+CASES: list[tuple[str, str, str, Callable[[], Any], Mutation, str]] = [
+    ("json.not_object", NOVA_MICRO, "fine-tuning", nova, lambda r: [r], ""),
+    ("schema.required", NOVA_MICRO, "fine-tuning", nova, _set("messages", _DELETE), "messages"),
+    (
+        "schema.required",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("messages/1/role", _DELETE),
+        "messages[1].role",
+    ),
+    ("schema.type", NOVA_MICRO, "fine-tuning", nova, _set("system", "text"), "system"),
+    (
+        "schema.type",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("messages/0/content/0/text", 5),
+        "messages[0].content[0].text",
+    ),
+    ("schema.unknown_key", NOVA_MICRO, "fine-tuning", nova, _set("extra", 1), "extra"),
+    (
+        "schema.unknown_key",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("messages/0/name", "bob"),
+        "messages[0].name",
+    ),
+    (
+        "text.empty",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("messages/1/content/0/text", "  "),
+        "messages[1].content[0].text",
+    ),
+    (
+        "text.empty",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("system/0/text", ""),
+        "system[0].text",
+    ),
+    (
+        "text.reserved",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("messages/0/content/0/text", "User: hi [EOS]"),
+        "messages[0].content[0].text",
+    ),
+    (
+        "messages.count",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        lambda r: _set("messages", r["messages"][:1])(r),
+        "messages",
+    ),
+    (
+        "messages.role",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("messages/1/role", "bot"),
+        "messages[1].role",
+    ),
+    (
+        "messages.first_user",
+        NOVA_MICRO,
+        "fine-tuning",
+        lambda: nova(2),
+        lambda r: _set("messages", r["messages"][1:])(r),
+        "messages[0].role",
+    ),
+    (
+        "messages.last_assistant",
+        NOVA_MICRO,
+        "fine-tuning",
+        lambda: nova(2),
+        lambda r: _set("messages", r["messages"][:3])(r),
+        "messages[2].role",
+    ),
+    (
+        "messages.alternation",
+        NOVA_MICRO,
+        "fine-tuning",
+        lambda: nova(2),
+        _set("messages/2/role", "assistant"),
+        "messages[2].role",
+    ),
+    (
+        "content.empty",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("messages/0/content", []),
+        "messages[0].content",
+    ),
+    (
+        "content.item",
+        NOVA_LITE,
+        "fine-tuning",
+        nova,
+        _set("messages/0/content/0", {"text": "x", **image()}),
+        "messages[0].content[0]",
+    ),
+    (
+        "content.item",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        _set("messages/0/content/0", {}),
+        "messages[0].content[0]",
+    ),
+    (
+        "media.micro",
+        NOVA_MICRO,
+        "fine-tuning",
+        nova,
+        lambda r: with_user_items(image()),
+        "messages[0].content[1].image",
+    ),
+    (
+        "media.assistant",
+        NOVA_LITE,
+        "fine-tuning",
+        nova,
+        lambda r: (r["messages"][1]["content"].append(image()), r)[1],
+        "messages[1].content[1].image",
+    ),
+    (
+        "media.image_count",
+        NOVA_LITE,
+        "fine-tuning",
+        lambda: with_user_items(*[image()] * 10),
+        lambda r: (r["messages"][0]["content"].append(image()), r)[1],
+        "messages",
+    ),
+    (
+        "media.video_count",
+        NOVA_LITE,
+        "fine-tuning",
+        lambda: with_user_items(video()),
+        lambda r: (r["messages"][0]["content"].append(video()), r)[1],
+        "messages",
+    ),
+    (
+        "media.both",
+        NOVA_LITE,
+        "fine-tuning",
+        lambda: with_user_items(video()),
+        lambda r: (r["messages"][0]["content"].append(image()), r)[1],
+        "messages",
+    ),
+    (
+        "media.format",
+        NOVA_LITE,
+        "fine-tuning",
+        lambda: with_user_items(image(fmt="jpeg")),
+        _set("messages/0/content/1/image/format", "jpg"),
+        "messages[0].content[1].image.format",
+    ),
+    (
+        "media.format",
+        NOVA_LITE,
+        "fine-tuning",
+        lambda: with_user_items(video(fmt="webm")),
+        _set("messages/0/content/1/video/format", "avi"),
+        "messages[0].content[1].video.format",
+    ),
+    (
+        "media.uri",
+        NOVA_LITE,
+        "fine-tuning",
+        lambda: with_user_items(image()),
+        _set("messages/0/content/1/image/source/s3Location/uri", "https://x/cat.png"),
+        "messages[0].content[1].image.source.s3Location.uri",
+    ),
+    (
+        "media.uri",
+        NOVA_LITE,
+        "fine-tuning",
+        lambda: with_user_items(image()),
+        _set("messages/0/content/1/image/source/s3Location/bucketOwner", "me"),
+        "messages[0].content[1].image.source.s3Location.bucketOwner",
+    ),
+    (
+        "schema.required",
+        NOVA_LITE,
+        "fine-tuning",
+        lambda: with_user_items(image()),
+        _set("messages/0/content/1/image/source", {"bytes": "AAAA"}),
+        "messages[0].content[1].image.source.s3Location",
+    ),
+    # prompt/completion (Titan, Llama 3.1)
+    (
+        "schema.required",
+        TITAN,
+        "fine-tuning",
+        lambda: {"prompt": "P", "completion": "C"},
+        _set("completion", _DELETE),
+        "completion",
+    ),
+    (
+        "text.empty",
+        LLAMA,
+        "fine-tuning",
+        lambda: {"prompt": "P", "completion": "C"},
+        _set("prompt", ""),
+        "prompt",
+    ),
+    (
+        "schema.unknown_key",
+        LLAMA,
+        "fine-tuning",
+        lambda: {"prompt": "P", "completion": "C"},
+        _set("messages", []),
+        "messages",
+    ),
+    # continued pre-training
+    (
+        "tokens.max",
+        TITAN,
+        "continued-pretraining",
+        lambda: {"input": "x" * (4096 * 6)},
+        _set("input", "x" * (4096 * 6 + 1)),
+        "input",
+    ),
+    (
+        "schema.type",
+        TITAN,
+        "continued-pretraining",
+        lambda: {"input": "text"},
+        _set("input", ["text"]),
+        "input",
+    ),
+    # Claude 3 Haiku
+    ("schema.type", HAIKU, "fine-tuning", claude, _set("system", [{"text": "x"}]), "system"),
+    (
+        "schema.type",
+        HAIKU,
+        "fine-tuning",
+        claude,
+        _set("messages/0/content", [{"text": "Hello?"}]),
+        "messages[0].content",
+    ),
+    (
+        "text.reserved",
+        HAIKU,
+        "fine-tuning",
+        claude,
+        _set("messages/1/content", "Hi.\nHuman: more"),
+        "messages[1].content",
+    ),
+    (
+        "messages.alternation",
+        HAIKU,
+        "fine-tuning",
+        claude,
+        _set("messages/1/role", "user"),
+        "messages[1].role",
+    ),
+    (
+        "tokens.max",
+        HAIKU,
+        "fine-tuning",
+        claude,
+        _set("messages/1/content", "y" * (32_000 * 6 + 1)),
+        "messages",
+    ),
+    # distillation prompts
+    (
+        "system.count",
+        NOVA_MICRO,
+        "distillation",
+        lambda: nova(system="s"),
+        lambda r: (r["system"].append({"text": "again"}), r)[1],
+        "system",
+    ),
+    (
+        "messages.count",
+        NOVA_MICRO,
+        "distillation",
+        lambda: nova(1),
+        lambda r: nova(2),
+        "messages",
+    ),
+    (
+        "content.single_text",
+        NOVA_MICRO,
+        "distillation",
+        lambda: nova(1),
+        lambda r: (r["messages"][0]["content"].append({"text": "more"}), r)[1],
+        "messages[0].content",
+    ),
+    (
+        "media.not_supported",
+        NOVA_LITE,
+        "distillation",
+        lambda: nova(1),
+        lambda r: (r["messages"][0]["content"].append(image()), r)[1],
+        "messages[0].content[1].image",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "model", "job", "base", "mutate", "path"),
+    CASES,
+    ids=[f"{c[0]}-{c[5] or 'record'}-{c[1].split('.')[1][:10]}-{c[2]}" for c in CASES],
+)
+def test_rule_passes_then_fails(
+    rule: str, model: str, job: str, base: Callable[[], Any], mutate: Mutation, path: str
+) -> None:
+    good = base()
+    report = check_one(good, model, job)
+    # Record rules only: some families need more records than one (count.min).
+    assert report.records_valid == 1, report.format_problems()
+    bad = check_one(mutate(copy.deepcopy(good)), model, job)
+    assert bad.records_valid == 0
+    assert rule in bad.counts_by_rule, bad.format_problems()
+    flagged = [p for p in bad.problems if p.rule == rule]
+    assert any(p.path == path for p in flagged), flagged
+    assert all(p.line == 1 and p.message for p in flagged)
+
+
+def test_every_rule_is_described_and_tested_somewhere() -> None:
+    tested = {c[0] for c in CASES} | {
+        "file.missing",
+        "file.directory",
+        "file.unreadable",
+        "file.empty",
+        "file.too_large",
+        "encoding.bom",
+        "encoding.utf16",
+        "encoding.utf8",
+        "line.blank",
+        "line.too_long",
+        "json.syntax",
+        "json.truncated",
+        "json.array",
+        "json.pretty_printed",
+        "json.duplicate_key",
+        "media.mixed_dataset",
+        "media.bucket",
+        "count.min",
+        "count.max",
+    }
+    assert tested == set(validation.RULES)
+
+
+def test_nova_lite_accepts_images_and_one_video_in_user_turns() -> None:
+    assert check_one(
+        with_user_items(*[image(fmt=f) for f in validation.IMAGE_FORMATS]), NOVA_LITE
+    ).valid
+    for fmt in validation.VIDEO_FORMATS:
+        assert check_one(with_user_items(video(fmt=fmt)), "amazon.nova-pro-v1:0").valid
+
+
+def test_dataset_mixing_images_and_videos() -> None:
+    records = [with_user_items(image()), nova(), with_user_items(video())]
+    report = validate_records(records, model=NOVA_LITE, split="validation")
+    mixed = [p for p in report.problems if p.rule == "media.mixed_dataset"]
+    assert [(p.line, p.rule) for p in mixed] == [(3, "media.mixed_dataset")]
+    assert "line 1" in mixed[0].message
+    assert report.records_valid == 2
+
+
+def test_media_must_share_the_dataset_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.BytesIO(jsonl([with_user_items(image("s3://other-bucket/x.png"))] * 8))
+    report = _validate_s3_stream(monkeypatch, "s3://data-bucket/train.jsonl", stream, NOVA_LITE)
+    assert report.counts_by_rule == {"media.bucket": 8}
+    assert "data-bucket" in report.problems[0].message
+
+
+def test_multi_turn_conversation_is_valid() -> None:
+    assert check_one(nova(5)).valid
+    assert check_one(nova(1, system=None)).valid
+
+
+def test_problem_order_follows_field_order() -> None:
+    record = nova(6)
+    record["messages"][11]["role"] = "user"
+    record["messages"][0]["content"][0]["text"] = ""
+    report = check_one(record)
+    paths = [p.path for p in report.problems]
+    assert paths == sorted(paths, key=validation._path_key)
+    assert paths[0] == "messages[0].content[0].text"
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_count_min_for_nova_train(tmp_path: Path) -> None:
+    report = validate_file(write(tmp_path, jsonl([nova()] * 7)))
+    assert rules_of(report) == {"count.min"}
+    assert report.records_valid == 7
+    assert report.problems[0].line is None
+    assert validate_file(write(tmp_path, jsonl([nova()] * 8))).valid
+
+
+def test_count_max_for_validation_split() -> None:
+    records = [{"prompt": "P", "completion": "C"}] * 1001
+    assert rules_of(validate_records(records, model=TITAN, split="validation")) == {"count.max"}
+    assert validate_records(records[:1000], model=TITAN, split="validation").valid
+    assert validate_records(records, model=TITAN, split="train").valid
+
+
+def test_claude_needs_32_records() -> None:
+    assert rules_of(validate_records([claude()] * 31, model=HAIKU)) == {"count.min"}
+    assert validate_records([claude()] * 32, model=HAIKU).valid
+
+
+def test_distillation_counts_valid_prompts_only() -> None:
+    prompts = [nova(1)] * 100
+    assert validate_records(prompts, job="distillation").valid
+    prompts[0] = nova(2)
+    report = validate_records(prompts, job="distillation")
+    assert rules_of(report) == {"messages.count", "count.min"}
+
+
+def test_file_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    info = validation.MODELS[NOVA_MICRO]
+    small = dataclasses.replace(info.jobs["distillation"], max_bytes=100, min_records={})
+    monkeypatch.setitem(
+        validation.MODELS, NOVA_MICRO, dataclasses.replace(info, jobs={"distillation": small})
+    )
+    report = validate_file(write(tmp_path, jsonl([nova(1)] * 3)), job="distillation")
+    assert rules_of(report) == {"file.too_large"}
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    report = validate_file(write(tmp_path, b""))
+    assert rules_of(report) == {"file.empty"}
+    assert report.records_read == 0
+
+
+def test_file_of_blank_lines(tmp_path: Path) -> None:
+    report = validate_file(write(tmp_path, b"\n  \n\r\n"))
+    assert report.counts_by_rule == {"line.blank": 3, "file.empty": 1}
+    assert [p.line for p in report.problems] == [1, 2, 3, None]
+
+
+def test_blank_line_between_records(tmp_path: Path) -> None:
+    data = jsonl([nova()] * 4) + b"\n" + jsonl([nova()] * 4)
+    report = validate_file(write(tmp_path, data))
+    assert [(p.line, p.rule) for p in report.problems] == [(5, "line.blank")]
+    assert report.records_read == report.records_valid == 8
+
+
+def test_byte_order_mark(tmp_path: Path) -> None:
+    report = validate_file(write(tmp_path, b"\xef\xbb\xbf" + jsonl([nova()] * 8)))
+    assert [(p.line, p.rule) for p in report.problems] == [(1, "encoding.bom")]
+    assert report.records_read == 8 and report.records_valid == 7
+
+
+def test_utf16_file(tmp_path: Path) -> None:
+    report = validate_file(
+        write(tmp_path, "\ufeff".encode("utf-16-le") + jsonl([nova()]).decode().encode("utf-16-le"))
+    )
+    assert rules_of(report) == {"encoding.utf16"}
+
+
+def test_invalid_utf8(tmp_path: Path) -> None:
+    data = jsonl([nova()] * 8) + b'{"prompt": "caf\xe9"}\n'
+    report = validate_file(write(tmp_path, data))
+    assert [(p.line, p.rule) for p in report.problems] == [(9, "encoding.utf8")]
+    assert "byte 16" in report.problems[0].message
+
+
+def test_truncated_last_line(tmp_path: Path) -> None:
+    data = jsonl([nova()] * 8) + json.dumps(nova()).encode()[:40]
+    report = validate_file(write(tmp_path, data))
+    assert [(p.line, p.rule) for p in report.problems] == [(9, "json.truncated")]
+
+
+def test_last_line_without_newline_is_fine(tmp_path: Path) -> None:
+    assert validate_file(write(tmp_path, jsonl([nova()] * 8).rstrip(b"\n"))).valid
+
+
+def test_crlf_line_endings_are_fine(tmp_path: Path) -> None:
+    assert validate_file(write(tmp_path, jsonl([nova()] * 8).replace(b"\n", b"\r\n"))).valid
+
+
+def test_syntax_error_names_the_line(tmp_path: Path) -> None:
+    data = jsonl([nova()] * 3) + b'{"messages": [}\n' + jsonl([nova()] * 5)
+    report = validate_file(write(tmp_path, data))
+    assert [(p.line, p.rule) for p in report.problems] == [(4, "json.syntax")]
+    assert "column" in report.problems[0].message
+
+
+def test_nan_and_duplicate_keys(tmp_path: Path) -> None:
+    good = json.dumps(nova())
+    data = jsonl([nova()] * 7) + b'{"input": NaN}\n' + good[:-1].encode() + b', "messages": []}\n'
+    report = validate_file(write(tmp_path, data))
+    assert (8, "json.syntax") in [(p.line, p.rule) for p in report.problems]
+    assert (9, "json.duplicate_key") in [(p.line, p.rule) for p in report.problems]
+
+
+def test_gigantic_single_line_in_bounded_memory(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    with path.open("wb") as fh:
+        fh.write(b'{"input": "')
+        fh.write(b"x" * (50 * 1024 * 1024))
+        fh.write(b'"}\n')
+        fh.write(jsonl([nova()] * 8))
+    tracemalloc.start()
+    try:
+        report = validate_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(p.line, p.rule) for p in report.problems] == [(1, "line.too_long")]
+    assert report.records_read == 9 and report.records_valid == 8
+    assert peak < 2.5 * validation.MAX_LINE_BYTES  # never the whole 50 MB line
+
+
+def test_line_cap_is_configurable(tmp_path: Path) -> None:
+    path = write(tmp_path, jsonl([nova()] * 8))
+    report = validate_file(path, max_line_bytes=50)
+    assert report.counts_by_rule["line.too_long"] == 8
+    assert "50-byte" in report.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("data", "rule"),
+    [
+        (json.dumps([nova()] * 8).encode(), "json.array"),
+        (json.dumps([nova()] * 8, indent=2).encode(), "json.array"),
+        (json.dumps(nova(), indent=2).encode(), "json.pretty_printed"),
+    ],
+)
+def test_json_array_or_pretty_printed_file(tmp_path: Path, data: bytes, rule: str) -> None:
+    report = validate_file(write(tmp_path, data))
+    assert rules_of(report) == {rule}
+    assert len(report.problems) == 1 and report.problems[0].line == 1
+
+
+def test_non_object_lines(tmp_path: Path) -> None:
+    report = validate_file(write(tmp_path, b'"text"\n42\nnull\n' + jsonl([nova()] * 8)))
+    assert [(p.line, p.rule) for p in report.problems] == [
+        (1, "json.not_object"),
+        (2, "json.not_object"),
+        (3, "json.not_object"),
+    ]
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    missing = validate_file(tmp_path / "nope.jsonl")
+    assert rules_of(missing) == {"file.missing"} and missing.records_read == 0
+    directory = validate_file(tmp_path)
+    assert rules_of(directory) == {"file.directory"}
+
+
+def test_read_error_midway_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Flaky:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def read(self, n: int) -> bytes:
+            self.calls += 1
+            if self.calls > 1:
+                raise OSError("connection reset")
+            return jsonl([nova()] * 2)[:n]
+
+    report = _validate_s3_stream(monkeypatch, "s3://b/k.jsonl", Flaky(), NOVA_MICRO)
+    assert "file.unreadable" in report.counts_by_rule
+    assert "connection reset" in report.problems[-1].message
+
+
+# --------------------------------------------------------------------------- models and jobs
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "amazon.nova-micro-v1:0",
+        "us.amazon.nova-micro-v1:0",
+        "amazon.nova-micro-v1:0:128k",
+        "eu.amazon.nova-micro-v1:0:128k",
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
+        "AMAZON.NOVA-MICRO-V1:0",
+    ],
+)
+def test_model_id_variants(model_id: str) -> None:
+    assert validation.resolve_model(model_id).model_id == "amazon.nova-micro-v1:0"
+
+
+def test_titan_customization_suffix() -> None:
+    assert validation.resolve_model("amazon.titan-text-lite-v1:0:4k").model_id == (
+        "amazon.titan-text-lite-v1"
+    )
+
+
+def test_unknown_model_lists_known_ones() -> None:
+    with pytest.raises(WorkshopError) as info:
+        validate_records([], model="openai.gpt-9")
+    message = str(info.value)
+    assert "openai.gpt-9" in message
+    assert all(model_id in message for model_id in validation.MODELS)
+
+
+def test_job_spellings_and_unsupported_job() -> None:
+    assert validation.normalize_job("CONTINUED_PRE_TRAINING") == "continued-pretraining"
+    assert validation.normalize_job("FINE_TUNING") == "fine-tuning"
+    with pytest.raises(WorkshopError, match="Unknown job"):
+        validation.normalize_job("pretraining")
+    with pytest.raises(WorkshopError, match=r"amazon\.titan-text-lite-v1"):
+        validate_records([], job="continued-pretraining", model=NOVA_MICRO)
+    with pytest.raises(WorkshopError, match="split"):
+        validate_records([], split="test")
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _bad_report(tmp_path: Path) -> validation.ValidationReport:
+    bad = nova()
+    bad["messages"][1]["content"][0]["text"] = ""
+    return validate_file(write(tmp_path, jsonl([nova()] * 8 + [bad]), "train.jsonl"))
+
+
+def test_report_fields_and_summary(tmp_path: Path) -> None:
+    report = _bad_report(tmp_path)
+    assert not report.valid
+    assert (report.records_read, report.records_valid, report.records_invalid) == (9, 8, 1)
+    assert report.problems == [
+        Problem(9, "messages[1].content[0].text", "text.empty", report.problems[0].message)
+    ]
+    assert report.counts_by_rule == {"text.empty": 1}
+    summary = report.summary()
+    assert "\n" not in summary
+    assert "INVALID" in summary and "9 records read, 8 valid, 1 invalid" in summary
+    assert "text.empty 1" in summary
+
+
+def test_report_formats(tmp_path: Path) -> None:
+    report = _bad_report(tmp_path)
+    source = str(tmp_path / "train.jsonl")
+    assert report.format_problems() == [
+        f"{source}:9: messages[1].content[0].text: is empty; write the text or remove the item."
+    ]
+    frame = report.to_frame()
+    assert list(frame.columns) == ["line", "path", "rule", "message"]
+    assert frame.iloc[0]["line"] == 9 and frame.iloc[0]["rule"] == "text.empty"
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["valid"] is False and data["records_invalid"] == 1
+    assert data["counts_by_rule"] == {"text.empty": 1}
+    assert data["problems"][0]["line"] == 9
+
+
+def test_raise_if_invalid(tmp_path: Path) -> None:
+    report = _bad_report(tmp_path)
+    with pytest.raises(WorkshopError) as info:
+        report.raise_if_invalid()
+    message = str(info.value)
+    assert f"{tmp_path / 'train.jsonl'}:9: messages[1].content[0].text: is empty" in message
+    assert report.summary() in message
+    ok = validate_records([nova()] * 8)
+    assert ok.raise_if_invalid() is ok
+
+
+def test_problems_are_capped_but_all_counted() -> None:
+    report = validate_records([{"x": 1}] * 50, max_problems=10)
+    assert len(report.problems) == 10
+    assert report.counts_by_rule == {"schema.required": 50, "schema.unknown_key": 50}
+    assert report.problems_omitted == 90
+    with pytest.raises(WorkshopError, match="and 95 more"):
+        report.raise_if_invalid(show=5)
+
+
+def test_file_level_problem_format() -> None:
+    assert Problem(None, "", "file.empty", "holds no records.").format("f.jsonl") == (
+        "f.jsonl: holds no records."
+    )
+    assert Problem(3, "", "json.syntax", "bad.").format("f.jsonl") == "f.jsonl:3: bad."
+
+
+# --------------------------------------------------------------------------- S3 sources
+
+
+def _validate_s3_stream(
+    monkeypatch: pytest.MonkeyPatch, uri: str, body: Any, model: str
+) -> validation.ValidationReport:
+    """Validate ``uri`` with an S3 client whose ``get_object`` returns ``body``."""
+
+    class Stub:
+        def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+            return {"Body": body}
+
+    monkeypatch.setattr(clients, "client", lambda service, region_name=None: Stub())
+    return validate_file(uri, model=model)
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    clients.clear_cache()
+    yield
+    clients.clear_cache()
+
+
+def test_s3_source_is_streamed(aws_env: None) -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        s3 = clients.client("s3")
+        s3.create_bucket(Bucket="workshop-data")
+        s3.put_object(Bucket="workshop-data", Key="train.jsonl", Body=jsonl([nova()] * 8))
+        bad = jsonl([nova()] * 7) + b"{oops\n"
+        s3.put_object(Bucket="workshop-data", Key="bad.jsonl", Body=bad)
+        ok = validate_file("s3://workshop-data/train.jsonl")
+        assert ok.valid and ok.records_read == 8
+        report = validate_file("s3://workshop-data/bad.jsonl")
+        assert report.format_problems()[0].startswith("s3://workshop-data/bad.jsonl:8: ")
+        assert rules_of(validate_file("s3://workshop-data/missing.jsonl")) == {"file.missing"}
+        assert rules_of(validate_file("s3://no-such-bucket/x.jsonl")) == {"file.missing"}
+        assert rules_of(validate_file("s3://workshop-data")) == {"file.missing"}
+
+
+def test_unreadable_s3_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Denied:
+        def get_object(self, **kwargs: Any) -> dict[str, Any]:
+            error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+            raise ClientError(error, "GetObject")
+
+    monkeypatch.setattr(clients, "client", lambda service, region_name=None: Denied())
+    report = validate_file("s3://locked/train.jsonl")
+    assert rules_of(report) == {"file.unreadable"}
+    assert "AccessDenied" in report.problems[0].message
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, jsonl([nova()] * 8))
+    assert main([str(path), "--job", "fine-tuning", "--model", "us.amazon.nova-lite-v1:0"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "VALID" in out[0] and "8 records read" in out[0]
+
+
+def test_cli_invalid_lists_problems_then_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = _bad_report(tmp_path)
+    path = tmp_path / "train.jsonl"
+    assert main([str(path)]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [*report.format_problems(), report.summary()]
+    assert out[0].startswith(f"{path}:9: messages[1].content[0].text: ")
+
+
+def test_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = _bad_report(tmp_path)
+    assert main([str(tmp_path / "train.jsonl"), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data == json.loads(json.dumps(report.to_dict()))
+
+
+def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(write(tmp_path, jsonl([nova()] * 8)))
+    assert main([path, "--model", "nope"]) == 2
+    assert "Unknown model" in capsys.readouterr().err
+    assert main([path, "--job", "pretraining"]) == 2
+    assert main([path, "--split", "test"]) == 2
+    assert main([]) == 2
+    assert main([path, "--job", "continued-pretraining", "--model", NOVA_MICRO]) == 2
+
+
+def test_cli_missing_file_is_invalid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "nope.jsonl")]) == 1
+    assert "does not exist" in capsys.readouterr().out
+
+
+def test_cli_subprocess(tmp_path: Path) -> None:
+    path = write(tmp_path, jsonl([nova()] * 7))
+    result = subprocess.run(
+        [sys.executable, "-m", "utils.validate", str(path), "--model", NOVA_MICRO],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith(f"{path}: has 7 records;")
+    assert lines[-1].startswith(f"{path}: INVALID") and "count.min 1" in lines[-1]
+    assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- properties
+
+_RESERVED = validation.NOVA_RESERVED
+texts = st.text(min_size=1, max_size=30).filter(
+    lambda s: bool(s.strip()) and not any(w in s for w in _RESERVED)
+)
+
+
+@st.composite
+def nova_records(draw: st.DrawFn) -> dict[str, Any]:
+    turns = draw(st.integers(1, 4))
+    messages = []
+    for _ in range(turns):
+        messages.append({"role": "user", "content": [{"text": draw(texts)}]})
+        messages.append({"role": "assistant", "content": [{"text": draw(texts)}]})
+    record: dict[str, Any] = {"messages": messages}
+    if draw(st.booleans()):
+        record["system"] = [{"text": draw(texts)}]
+    if draw(st.booleans()):
+        record["schemaVersion"] = "bedrock-conversation-2024"
+    return record
+
+
+def _drop_key(record: dict[str, Any], data: st.DataObject) -> set[str]:
+    choice = data.draw(st.sampled_from(["messages", "role", "content", "text"]))
+    if choice == "messages":
+        del record["messages"]
+        return {"schema.required"}
+    message = data.draw(st.sampled_from(record["messages"]))
+    if choice in ("role", "content"):
+        del message[choice]
+        return {"schema.required"}
+    del message["content"][0]["text"]
+    return {"content.item"}
+
+
+def _swap_roles(record: dict[str, Any], data: st.DataObject) -> set[str]:
+    for message in record["messages"]:
+        message["role"] = "assistant" if message["role"] == "user" else "user"
+    return {"messages.first_user"}
+
+
+def _empty_text(record: dict[str, Any], data: st.DataObject) -> set[str]:
+    message = data.draw(st.sampled_from(record["messages"]))
+    message["content"][0]["text"] = data.draw(st.sampled_from(["", " ", "\n\t"]))
+    return {"text.empty"}
+
+
+def _change_type(record: dict[str, Any], data: st.DataObject) -> set[str]:
+    value = data.draw(
+        st.one_of(st.integers(), st.none(), st.booleans(), st.floats(allow_nan=False))
+    )
+    target = data.draw(st.sampled_from(["messages", "role", "content", "text", "system"]))
+    message = data.draw(st.sampled_from(record["messages"]))
+    if target == "messages":
+        record["messages"] = value
+    elif target == "system":
+        record["system"] = value
+    elif target == "text":
+        message["content"][0]["text"] = value
+    else:
+        message[target] = value
+    return {"schema.type"}
+
+
+def _add_media(record: dict[str, Any], data: st.DataObject) -> set[str]:
+    message = data.draw(st.sampled_from(record["messages"]))
+    message["content"].append(data.draw(st.sampled_from([image(), video()])))
+    return {"media.micro"}
+
+
+MUTATIONS = [_drop_key, _swap_roles, _empty_text, _change_type, _add_media]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=nova_records(), mutation=st.sampled_from(MUTATIONS), data=st.data())
+def test_mutations_are_flagged(record: dict[str, Any], mutation: Any, data: st.DataObject) -> None:
+    assert check_one(record).valid
+    expected = mutation(record, data)
+    report = check_one(record)
+    assert not report.valid
+    assert expected & set(report.counts_by_rule), (expected, report.format_problems())
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["messages", "role", "content", "text", "image", "video", "system", "x"]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=json_values,
+    target=st.sampled_from(
+        [
+            (NOVA_MICRO, "fine-tuning"),
+            (NOVA_LITE, "fine-tuning"),
+            (NOVA_LITE, "distillation"),
+            (TITAN, "fine-tuning"),
+            (TITAN, "continued-pretraining"),
+            (HAIKU, "fine-tuning"),
+        ]
+    ),
+)
+def test_arbitrary_json_never_raises(value: Any, target: tuple[str, str]) -> None:
+    report = validate_records([value], job=target[1], model=target[0], split="validation")
+    assert report.records_read == 1
+    assert all(p.rule in validation.RULES for p in report.problems)

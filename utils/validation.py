@@ -1,0 +1,1331 @@
+"""Check customization datasets before a job is created, with a line and field for each problem.
+
+A Bedrock job that rejects its data fails only after it has been queued; checking
+the JSON Lines file here first takes seconds. :func:`validate_file` streams the file
+(local path or ``s3://`` URI) once, line by line, in constant memory, and returns a
+:class:`ValidationReport`; :func:`validate_records` checks records already in memory.
+
+Every problem carries a rule id (see :data:`RULES`), the line number, a field path
+such as ``messages[2].content[0].text`` and a message that says how to fix it.
+
+Coverage (model ids as in Bedrock; region prefixes such as ``us.`` and customization
+suffixes such as ``:0:128k`` are accepted):
+
+- fine-tuning: Amazon Nova Micro/Lite/Pro (``bedrock-conversation-2024``), Amazon Titan
+  Text Lite/Express and Meta Llama 3.1 8B/70B (prompt/completion), Claude 3 Haiku.
+- continued pre-training: Amazon Titan Text Lite/Express (``{"input": ...}``).
+- distillation prompts: Amazon Nova Micro/Lite/Pro, Llama 3.1 8B, Claude 3 Haiku students.
+
+Not checked yet: Llama 3.2 (conversation format with images), image sizes and
+dimensions (they need the S3 objects), limits that span the training and validation
+files together (Claude 3 Haiku: 10,000 in all) and per-record token limits of
+prompt/completion fine-tuning. Token counts are estimates (see
+:func:`utils.datasets.estimate_tokens`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from utils.datasets import estimate_tokens
+from utils.errors import WorkshopError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_LINE_BYTES = 10 * 1024 * 1024
+"""Longest line read (10 MiB); longer lines are reported as ``line.too_long``, never loaded."""
+
+MAX_PROBLEMS = 1000
+"""Problems kept in a report; further ones are only counted, so memory stays bounded."""
+
+JOBS = ("fine-tuning", "continued-pretraining", "distillation")
+"""Customization jobs the validator knows."""
+
+SPLITS = ("train", "validation")
+"""Dataset splits: the training file and the optional validation file."""
+
+IMAGE_FORMATS = ("jpeg", "png", "gif", "webp")
+VIDEO_FORMATS = ("mov", "mkv", "mp4", "webm")
+NOVA_RESERVED = ("User:", "Bot:", "Assistant:", "System:", "<image>", "<video>", "[EOS]")
+CLAUDE_RESERVED = ("\nHuman:", "\nAssistant:")
+
+RULES: dict[str, str] = {
+    "file.missing": "The file or S3 object does not exist.",
+    "file.directory": "The path is a directory, not a file.",
+    "file.unreadable": "The file or S3 object cannot be read.",
+    "file.empty": "The file holds no records.",
+    "file.too_large": "The file is larger than the job accepts.",
+    "encoding.bom": "The file starts with a UTF-8 byte-order mark.",
+    "encoding.utf16": "The file is UTF-16, not UTF-8.",
+    "encoding.utf8": "A line is not valid UTF-8.",
+    "line.blank": "A line is empty; every line must hold one record.",
+    "line.too_long": "A line is longer than the validator reads.",
+    "json.syntax": "A line is not valid JSON.",
+    "json.truncated": "The last line is cut off (no newline and incomplete JSON).",
+    "json.array": "The file is a JSON array, not JSON Lines.",
+    "json.pretty_printed": "One JSON object is spread over several lines.",
+    "json.not_object": "A line holds JSON that is not an object.",
+    "json.duplicate_key": "An object has the same key twice.",
+    "schema.required": "A required field is missing.",
+    "schema.type": "A field has the wrong JSON type.",
+    "schema.unknown_key": "A field is not part of the format.",
+    "text.empty": "A text is empty or only whitespace.",
+    "text.reserved": "A text contains a string the model reserves.",
+    "tokens.max": "A record has more (estimated) tokens than the model accepts.",
+    "system.count": "The system list has the wrong number of blocks.",
+    "messages.count": "A record has too few or too many messages.",
+    "messages.role": "A message role is not 'user' or 'assistant'.",
+    "messages.first_user": "The first message is not from the user.",
+    "messages.last_assistant": "The last message is not from the assistant.",
+    "messages.alternation": "Two consecutive messages have the same role.",
+    "content.empty": "A message content list is empty.",
+    "content.item": "A content item does not hold exactly one of text, image or video.",
+    "content.single_text": "A distillation message does not hold exactly one text item.",
+    "media.micro": "Amazon Nova Micro is text-only: no images or videos.",
+    "media.not_supported": "This model and job take text only.",
+    "media.assistant": "An assistant message holds an image or video.",
+    "media.image_count": "A record has more images than allowed.",
+    "media.video_count": "A record has more than one video.",
+    "media.both": "A record mixes images and videos.",
+    "media.mixed_dataset": "The dataset mixes records with images and records with videos.",
+    "media.format": "An image or video format is not supported.",
+    "media.uri": "A media location is not an s3:// URI (or bucketOwner is not an account id).",
+    "media.bucket": "A media file is in a different bucket than the dataset.",
+    "count.min": "The file has fewer records than the job needs.",
+    "count.max": "The file has more records than the job accepts.",
+}
+"""Every rule id the validator reports, with what it means."""
+
+
+# --------------------------------------------------------------------------- model registry
+
+
+@dataclass(frozen=True)
+class DatasetRules:
+    """What one model family accepts for one job: record format, counts and limits.
+
+    Attributes:
+        format: ``conversation``, ``distillation``, ``prompt-completion``, ``claude`` or ``text``.
+        min_records: Fewest records per split (missing split: no minimum).
+        max_records: Most records per split (missing split: no maximum).
+        media: Media kinds allowed in user turns (``image``, ``video``).
+        max_images: Most images in one record.
+        max_videos: Most videos in one record.
+        max_tokens: Most estimated tokens per record, if limited.
+        max_bytes: Largest file size in bytes, if limited.
+        count_valid_only: Count only valid records against ``min_records`` (distillation).
+        reserved: Strings that must not appear in prompt text.
+        no_media_rule: Rule id reported when media appears but ``media`` is empty.
+    """
+
+    format: str
+    min_records: Mapping[str, int] = field(default_factory=dict)
+    max_records: Mapping[str, int] = field(default_factory=dict)
+    media: frozenset[str] = frozenset()
+    max_images: int = 10
+    max_videos: int = 1
+    max_tokens: int | None = None
+    max_bytes: int | None = None
+    count_valid_only: bool = False
+    reserved: tuple[str, ...] = ()
+    no_media_rule: str = "media.not_supported"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A base model the validator knows, with the rules for each job it supports."""
+
+    model_id: str
+    name: str
+    jobs: Mapping[str, DatasetRules]
+
+
+def _nova(media: frozenset[str], no_media_rule: str = "media.not_supported") -> DatasetRules:
+    return DatasetRules(
+        format="conversation",
+        min_records={"train": 8},
+        max_records={"train": 20_000, "validation": 20_000},
+        media=media,
+        reserved=NOVA_RESERVED,
+        no_media_rule=no_media_rule,
+    )
+
+
+# Distillation takes prompts in the conversation format for every student model.
+_DISTILLATION = DatasetRules(
+    format="distillation",
+    min_records={"train": 100},
+    max_bytes=1024**3,
+    count_valid_only=True,
+)
+_PROMPT_COMPLETION = DatasetRules(
+    format="prompt-completion", max_records={"train": 10_000, "validation": 1_000}
+)
+_TITAN_CPT = DatasetRules(
+    format="text", max_records={"train": 100_000, "validation": 1_000}, max_tokens=4_096
+)
+_CLAUDE = DatasetRules(
+    format="claude",
+    min_records={"train": 32, "validation": 32},
+    max_records={"train": 10_000, "validation": 1_000},
+    max_tokens=32_000,
+    reserved=CLAUDE_RESERVED,
+)
+
+MODELS: dict[str, ModelInfo] = {
+    info.model_id: info
+    for info in (
+        ModelInfo(
+            "amazon.nova-micro-v1:0",
+            "Amazon Nova Micro",
+            {
+                "fine-tuning": _nova(frozenset(), no_media_rule="media.micro"),
+                "distillation": _DISTILLATION,
+            },
+        ),
+        ModelInfo(
+            "amazon.nova-lite-v1:0",
+            "Amazon Nova Lite",
+            {"fine-tuning": _nova(frozenset({"image", "video"})), "distillation": _DISTILLATION},
+        ),
+        ModelInfo(
+            "amazon.nova-pro-v1:0",
+            "Amazon Nova Pro",
+            {"fine-tuning": _nova(frozenset({"image", "video"})), "distillation": _DISTILLATION},
+        ),
+        ModelInfo(
+            "amazon.titan-text-lite-v1",
+            "Amazon Titan Text Lite",
+            {"fine-tuning": _PROMPT_COMPLETION, "continued-pretraining": _TITAN_CPT},
+        ),
+        ModelInfo(
+            "amazon.titan-text-express-v1",
+            "Amazon Titan Text Express",
+            {"fine-tuning": _PROMPT_COMPLETION, "continued-pretraining": _TITAN_CPT},
+        ),
+        ModelInfo(
+            "meta.llama3-1-8b-instruct-v1:0",
+            "Meta Llama 3.1 8B Instruct",
+            {"fine-tuning": _PROMPT_COMPLETION, "distillation": _DISTILLATION},
+        ),
+        ModelInfo(
+            "meta.llama3-1-70b-instruct-v1:0",
+            "Meta Llama 3.1 70B Instruct",
+            {"fine-tuning": _PROMPT_COMPLETION},
+        ),
+        ModelInfo(
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            "Anthropic Claude 3 Haiku",
+            {"fine-tuning": _CLAUDE, "distillation": _DISTILLATION},
+        ),
+    )
+}
+"""Base models the validator knows, by Bedrock model id."""
+
+_REGION_PREFIX = re.compile(r"^(?:us-gov|us|eu|apac|global|jp|au|ca)\.", re.IGNORECASE)
+
+
+def resolve_model(model: str) -> ModelInfo:
+    """Find a known model from an id, inference-profile id (``us.``), ARN or ``:0:128k`` variant.
+
+    Raises:
+        WorkshopError: The model is not known; the message lists the known ids.
+    """
+    text = str(model).strip()
+    if "/" in text:  # an ARN such as arn:aws:bedrock:...:foundation-model/<id>
+        text = text.rsplit("/", 1)[1]
+    text = _REGION_PREFIX.sub("", text).lower()
+    candidate = text
+    while candidate:
+        if candidate in MODELS:
+            return MODELS[candidate]
+        if ":" not in candidate:
+            break
+        candidate = candidate.rsplit(":", 1)[0]
+    raise WorkshopError(
+        f"Unknown model {model!r}.",
+        "Use one of: " + ", ".join(MODELS) + " (a region prefix or ':0:128k' suffix is fine).",
+    )
+
+
+def normalize_job(job: str) -> str:
+    """``fine-tuning``, ``continued-pretraining`` or ``distillation`` from common spellings.
+
+    Raises:
+        WorkshopError: The job is not one of them.
+    """
+    text = str(job).strip().lower().replace("_", "-").replace(" ", "-")
+    text = {"continued-pre-training": "continued-pretraining", "finetuning": "fine-tuning"}.get(
+        text, text
+    )
+    if text not in JOBS:
+        raise WorkshopError(f"Unknown job {job!r}.", "Use one of: " + ", ".join(JOBS) + ".")
+    return text
+
+
+def rules_for(job: str, model: str) -> tuple[ModelInfo, str, DatasetRules]:
+    """The model, normalized job name and dataset rules for a job on a model.
+
+    Raises:
+        WorkshopError: Unknown job or model, or a job the model does not support.
+    """
+    info = resolve_model(model)
+    job_name = normalize_job(job)
+    if job_name not in info.jobs:
+        supported = [m for m, i in MODELS.items() if job_name in i.jobs]
+        raise WorkshopError(
+            f"{info.name} ({info.model_id}) does not support {job_name} in this validator.",
+            f"Pick a job it supports ({', '.join(info.jobs)}) or a model that supports "
+            f"{job_name}: {', '.join(supported)}.",
+        )
+    return info, job_name, info.jobs[job_name]
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: where it is (line, field path) and what rule it breaks, with a fix.
+
+    Attributes:
+        line: 1-based line number (record position for in-memory records); None for the file.
+        path: Field path such as ``messages[2].content[0].text``; empty for the whole line.
+        rule: Rule id, a key of :data:`RULES`.
+        message: What is wrong and how to fix it.
+    """
+
+    line: int | None
+    path: str
+    rule: str
+    message: str
+
+    def format(self, source: str) -> str:
+        """``FILE:LINE: field.path: message`` (line and path left out when not known)."""
+        where = source if self.line is None else f"{source}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem as a JSON-ready dict."""
+        return {"line": self.line, "path": self.path, "rule": self.rule, "message": self.message}
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating one file or list of records.
+
+    Attributes:
+        source: What was read (path, ``s3://`` URI or ``<records>``).
+        job: Normalized job name.
+        model: Base model id the rules come from.
+        split: ``train`` or ``validation``.
+        records_read: Non-blank lines (or records) read.
+        records_valid: Records without any problem.
+        problems: The first :data:`MAX_PROBLEMS` problems, in file order.
+        counts_by_rule: Count of every problem by rule id, including those not kept.
+        bytes_read: Bytes read from the source.
+    """
+
+    source: str
+    job: str
+    model: str
+    split: str
+    records_read: int = 0
+    records_valid: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    counts_by_rule: Counter[str] = field(default_factory=Counter)
+    bytes_read: int = 0
+    max_problems: int = MAX_PROBLEMS
+
+    @property
+    def valid(self) -> bool:
+        """True when no problem was found."""
+        return not self.counts_by_rule
+
+    @property
+    def records_invalid(self) -> int:
+        """Records with at least one problem."""
+        return self.records_read - self.records_valid
+
+    @property
+    def problems_omitted(self) -> int:
+        """Problems counted but not kept in :attr:`problems`."""
+        return sum(self.counts_by_rule.values()) - len(self.problems)
+
+    def add(self, problem: Problem) -> None:
+        """Record a problem (kept while under ``max_problems``, always counted)."""
+        self.counts_by_rule[problem.rule] += 1
+        if len(self.problems) < self.max_problems:
+            self.problems.append(problem)
+
+    def summary(self) -> str:
+        """One line: verdict, records read, valid and invalid, and problems by rule."""
+        verdict = "VALID" if self.valid else "INVALID"
+        line = (
+            f"{self.source}: {verdict} for {self.job} of {self.model} ({self.split}): "
+            f"{self.records_read} records read, {self.records_valid} valid, "
+            f"{self.records_invalid} invalid"
+        )
+        if self.valid:
+            return line + "; no problems."
+        by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(self.counts_by_rule.items()))
+        return f"{line}; problems by rule: {by_rule}."
+
+    def format_problems(self, limit: int | None = None) -> list[str]:
+        """Problems as ``FILE:LINE: field.path: message`` lines (the first ``limit`` if given)."""
+        shown = self.problems if limit is None else self.problems[:limit]
+        return [p.format(self.source) for p in shown]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Problems as a table with columns line, path, rule and message."""
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            [p.to_dict() for p in self.problems], columns=["line", "path", "rule", "message"]
+        )
+        frame["line"] = frame["line"].astype("Int64")
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole report as a JSON-ready dict."""
+        return {
+            "source": self.source,
+            "job": self.job,
+            "model": self.model,
+            "split": self.split,
+            "valid": self.valid,
+            "records_read": self.records_read,
+            "records_valid": self.records_valid,
+            "records_invalid": self.records_invalid,
+            "counts_by_rule": dict(sorted(self.counts_by_rule.items())),
+            "problems": [p.to_dict() | {"text": p.format(self.source)} for p in self.problems],
+            "problems_omitted": self.problems_omitted,
+            "summary": self.summary(),
+        }
+
+    def raise_if_invalid(self, show: int = 10) -> ValidationReport:
+        """Return the report when valid, else raise :class:`WorkshopError` listing the problems.
+
+        Raises:
+            WorkshopError: With the first ``show`` problems and the summary line.
+        """
+        if self.valid:
+            return self
+        lines = self.format_problems(show)
+        more = sum(self.counts_by_rule.values()) - len(lines)
+        if more > 0:
+            lines.append(f"... and {more} more problem(s)")
+        raise WorkshopError(
+            "The dataset is not valid:\n" + "\n".join(lines) + "\n" + self.summary(),
+            "Fix the lines listed (each message says how), then validate again.",
+        )
+
+    def __str__(self) -> str:
+        return "\n".join([*self.format_problems(), self.summary()])
+
+
+# --------------------------------------------------------------------------- record checks
+
+Emit = Callable[[str, str, str], None]
+_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(.+)$")
+_JSON_TYPES: dict[type, str] = {
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "null",
+}
+
+
+def _type_name(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check_keys(
+    obj: dict[Any, Any],
+    path: str,
+    required: Mapping[str, type],
+    optional: Mapping[str, type],
+    emit: Emit,
+) -> dict[str, bool]:
+    """Check required/unknown keys and JSON types; say which keys hold the right type."""
+    ok: dict[str, bool] = {}
+    for key, kind in {**required, **optional}.items():
+        if key not in obj:
+            if key in required:
+                emit(
+                    _join(path, key),
+                    "schema.required",
+                    f"'{key}' is missing; add it as {_JSON_TYPES[kind]}.",
+                )
+            ok[key] = False
+            continue
+        value = obj[key]
+        # bool is an int in Python, but never a valid number or string here.
+        good = isinstance(value, kind) and not isinstance(value, bool)
+        if not good:
+            emit(
+                _join(path, key),
+                "schema.type",
+                f"must be {_JSON_TYPES[kind]}, not {_type_name(value)}.",
+            )
+        ok[key] = good
+    allowed = [*required, *optional]
+    for key in obj:
+        if key not in allowed:
+            expected = ", ".join(f"'{k}'" for k in allowed)
+            emit(
+                _join(path, str(key)),
+                "schema.unknown_key",
+                f"'{key}' is not part of this format; remove it (allowed here: {expected}).",
+            )
+    return ok
+
+
+def _check_text(value: str, path: str, emit: Emit, reserved: tuple[str, ...] = ()) -> None:
+    if not value.strip():
+        emit(path, "text.empty", "is empty; write the text or remove the item.")
+        return
+    for word in reserved:
+        if word in value:
+            shown = word.replace("\n", "\\n")
+            emit(
+                path,
+                "text.reserved",
+                f"contains '{shown}', which the model reserves; reword or remove it.",
+            )
+            break
+
+
+@dataclass
+class _RecordMedia:
+    images: int = 0
+    videos: int = 0
+
+
+class _Checker:
+    """Checks records one at a time; keeps only the small state dataset-wide rules need."""
+
+    def __init__(self, rules: DatasetRules, model_name: str, dataset_bucket: str | None) -> None:
+        self.rules = rules
+        self.model_name = model_name
+        self.dataset_bucket = dataset_bucket
+        self.first_image_line: int | None = None
+        self.first_video_line: int | None = None
+        self.mixed_reported = False
+
+    def check(self, record: Any, line: int, emit: Emit) -> None:
+        if not isinstance(record, dict):
+            emit(
+                "",
+                "json.not_object",
+                f"holds {_type_name(record)}; each line must be one JSON object {{...}}.",
+            )
+            return
+        fmt = self.rules.format
+        if fmt in ("conversation", "distillation"):
+            self._conversation(record, line, emit)
+        elif fmt == "prompt-completion":
+            ok = _check_keys(record, "", {"prompt": str, "completion": str}, {}, emit)
+            for key in ("prompt", "completion"):
+                if ok[key]:
+                    _check_text(record[key], key, emit)
+        elif fmt == "text":
+            ok = _check_keys(record, "", {"input": str}, {}, emit)
+            if ok["input"]:
+                _check_text(record["input"], "input", emit)
+                self._tokens(record["input"], "input", emit)
+        elif fmt == "claude":
+            self._claude(record, emit)
+
+    def _tokens(self, text: str, path: str, emit: Emit) -> None:
+        limit = self.rules.max_tokens
+        if limit is not None and (n := estimate_tokens(text)) > limit:
+            emit(
+                path,
+                "tokens.max",
+                f"holds about {n:,} tokens (estimated at 6 characters a token); "
+                f"the limit is {limit:,}: shorten it or split it into several records "
+                "(utils.datasets.chunk_text).",
+            )
+
+    # ---- Claude 3 Haiku: string system and string contents
+    def _claude(self, record: dict[Any, Any], emit: Emit) -> None:
+        ok = _check_keys(record, "", {"messages": list}, {"system": str}, emit)
+        total = ""
+        if ok["system"]:
+            total += record["system"]
+            if record["system"].strip():
+                _check_text(record["system"], "system", emit, self.rules.reserved)
+        if not ok["messages"]:
+            return
+        roles: list[str | None] = []
+        for i, message in enumerate(record["messages"]):
+            path = f"messages[{i}]"
+            if not isinstance(message, dict):
+                emit(path, "schema.type", f"must be an object, not {_type_name(message)}.")
+                roles.append(None)
+                continue
+            mok = _check_keys(message, path, {"role": str, "content": str}, {}, emit)
+            roles.append(self._role(message, mok, path, emit))
+            if mok["content"]:
+                total += message["content"]
+                _check_text(message["content"], f"{path}.content", emit, self.rules.reserved)
+        self._order(roles, emit, min_messages=2, max_messages=None, end_with_assistant=True)
+        self._tokens(total, "messages", emit)
+
+    # ---- bedrock-conversation-2024 (fine-tuning) and distillation prompts
+    def _conversation(self, record: dict[Any, Any], line: int, emit: Emit) -> None:
+        distill = self.rules.format == "distillation"
+        ok = _check_keys(
+            record, "", {"messages": list}, {"schemaVersion": str, "system": list}, emit
+        )
+        if ok["system"]:
+            blocks = record["system"]
+            if distill and len(blocks) != 1:
+                emit(
+                    "system",
+                    "system.count",
+                    f"has {len(blocks)} blocks; distillation prompts take exactly one "
+                    "system block [{'text': ...}] (or leave 'system' out).",
+                )
+            for i, block in enumerate(blocks):
+                path = f"system[{i}]"
+                if not isinstance(block, dict):
+                    emit(path, "schema.type", f"must be an object, not {_type_name(block)}.")
+                    continue
+                if _check_keys(block, path, {"text": str}, {}, emit)["text"]:
+                    _check_text(block["text"], f"{path}.text", emit, self.rules.reserved)
+        if not ok["messages"]:
+            return
+        media = _RecordMedia()
+        roles: list[str | None] = []
+        for i, message in enumerate(record["messages"]):
+            path = f"messages[{i}]"
+            if not isinstance(message, dict):
+                emit(path, "schema.type", f"must be an object, not {_type_name(message)}.")
+                roles.append(None)
+                continue
+            mok = _check_keys(message, path, {"role": str, "content": list}, {}, emit)
+            role = self._role(message, mok, path, emit)
+            roles.append(role)
+            if mok["content"]:
+                self._content(message["content"], role, path, media, emit)
+        if distill:
+            self._order(roles, emit, min_messages=1, max_messages=2, end_with_assistant=False)
+        else:
+            self._order(roles, emit, min_messages=2, max_messages=None, end_with_assistant=True)
+        self._record_media(media, line, emit)
+
+    def _role(self, message: dict[Any, Any], ok: dict[str, bool], path: str, emit: Emit) -> Any:
+        if not ok["role"]:
+            return None
+        role = message["role"]
+        if role not in ("user", "assistant"):
+            emit(
+                f"{path}.role",
+                "messages.role",
+                f"is {role!r}; use 'user' or 'assistant' (put instructions in 'system').",
+            )
+            return None
+        return role
+
+    def _content(
+        self, items: list[Any], role: str | None, path: str, media: _RecordMedia, emit: Emit
+    ) -> None:
+        distill = self.rules.format == "distillation"
+        if not items:
+            emit(f"{path}.content", "content.empty", "is empty; add a {'text': ...} item.")
+            return
+        if distill and (
+            len(items) != 1 or not (isinstance(items[0], dict) and set(items[0]) == {"text"})
+        ):
+            emit(
+                f"{path}.content",
+                "content.single_text",
+                f"has {len(items)} item(s); a distillation prompt message holds exactly one "
+                "{'text': ...} item.",
+            )
+        reserved = self.rules.reserved if role != "assistant" else ()
+        for j, item in enumerate(items):
+            ipath = f"{path}.content[{j}]"
+            if not isinstance(item, dict):
+                emit(ipath, "schema.type", f"must be an object, not {_type_name(item)}.")
+                continue
+            kinds = [k for k in ("text", "image", "video") if k in item]
+            _check_keys(item, ipath, {}, {"text": str, "image": dict, "video": dict}, emit)
+            if len(kinds) != 1:
+                emit(
+                    ipath,
+                    "content.item",
+                    "must hold exactly one of 'text', 'image' or 'video'"
+                    + (
+                        f" (found {', '.join(kinds)}); split it into separate items."
+                        if kinds
+                        else "."
+                    ),
+                )
+            if isinstance(item.get("text"), str):
+                _check_text(item["text"], f"{ipath}.text", emit, reserved)
+            for kind in ("image", "video"):
+                if kind in item:
+                    self._media(kind, item[kind], role, f"{ipath}.{kind}", media, emit)
+
+    def _media(
+        self, kind: str, value: Any, role: str | None, path: str, media: _RecordMedia, emit: Emit
+    ) -> None:
+        if kind == "image":
+            media.images += 1
+        else:
+            media.videos += 1
+        if kind not in self.rules.media:
+            if self.rules.no_media_rule == "media.micro":
+                emit(
+                    path,
+                    "media.micro",
+                    f"Amazon Nova Micro takes text only; remove the {kind} or fine-tune "
+                    "Amazon Nova Lite or Pro instead.",
+                )
+            elif not self.rules.media:
+                emit(
+                    path,
+                    "media.not_supported",
+                    f"{self.model_name} takes text only for this job; remove the {kind}.",
+                )
+            else:
+                emit(path, "media.not_supported", f"{self.model_name} does not accept {kind}s.")
+        elif role == "assistant":
+            emit(
+                path,
+                "media.assistant",
+                f"assistant turns hold text only; move the {kind} to a user message.",
+            )
+        if not isinstance(value, dict):
+            return
+        ok = _check_keys(value, path, {"format": str, "source": dict}, {}, emit)
+        formats = IMAGE_FORMATS if kind == "image" else VIDEO_FORMATS
+        if ok["format"] and value["format"] not in formats:
+            hint = " ('jpg' is spelled 'jpeg')" if value["format"].lower() == "jpg" else ""
+            emit(
+                f"{path}.format",
+                "media.format",
+                f"is {value['format']!r}; use one of {', '.join(formats)}{hint}.",
+            )
+        if not ok["source"]:
+            return
+        spath = f"{path}.source"
+        if not _check_keys(value["source"], spath, {"s3Location": dict}, {}, emit)["s3Location"]:
+            return
+        lpath = f"{spath}.s3Location"
+        location = value["source"]["s3Location"]
+        lok = _check_keys(location, lpath, {"uri": str}, {"bucketOwner": str}, emit)
+        if lok["uri"]:
+            match = _S3_URI.match(location["uri"])
+            if not match:
+                emit(
+                    f"{lpath}.uri",
+                    "media.uri",
+                    f"is {location['uri'][:80]!r}; write it as s3://bucket/key "
+                    "(upload the file to Amazon S3 first).",
+                )
+            elif self.dataset_bucket and match.group(1) != self.dataset_bucket:
+                emit(
+                    f"{lpath}.uri",
+                    "media.bucket",
+                    f"is in bucket '{match.group(1)}'; copy it to the dataset's bucket "
+                    f"'{self.dataset_bucket}'.",
+                )
+        if lok["bucketOwner"] and not re.fullmatch(r"\d{12}", location["bucketOwner"]):
+            emit(
+                f"{lpath}.bucketOwner",
+                "media.uri",
+                "must be the 12-digit AWS account id that owns the bucket (or leave it out).",
+            )
+
+    def _record_media(self, media: _RecordMedia, line: int, emit: Emit) -> None:
+        if media.images > self.rules.max_images and "image" in self.rules.media:
+            emit(
+                "messages",
+                "media.image_count",
+                f"has {media.images} images; use at most {self.rules.max_images} per record.",
+            )
+        if media.videos > self.rules.max_videos and "video" in self.rules.media:
+            emit(
+                "messages",
+                "media.video_count",
+                f"has {media.videos} videos; use at most {self.rules.max_videos} per record.",
+            )
+        if media.images and media.videos and self.rules.media >= {"image", "video"}:
+            emit(
+                "messages",
+                "media.both",
+                "mixes images and a video; a record holds images or one video, never both.",
+            )
+        if media.images and self.first_image_line is None:
+            self.first_image_line = line
+        if media.videos and self.first_video_line is None:
+            self.first_video_line = line
+        if (
+            not self.mixed_reported
+            and self.rules.media
+            and self.first_image_line is not None
+            and self.first_video_line is not None
+        ):
+            self.mixed_reported = True
+            emit(
+                "messages",
+                "media.mixed_dataset",
+                f"the file has images (line {self.first_image_line}) and videos "
+                f"(line {self.first_video_line}); a dataset holds one kind of media: "
+                "split it into two datasets.",
+            )
+
+    def _order(
+        self,
+        roles: list[str | None],
+        emit: Emit,
+        *,
+        min_messages: int,
+        max_messages: int | None,
+        end_with_assistant: bool,
+    ) -> None:
+        n = len(roles)
+        if n < min_messages or (max_messages is not None and n > max_messages):
+            wanted = (
+                f"{min_messages} or {max_messages}"
+                if max_messages == min_messages + 1
+                else f"at least {min_messages}"
+                if max_messages is None
+                else f"{min_messages}-{max_messages}"
+            )
+            emit(
+                "messages",
+                "messages.count",
+                f"has {n} message(s); this job needs {wanted}, starting with a user message"
+                + (" and ending with the assistant's answer." if end_with_assistant else "."),
+            )
+        if n == 0:
+            return
+        if roles[0] == "assistant":
+            emit(
+                "messages[0].role",
+                "messages.first_user",
+                "is 'assistant'; the first message must come from the user.",
+            )
+        for i in range(1, n):
+            if roles[i] is not None and roles[i] == roles[i - 1]:
+                emit(
+                    f"messages[{i}].role",
+                    "messages.alternation",
+                    f"is '{roles[i]}' again; user and assistant must alternate "
+                    "(merge the two messages or add the missing turn).",
+                )
+        if end_with_assistant and n >= 2 and roles[-1] == "user":
+            emit(
+                f"messages[{n - 1}].role",
+                "messages.last_assistant",
+                "is 'user'; the last message must be the assistant's answer.",
+            )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _RawReader(io.RawIOBase):
+    """Adapts anything with ``read(n)`` (an S3 body) so that ``io.BufferedReader`` can wrap it."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Stop(Exception):
+    """Reading cannot go on (file-level problem already reported)."""
+
+
+def _parse_s3(uri: str) -> tuple[str, str] | None:
+    match = re.match(r"^s3://([^/]+)/(.+)$", uri)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _open_source(source: str | Path, report: ValidationReport) -> IO[bytes] | None:
+    text = str(source)
+    if text.startswith("s3://"):
+        return _open_s3(text, report)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        report.add(
+            Problem(None, "", "file.directory", "is a directory; pass the path of a .jsonl file.")
+        )
+        return None
+    try:
+        return path.open("rb", buffering=1 << 20)
+    except FileNotFoundError:
+        report.add(
+            Problem(None, "", "file.missing", "does not exist; check the path and the file name.")
+        )
+    except OSError as exc:
+        report.add(
+            Problem(
+                None,
+                "",
+                "file.unreadable",
+                f"cannot be read ({exc.strerror or exc}); check its permissions.",
+            )
+        )
+    return None
+
+
+def _open_s3(uri: str, report: ValidationReport) -> IO[bytes] | None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from utils.clients import client
+
+    parts = _parse_s3(uri)
+    if parts is None:
+        report.add(
+            Problem(None, "", "file.missing", "is not a valid S3 URI; write it as s3://bucket/key.")
+        )
+        return None
+    bucket, key = parts
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchKey", "NoSuchBucket", "404"):
+            report.add(
+                Problem(
+                    None,
+                    "",
+                    "file.missing",
+                    f"does not exist ({code}); check the bucket and key, or upload the file.",
+                )
+            )
+        else:
+            report.add(
+                Problem(
+                    None,
+                    "",
+                    "file.unreadable",
+                    f"cannot be read from Amazon S3 ({code or exc}); check the bucket name, "
+                    "your credentials and your s3:GetObject permission.",
+                )
+            )
+        return None
+    except BotoCoreError as exc:
+        report.add(
+            Problem(
+                None,
+                "",
+                "file.unreadable",
+                f"cannot be read from Amazon S3 ({exc}); check the network and credentials.",
+            )
+        )
+        return None
+    return io.BufferedReader(_RawReader(body), buffer_size=1 << 20)
+
+
+def _lines(stream: IO[bytes], max_line_bytes: int) -> Iterator[tuple[bytes | None, bool, int]]:
+    """Yield ``(line, ended_with_newline, size)``; ``line`` is None when longer than the cap."""
+    while True:
+        raw = stream.readline(max_line_bytes + 1)
+        if not raw:
+            return
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            # Too long: skip to the end of the line in bounded reads.
+            size = len(raw)
+            ended = False
+            while chunk := stream.readline(1 << 20):
+                size += len(chunk)
+                if chunk.endswith(b"\n"):
+                    ended = True
+                    break
+            yield None, ended, size
+            continue
+        ended = raw.endswith(b"\n")
+        yield raw, ended, len(raw)
+
+
+def _path_key(path: str) -> tuple[tuple[int, int | str], ...]:
+    # Indexes sort as numbers ("messages[10]" after "messages[9]"); the empty path first.
+    return tuple(
+        (0, int(token[1:-1])) if token.startswith("[") else (1, token)
+        for token in re.findall(r"\[\d+\]|[^.\[\]]+", path)
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class _Engine:
+    """Reads lines, parses JSON and hands each record to a :class:`_Checker`."""
+
+    def __init__(
+        self, report: ValidationReport, checker: _Checker, max_line_bytes: int = MAX_LINE_BYTES
+    ) -> None:
+        self.report = report
+        self.checker = checker
+        self.max_line_bytes = max_line_bytes
+        self.first_record_seen = False
+
+    def emit_for(self, line: int, found: list[Problem]) -> Emit:
+        def emit(path: str, rule: str, message: str) -> None:
+            found.append(Problem(line, path, rule, message))
+
+        return emit
+
+    def record(self, line: int, record: Any, extra: Iterable[Problem] = ()) -> None:
+        found = list(extra)
+        try:
+            self.checker.check(record, line, self.emit_for(line, found))
+        except RecursionError:
+            found.append(
+                Problem(line, "", "json.syntax", "is nested too deeply; flatten the record.")
+            )
+        self.report.records_read += 1
+        if not found:
+            self.report.records_valid += 1
+        # Checks run rule by rule; reading is easier in field order.
+        for problem in sorted(found, key=lambda p: _path_key(p.path)):
+            self.report.add(problem)
+
+    def stream(self, stream: IO[bytes], max_line_bytes: int) -> bool:
+        """Check every line; return False when reading stopped early at a file-level problem."""
+        report = self.report
+        try:
+            # Every opened source is buffered, so peeking does not consume the head.
+            head = stream.peek(4)[:4] if isinstance(stream, io.BufferedReader) else b""
+            if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                report.add(
+                    Problem(
+                        None,
+                        "",
+                        "encoding.utf16",
+                        "is saved as UTF-16; save it as UTF-8 (without byte-order mark).",
+                    )
+                )
+                return False
+            for number, (raw, ended, size) in enumerate(_lines(stream, max_line_bytes), start=1):
+                report.bytes_read += size
+                self.line(number, raw, ended, size)
+        except _Stop:
+            return False
+        except Exception as exc:  # a dropped connection or disk error mid-file
+            report.add(
+                Problem(
+                    None,
+                    "",
+                    "file.unreadable",
+                    f"reading stopped ({type(exc).__name__}: {exc}); check the file and try again.",
+                )
+            )
+            return False
+        return True
+
+    def line(self, number: int, raw: bytes | None, ended: bool, size: int) -> None:
+        report = self.report
+        if raw is None:
+            self.record_failed(
+                number,
+                [
+                    Problem(
+                        number,
+                        "",
+                        "line.too_long",
+                        f"is {size:,} bytes, over the {self.max_line_bytes:,}-byte limit of the "
+                        "validator; shorten the record or split it into several.",
+                    )
+                ],
+            )
+            return
+        extra: list[Problem] = []
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+            extra.append(
+                Problem(
+                    1,
+                    "",
+                    "encoding.bom",
+                    "starts with a byte-order mark; save the file as UTF-8 without BOM.",
+                )
+            )
+        body = raw.rstrip(b"\r\n")
+        if not body.strip():
+            for problem in extra:
+                report.add(problem)
+            report.add(
+                Problem(
+                    number, "", "line.blank", "is empty; delete blank lines (one record per line)."
+                )
+            )
+            return
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            extra.append(
+                Problem(
+                    number,
+                    "",
+                    "encoding.utf8",
+                    f"is not valid UTF-8 (byte {exc.start + 1} of the line); "
+                    "re-save the file with UTF-8 encoding.",
+                )
+            )
+            self.record_failed(number, extra)
+            return
+        first = not self.first_record_seen
+        self.first_record_seen = True
+        stripped = text.strip()
+        if first and stripped in ("[", "{"):
+            if stripped == "[":
+                rule, message = (
+                    "json.array",
+                    "starts a JSON array; write JSON Lines instead: one object per line, "
+                    "no brackets or commas between them (utils.datasets.write_jsonl).",
+                )
+            else:
+                rule, message = (
+                    "json.pretty_printed",
+                    "starts a JSON object spread over several lines; put each object "
+                    "on a single line (json.dumps without indent).",
+                )
+            for problem in extra:
+                report.add(problem)
+            report.add(Problem(number, "", rule, message))
+            raise _Stop
+        duplicates: list[str] = []
+
+        def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+            obj: dict[str, Any] = {}
+            for key, value in items:
+                if key in obj:
+                    duplicates.append(key)
+                obj[key] = value
+            return obj
+
+        try:
+            record = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
+        except RecursionError:
+            extra.append(
+                Problem(number, "", "json.syntax", "is nested too deeply; flatten the record.")
+            )
+            self.record_failed(number, extra)
+            return
+        except ValueError as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            col = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            if not ended:
+                extra.append(
+                    Problem(
+                        number,
+                        "",
+                        "json.truncated",
+                        f"ends without a newline and is incomplete JSON ({msg}{col}); "
+                        "the file looks cut off: write or upload it again.",
+                    )
+                )
+            else:
+                extra.append(
+                    Problem(
+                        number,
+                        "",
+                        "json.syntax",
+                        f"is not valid JSON ({msg}{col}); fix quotes, commas and brackets "
+                        "(one complete object per line).",
+                    )
+                )
+            self.record_failed(number, extra)
+            return
+        if isinstance(record, list):
+            extra.append(
+                Problem(
+                    number,
+                    "",
+                    "json.array",
+                    "holds a JSON array; write each element as its own line (JSON Lines).",
+                )
+            )
+            if first:
+                # The whole file is one array: counting its "records" would only add noise.
+                for problem in extra:
+                    report.add(problem)
+                raise _Stop
+            self.record_failed(number, extra)
+            return
+        for key in dict.fromkeys(duplicates):
+            extra.append(
+                Problem(
+                    number,
+                    key,
+                    "json.duplicate_key",
+                    f"'{key}' appears twice in one object; keep only one.",
+                )
+            )
+        self.record(number, record, extra)
+
+    def record_failed(self, number: int, problems: list[Problem]) -> None:
+        self.report.records_read += 1
+        for problem in problems:
+            self.report.add(problem)
+
+    def finish(self, rules: DatasetRules, split: str) -> None:
+        report = self.report
+        if rules.max_bytes is not None and report.bytes_read > rules.max_bytes:
+            report.add(
+                Problem(
+                    None,
+                    "",
+                    "file.too_large",
+                    f"is {report.bytes_read:,} bytes; the limit is {rules.max_bytes:,}: "
+                    "use fewer or shorter records.",
+                )
+            )
+        if report.records_read == 0:
+            report.add(
+                Problem(None, "", "file.empty", "holds no records; write one JSON object per line.")
+            )
+            return
+        counted = report.records_valid if rules.count_valid_only else report.records_read
+        what = "valid records" if rules.count_valid_only else "records"
+        low = rules.min_records.get(split)
+        high = rules.max_records.get(split)
+        if low is not None and counted < low:
+            report.add(
+                Problem(
+                    None,
+                    "",
+                    "count.min",
+                    f"has {counted:,} {what}; the {split} file needs at least {low:,}: "
+                    "add more examples.",
+                )
+            )
+        if high is not None and counted > high:
+            report.add(
+                Problem(
+                    None,
+                    "",
+                    "count.max",
+                    f"has {counted:,} {what}; the {split} file takes at most {high:,}: "
+                    "remove some or sample a subset.",
+                )
+            )
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _setup(
+    source: str, job: str, model: str, split: str, max_problems: int
+) -> tuple[ValidationReport, DatasetRules, _Checker]:
+    info, job_name, rules = rules_for(job, model)
+    if split not in SPLITS:
+        raise WorkshopError(f"Unknown split {split!r}.", "Use 'train' or 'validation'.")
+    report = ValidationReport(
+        source=source, job=job_name, model=info.model_id, split=split, max_problems=max_problems
+    )
+    parts = _parse_s3(source) if source.startswith("s3://") else None
+    checker = _Checker(rules, info.name, parts[0] if parts else None)
+    return report, rules, checker
+
+
+def validate_file(
+    source: str | Path,
+    job: str = "fine-tuning",
+    model: str = "amazon.nova-micro-v1:0",
+    split: str = "train",
+    *,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    max_problems: int = MAX_PROBLEMS,
+) -> ValidationReport:
+    """Validate a JSON Lines file (local path or ``s3://bucket/key``) for a customization job.
+
+    The file is read once, line by line; memory use does not grow with its size.
+    Problems with the file itself (missing, unreadable, empty) are reported, not raised.
+
+    Args:
+        source: Local path or S3 URI of the dataset.
+        job: ``fine-tuning``, ``continued-pretraining`` or ``distillation``.
+        model: Base model id (with or without region prefix or ``:0:128k`` suffix).
+        split: ``train`` or ``validation`` (the record-count limits differ).
+        max_line_bytes: Lines longer than this are reported and skipped unread.
+        max_problems: Problems kept in the report (all are counted).
+
+    Raises:
+        WorkshopError: Unknown job, model or split, or a job the model does not support.
+    """
+    report, rules, checker = _setup(str(source), job, model, split, max_problems)
+    stream = _open_source(source, report)
+    if stream is None:
+        return report
+    engine = _Engine(report, checker, max_line_bytes)
+    with stream:
+        completed = engine.stream(stream, max_line_bytes)
+    if completed:
+        engine.finish(rules, split)
+    return report
+
+
+def validate_stream(
+    stream: IO[bytes],
+    job: str = "fine-tuning",
+    model: str = "amazon.nova-micro-v1:0",
+    split: str = "train",
+    *,
+    source: str = "<stream>",
+    max_line_bytes: int = MAX_LINE_BYTES,
+    max_problems: int = MAX_PROBLEMS,
+) -> ValidationReport:
+    """Validate JSON Lines from an open binary stream (read once, not closed).
+
+    Raises:
+        WorkshopError: Unknown job, model or split, or a job the model does not support.
+    """
+    report, rules, checker = _setup(source, job, model, split, max_problems)
+    engine = _Engine(report, checker, max_line_bytes)
+    if engine.stream(stream, max_line_bytes):
+        engine.finish(rules, split)
+    return report
+
+
+def validate_records(
+    records: Iterable[Any],
+    job: str = "fine-tuning",
+    model: str = "amazon.nova-micro-v1:0",
+    split: str = "train",
+    *,
+    source: str = "<records>",
+    max_problems: int = MAX_PROBLEMS,
+) -> ValidationReport:
+    """Validate records already in memory (``line`` in problems is the 1-based position).
+
+    Raises:
+        WorkshopError: Unknown job, model or split, or a job the model does not support.
+    """
+    report, rules, checker = _setup(source, job, model, split, max_problems)
+    engine = _Engine(report, checker)
+    for number, record in enumerate(records, start=1):
+        engine.record(number, record)
+    engine.finish(rules, split)
+    return report
