@@ -1,0 +1,103 @@
+"""The workshop bucket and the Bedrock service role, against the stand-in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.stub import Stubber
+
+from utils import clients, iam, s3
+from utils.errors import WorkshopError
+from utils.local import StandIn
+from utils.state import State
+
+ACCOUNT = "123456789012"
+
+
+def test_bucket_is_created_once_and_locked_down(aws: StandIn, state: State) -> None:
+    name = s3.bucket_name(ACCOUNT, "us-east-1", state.workshop_id)
+    assert s3.ensure_bucket(name, "us-east-1", state) == name
+    assert s3.ensure_bucket(name, "us-east-1", state) == name  # re-run: nothing new
+    api = clients.client("s3")
+    assert [b["Name"] for b in api.list_buckets()["Buckets"]] == [name]
+    block = api.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    rules = api.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    policy = json.loads(api.get_bucket_policy(Bucket=name)["Policy"])
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    tags = api.get_bucket_tagging(Bucket=name)["TagSet"]
+    assert {"Key": "workshop-id", "Value": state.workshop_id} in tags
+    assert state.find_resource("s3-bucket", name)["status"] == "created"
+
+
+def test_bucket_outside_us_east_1_gets_its_location(aws: StandIn, state: State) -> None:
+    s3.ensure_bucket("workshop-eu-bucket", "eu-west-1", state)
+    where = clients.client("s3").get_bucket_location(Bucket="workshop-eu-bucket")
+    assert where["LocationConstraint"] == "eu-west-1"
+
+
+def test_someone_elses_bucket_is_an_error(state: State) -> None:
+    api = clients.client("s3", "us-east-1")
+    with Stubber(api) as stub:
+        stub.add_client_error("create_bucket", "BucketAlreadyExists", http_status_code=409)
+        with pytest.raises(WorkshopError, match="taken by another AWS account"):
+            s3.ensure_bucket("taken-bucket", "us-east-1", state)
+    assert state.resources("s3-bucket") == []
+
+
+def test_empty_bucket_removes_versions_and_uploads(aws: StandIn) -> None:
+    api = clients.client("s3")
+    api.create_bucket(Bucket="versioned-bucket")
+    api.put_bucket_versioning(
+        Bucket="versioned-bucket", VersioningConfiguration={"Status": "Enabled"}
+    )
+    for body in (b"1", b"2"):
+        api.put_object(Bucket="versioned-bucket", Key="a.txt", Body=body)
+    api.delete_object(Bucket="versioned-bucket", Key="a.txt")
+    api.create_multipart_upload(Bucket="versioned-bucket", Key="big.bin")
+    assert s3.delete_bucket("versioned-bucket") is True
+    assert api.list_buckets()["Buckets"] == []
+    assert s3.delete_bucket("versioned-bucket") is False
+
+
+def test_jsonl_csv_and_existence_round_trip(aws: StandIn) -> None:
+    clients.client("s3").create_bucket(Bucket="data-bucket")
+    target = s3.upload_jsonl([{"a": 1}, {"a": "é"}], "s3://data-bucket/x/data.jsonl")
+    assert s3.read_bytes(target).decode() == '{"a": 1}\n{"a": "é"}\n'
+    clients.client("s3").put_object(Bucket="data-bucket", Key="m.csv", Body=b"step,loss\n1,2.5\n")
+    assert s3.read_csv("s3://data-bucket/m.csv")["loss"].tolist() == [2.5]
+    assert s3.exists(target) and not s3.exists("s3://data-bucket/none")
+    assert s3.list_keys("data-bucket", "x/") == ["x/data.jsonl"]
+    with pytest.raises(WorkshopError, match="not an S3 URI"):
+        s3.split_uri("/local/path")
+
+
+def test_role_trust_and_policy_are_least_privilege(aws: StandIn, state: State) -> None:
+    arn = iam.ensure_role("ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state)
+    again = iam.ensure_role("ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state)
+    assert arn == again == f"arn:aws:iam::{ACCOUNT}:role/ws-role"
+    api = clients.client("iam")
+    trust = api.get_role(RoleName="ws-role")["Role"]["AssumeRolePolicyDocument"]
+    cond = trust["Statement"][0]["Condition"]
+    assert cond["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert cond["ArnLike"]["aws:SourceArn"].endswith(":model-customization-job/*")
+    attached = api.list_attached_role_policies(RoleName="ws-role")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["ws-policy"]
+    version = api.get_policy_version(PolicyArn=attached[0]["PolicyArn"], VersionId="v1")[
+        "PolicyVersion"
+    ]["Document"]
+    resources = {r for st in version["Statement"] for r in st["Resource"]}
+    assert resources == {"arn:aws:s3:::ws-bucket", "arn:aws:s3:::ws-bucket/*"}
+    assert {r["kind"] for r in state.resources()} == {"iam-role", "iam-policy"}
+
+
+def test_role_and_policy_deletion_tolerates_gone(aws: StandIn, state: State) -> None:
+    iam.ensure_role("ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state)
+    policy_arn = f"arn:aws:iam::{ACCOUNT}:policy/ws-policy"
+    assert iam.delete_role("ws-role") is True
+    assert iam.delete_policy(policy_arn) is True
+    assert iam.delete_role("ws-role") is False
+    assert iam.delete_policy(policy_arn) is False
+    assert clients.client("iam").list_policies(Scope="Local")["Policies"] == []
