@@ -44,7 +44,7 @@ def _code(err: ClientError) -> str:
 def ensure_bucket(name: str, region: str, state: State) -> str:
     """Create the bucket if needed (recorded in state first) and lock it down; returns its name.
 
-    The bucket blocks public access, encrypts by default and refuses requests without TLS.
+    The bucket blocks public access and encrypts objects by default.
     """
     s3 = clients.client("s3", region)
     state.add_resource("s3-bucket", name, region=region, status="creating")
@@ -78,29 +78,11 @@ def ensure_bucket(name: str, region: str, state: State) -> str:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
-    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(tls_only_policy(name)))
     s3.put_bucket_tagging(
         Bucket=name, Tagging={"TagSet": [{"Key": TAG_KEY, "Value": state.workshop_id}]}
     )
     state.update_resource("s3-bucket", name, status="created")
     return name
-
-
-def tls_only_policy(bucket: str) -> dict[str, Any]:
-    """A bucket policy that denies every request made without TLS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
 
 
 def upload_file(path: Path | str, target: str) -> str:

@@ -1,0 +1,222 @@
+"""Jobs, provisioned throughput, inference and cleanup end to end against the stand-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+import pytest
+
+from tests.helpers import dialogue_records, put_jsonl
+from utils import cleanup, clients, deploy, iam, inference, jobs, s3
+from utils.errors import WorkshopError
+from utils.local import StandIn
+from utils.state import State
+
+matplotlib.use("Agg")
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def setup(aws: StandIn, state: State) -> dict[str, Any]:
+    """What 00_setup leaves behind: bucket, role, uploaded data."""
+    bucket = s3.ensure_bucket("workshop-flow-bucket", "us-east-1", state)
+    role = iam.ensure_role("flow-role", "flow-policy", ACCOUNT, "us-east-1", bucket, state)
+    records = dialogue_records(30)
+    return {
+        "bucket": bucket,
+        "role": role,
+        "train": put_jsonl(bucket, "data/train.jsonl", records[:24]),
+        "validation": put_jsonl(bucket, "data/validation.jsonl", records[24:]),
+        "output": f"s3://{bucket}/output/",
+    }
+
+
+def _start(state: State, setup: dict[str, Any], **extra: Any) -> jobs.Job:
+    args: dict[str, Any] = {
+        "state": state,
+        "key": "fine-tuning",
+        "base_model": "amazon.nova-micro-v1:0",
+        "training_uri": setup["train"],
+        "validation_uri": setup["validation"],
+        "output_uri": setup["output"],
+        "role_arn": setup["role"],
+        "hyperparameters": {"epochCount": 2},
+    }
+    args.update(extra)
+    return jobs.start(**args)
+
+
+def _remaining(aws: StandIn) -> dict[str, list[str]]:
+    """Everything of the workshop's kinds that still exists in the stand-in."""
+    bedrock = clients.client("bedrock")
+    iam_api = clients.client("iam")
+    return {
+        "buckets": [b["Name"] for b in clients.client("s3").list_buckets()["Buckets"]],
+        "roles": [r["RoleName"] for r in iam_api.list_roles()["Roles"]],
+        "policies": [p["PolicyName"] for p in iam_api.list_policies(Scope="Local")["Policies"]],
+        "models": [m["modelName"] for m in bedrock.list_custom_models()["modelSummaries"]],
+        "throughputs": [
+            p["provisionedModelName"]
+            for p in bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]
+        ],
+        "running jobs": [
+            j["jobName"]
+            for j in bedrock.list_model_customization_jobs(statusEquals="InProgress")[
+                "modelCustomizationJobSummaries"
+            ]
+        ],
+    }
+
+
+def test_full_flow_then_cleanup_leaves_nothing(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    job = _start(state, setup)
+    assert not job.reused
+    final = jobs.wait(job, state, interval=0.05, progress=False)
+    assert final["status"] == "Completed"
+    training, validation = jobs.metrics(job)
+    assert list(training.columns) == ["step_number", "epoch_number", "training_loss", "perplexity"]
+    assert validation is not None and len(validation) == 2  # one pass per epoch
+    fig = jobs.plot_metrics(training, validation)
+    assert len(fig.axes[0].lines) == 2
+
+    pt = deploy.provision(
+        state=state, key="fine-tuning", model_arn=final["outputModelArn"], name="flow-pt"
+    )
+    assert (
+        deploy.provision(
+            state=state, key="fine-tuning", model_arn=final["outputModelArn"], name="flow-pt-2"
+        )
+        == pt
+    )  # re-run reuses the throughput it already pays for
+    assert deploy.wait(pt, state, interval=0.05, progress=False)["status"] == "InService"
+    prompt = setup_prompt()
+    custom = inference.converse(pt, prompt)
+    base = inference.converse("amazon.nova-micro-v1:0", prompt)
+    assert custom.local and base.local
+    assert custom.text and base.text and custom.text != base.text
+    table = inference.side_by_side({"base": "amazon.nova-micro-v1:0", "custom": pt}, [prompt])
+    assert list(table.columns) == ["prompt", "base", "custom"]
+
+    kinds = {r["kind"] for r in state.resources()}
+    assert kinds == {
+        "s3-bucket", "iam-role", "iam-policy", "customization-job", "custom-model",
+        "provisioned-throughput",
+    }  # fmt: skip
+    preview = cleanup.cleanup(state, dry_run=True)
+    assert set(preview["action"]) == {"would remove"}
+    assert _remaining(aws)["throughputs"] == ["flow-pt"]  # dry run changed nothing
+
+    report = cleanup.cleanup(state)
+    assert not report["remains"].any(), report
+    assert state.resources() == []
+    assert _remaining(aws) == {
+        "buckets": [], "roles": [], "policies": [], "models": [], "throughputs": [],
+        "running jobs": [],
+    }  # fmt: skip
+    again = cleanup.cleanup(state)
+    assert again.empty
+
+
+def setup_prompt() -> str:
+    return dialogue_records(40)[-1]["messages"][0]["content"][0]["text"]
+
+
+def test_rerun_while_running_reattaches_instead_of_starting_twice(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    aws.bedrock.job_seconds = 30
+    try:
+        first = _start(state, setup)
+        second = _start(state, setup)
+        assert second.reused and second.arn == first.arn
+        listed = clients.client("bedrock").list_model_customization_jobs()
+        assert len(listed["modelCustomizationJobSummaries"]) == 1
+        report = cleanup.cleanup(state)
+        assert "stopped" in set(report["action"])
+    finally:
+        aws.bedrock.job_seconds = 0.3
+    assert _remaining(aws)["running jobs"] == []
+
+
+def test_failed_job_explains_and_is_not_reused(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    job = _start(state, setup, training_uri=f"s3://{setup['bucket']}/data/missing.jsonl")
+    with pytest.raises(WorkshopError) as caught:
+        jobs.wait(job, state, interval=0.05, progress=False)
+    assert "ended Failed" in str(caught.value)
+    assert "missing.jsonl" in str(caught.value)
+    retry = _start(state, setup)
+    assert not retry.reused and retry.arn != job.arn
+
+
+def test_wait_times_out_with_next_steps(aws: StandIn, state: State, setup: dict[str, Any]) -> None:
+    aws.bedrock.job_seconds = 30
+    try:
+        job = _start(state, setup)
+        with pytest.raises(WorkshopError) as caught:
+            jobs.wait(job, state, timeout=0.2, interval=0.05, progress=False)
+        assert "still InProgress" in str(caught.value)
+        assert "re-attaches" in str(caught.value)
+        jobs.stop(job)
+        jobs.stop(job)  # stopping twice is harmless
+    finally:
+        aws.bedrock.job_seconds = 0.3
+
+
+def test_bad_hyperparameter_is_refused_before_any_call(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    with pytest.raises(WorkshopError, match="1 to 5"):
+        _start(state, setup, hyperparameters={"epochCount": 50})
+    assert state.resources("customization-job") == []
+    assert (
+        clients.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]
+        == []
+    )
+
+
+def test_rejected_job_is_not_left_recorded(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    with pytest.raises(WorkshopError) as caught:
+        _start(state, setup, role_arn=f"arn:aws:iam::{ACCOUNT}:role/nobody")
+    assert "ValidationException" in str(caught.value)
+    assert state.resources("customization-job") == []
+
+
+def test_cleanup_finds_a_model_the_kernel_never_recorded(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    job = _start(state, setup)
+    bedrock = clients.client("bedrock")
+    # The kernel "died" before jobs.wait recorded the model: only the job is in state.
+    while bedrock.get_model_customization_job(jobIdentifier=job.arn)["status"] != "Completed":
+        pass
+    assert state.resources("custom-model") == []
+    cleanup.cleanup(state)
+    assert _remaining(aws)["models"] == []
+
+
+def test_cleanup_tolerates_resources_already_gone(aws: StandIn, state: State) -> None:
+    state.add_resource("s3-bucket", "never-made-bucket")
+    state.add_resource("iam-role", "never-made-role")
+    state.add_resource("iam-policy", "p", arn=f"arn:aws:iam::{ACCOUNT}:policy/p")
+    state.add_resource(
+        "provisioned-throughput",
+        "pt",
+        arn="arn:aws:bedrock:us-east-1:123456789012:provisioned-model/zzzzzzzzzzzz",
+    )
+    state.add_resource("custom-model", "arn:aws:bedrock:us-east-1:123456789012:custom-model/x/y")
+    report = cleanup.cleanup(state)
+    assert set(report["action"]) == {"already gone"}
+    assert state.resources() == []
+
+
+def test_converse_errors_name_the_fix(aws: StandIn) -> None:
+    with pytest.raises(WorkshopError) as caught:
+        inference.converse("acme.unknown-v1", "hello")
+    assert "ValidationException" in str(caught.value)
