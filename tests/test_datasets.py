@@ -340,3 +340,19 @@ def test_written_records_validate(tmp_path: Path) -> None:
     report = validation.validate_file(path)
     assert report.valid and report.records_read == len(ROWS)
     assert json.loads(path.read_text(encoding="utf-8").splitlines()[0]) == records[0]
+
+
+def test_records_follow_the_registry_format_of_each_family() -> None:
+    from utils import models
+
+    rows = [{"dialogue": "#Person1#: Hi.\n#Person2#: Hello.", "summary": "They greet."}]
+    nova = datasets.summarization_records(rows, "amazon.nova-micro-v1:0")[0]
+    assert nova["schemaVersion"] == "bedrock-conversation-2024"
+    assert nova["messages"][1]["content"][0]["text"] == "They greet."
+    haiku = datasets.summarization_records(rows, "anthropic.claude-3-haiku-20240307-v1:0")[0]
+    assert haiku["messages"][0]["content"].endswith("#Person2#: Hello.")
+    llama = datasets.summarization_records(rows, "meta.llama3-1-8b-instruct-v1:0")[0]
+    assert set(llama) == {"prompt", "completion"}
+    for fam in models.FAMILIES:
+        record = datasets.for_model(fam.model_id, "p", "c")
+        assert isinstance(record, dict) and record

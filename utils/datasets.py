@@ -259,6 +259,25 @@ def to_continued_pretraining(text: str) -> dict[str, str]:
     return {"input": text}
 
 
+def for_model(model_id: str, prompt: str, completion: str) -> dict[str, Any]:
+    """A training record in the data format of ``model_id``'s family (from the model registry)."""
+    from utils import models
+
+    data_format = models.family(model_id).data_format
+    if data_format == models.CONVERSATION:
+        return to_conversation(prompt, completion)
+    if data_format == models.CLAUDE_MESSAGES:
+        return to_claude_haiku(prompt, completion)
+    if data_format == models.PROMPT_COMPLETION:
+        return to_prompt_completion(prompt, completion)
+    raise WorkshopError(f"{model_id} is not fine-tuned on prompt/answer pairs ({data_format}).")
+
+
+def summarization_records(rows: Iterable[dict[str, Any]], model_id: str) -> list[dict[str, Any]]:
+    """Dialogue rows (``dialogue``, ``summary``) as training records for ``model_id``."""
+    return [for_model(model_id, summary_prompt(r["dialogue"]), r["summary"]) for r in rows]
+
+
 # --------------------------------------------------------------------------- splitting
 
 

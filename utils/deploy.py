@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from utils import clients
 from utils.errors import WorkshopError
 from utils.state import State
-from utils.waiting import wait_for
+from utils.waiting import default_interval, wait_for
 
 TERMINAL = frozenset({"InService", "Failed"})
 REUSABLE = frozenset({"Creating", "InService", "Updating"})
@@ -59,7 +59,12 @@ def provision(*, state: State, key: str, model_arn: str, name: str, model_units:
 
 
 def wait(
-    arn: str, state: State, *, timeout: float = 3600, interval: float = 30.0, progress: bool = True
+    arn: str,
+    state: State,
+    *,
+    timeout: float = 3600,
+    interval: float | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Wait until the throughput is InService (or explain why it failed)."""
     final = wait_for(
@@ -68,7 +73,7 @@ def wait(
         terminal=TERMINAL,
         label=f"Provisioned throughput {arn.rsplit('/', 1)[-1]}",
         timeout=timeout,
-        interval=interval,
+        interval=interval or default_interval(30.0),
         progress=progress,
         on_timeout="It is still being created (and billed). Run this cell again to keep waiting.",
     )

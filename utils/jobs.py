@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from botocore.exceptions import ClientError
 from utils import clients, models, s3
 from utils.errors import WorkshopError
 from utils.state import State
-from utils.waiting import wait_for
+from utils.waiting import default_interval, wait_for
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 REUSABLE = frozenset({"InProgress", "Stopping", "Completed"})
@@ -42,10 +43,15 @@ class Job:
 
 
 def unique_name(prefix: str, workshop_id: str) -> str:
-    """A name no earlier run used: prefix, workshop id and UTC time (Bedrock's 63-char limit)."""
+    """A name no earlier run used: prefix, workshop id, UTC time and a random tail (63 chars max).
+
+    The random tail matters: the name doubles as the client request token, and two
+    attempts within one second must not be taken for a retry of the same request.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     clean = re.sub(r"[^a-zA-Z0-9-]", "-", prefix).strip("-")
-    return f"{clean}-{workshop_id}-{stamp}"[:63]
+    tail = f"-{workshop_id}-{stamp}-{secrets.token_hex(2)}"
+    return clean[: 63 - len(tail)] + tail
 
 
 def _error(err: ClientError, action: str) -> WorkshopError:
@@ -144,7 +150,7 @@ def wait(
     state: State,
     *,
     timeout: float = 6 * 3600,
-    interval: float = 60.0,
+    interval: float | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Wait until the job ends; return its description, or explain why it failed or stopped."""
@@ -154,7 +160,7 @@ def wait(
         terminal=TERMINAL,
         label=f"Job {job.name}",
         timeout=timeout,
-        interval=interval,
+        interval=interval or default_interval(60.0),
         progress=progress,
         on_timeout=(
             "The job keeps running (and billing) in Bedrock. Run this cell again to keep "

@@ -11,6 +11,13 @@ from tqdm.auto import tqdm
 from utils.errors import WorkshopError
 
 
+def default_interval(aws_seconds: float) -> float:
+    """Seconds between polls: ``aws_seconds`` against AWS, half a second against the stand-in."""
+    from utils import clients
+
+    return aws_seconds if clients.current_backend() == "aws" else 0.5
+
+
 def wait_for(
     fetch: Callable[[], dict[str, Any]],
     *,

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from utils import models
 from utils.errors import WorkshopError
 from utils.local.restjson import (
+    Response,
     RestJsonService,
     ServiceError,
     conflict,
@@ -129,6 +130,7 @@ class LocalBedrock:
         )
         self.endpoint: str | None = None  # set once the server is bound
         self._lock = threading.RLock()
+        self._clients: dict[tuple[str, str, str], Any] = {}
         self.reset()
         control: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "ListFoundationModels": self.list_foundation_models,
@@ -165,20 +167,37 @@ class LocalBedrock:
         return f"arn:aws:bedrock:{self.region}::foundation-model/{model_id}"
 
     def _client(self, service: str) -> Any:
+        """A client for the stand-in's own S3 or IAM (made once: client creation is slow)."""
         if self.endpoint is None:
             raise ServiceError("InternalServerException", "stand-in endpoint not set", 500)
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        key = (service, self.region, self.endpoint)
+        if key not in self._clients:
+            self._clients[key] = boto3.client(
+                service,
+                endpoint_url=self.endpoint,
+                region_name=self.region,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=Config(retries={"max_attempts": 1}),
+            )
+        return self._clients[key]
 
-    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes):
-        """Serve one HTTP request (after advancing every job and throughput that is due)."""
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        region: str | None = None,
+    ) -> Response:
+        """Serve one HTTP request (after advancing every job and throughput that is due).
+
+        ARNs carry the region the request was signed for, as they would on AWS.
+        """
         with self._lock:
+            if region:
+                self.region = region
             try:
                 self.advance()
                 return self.service.handle(method, path, query, headers, body)

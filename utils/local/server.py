@@ -21,7 +21,7 @@ from moto.moto_server.werkzeug_app import (
 from utils.clients import LOCAL_MARKER_HEADER
 from utils.local.bedrock import LocalBedrock
 
-_SIGNED_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+_SIGNED_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
 MARKER_VALUE = "local model from utils.local (not Amazon Bedrock)"
 
 StartResponse = Callable[..., Any]
@@ -43,12 +43,14 @@ class StandInApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_workshop/"):
             return self._admin(environ, start_response, path)
-        found = _SIGNED_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if found and found.group(1) == "bedrock":
-            return self._bedrock(environ, start_response)
+        found = _SIGNED_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if found and found.group(2) == "bedrock":
+            return self._bedrock(environ, start_response, region=found.group(1))
         return self.moto(environ, start_response)
 
-    def _bedrock(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _bedrock(
+        self, environ: dict[str, Any], start_response: StartResponse, region: str
+    ) -> Iterable[bytes]:
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
         raw_path = raw.split("?", 1)[0]
         headers = {
@@ -61,7 +63,12 @@ class StandInApp:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         resp = self.bedrock.handle(
-            environ["REQUEST_METHOD"], raw_path, environ.get("QUERY_STRING", ""), headers, body
+            environ["REQUEST_METHOD"],
+            raw_path,
+            environ.get("QUERY_STRING", ""),
+            headers,
+            body,
+            region=region,
         )
         out_headers = dict(resp.headers)
         out_headers[LOCAL_MARKER_HEADER] = MARKER_VALUE
