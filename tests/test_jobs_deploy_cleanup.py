@@ -83,11 +83,11 @@ def test_full_flow_then_cleanup_leaves_nothing(
     assert len(fig.axes[0].lines) == 2
 
     pt = deploy.provision(
-        state=state, key="fine-tuning", model_arn=final["outputModelArn"], name="flow-pt"
+        state=state, key="fine-tuning", model_arn=final["outputModelArn"], name_prefix="flow-pt"
     )
     assert (
         deploy.provision(
-            state=state, key="fine-tuning", model_arn=final["outputModelArn"], name="flow-pt-2"
+            state=state, key="fine-tuning", model_arn=final["outputModelArn"], name_prefix="flow-pt"
         )
         == pt
     )  # re-run reuses the throughput it already pays for
@@ -107,7 +107,7 @@ def test_full_flow_then_cleanup_leaves_nothing(
     }  # fmt: skip
     preview = cleanup.cleanup(state, dry_run=True)
     assert set(preview["action"]) == {"would remove"}
-    assert _remaining(aws)["throughputs"] == ["flow-pt"]  # dry run changed nothing
+    assert len(_remaining(aws)["throughputs"]) == 1  # dry run changed nothing
 
     report = cleanup.cleanup(state)
     assert not report["remains"].any(), report
@@ -220,3 +220,9 @@ def test_converse_errors_name_the_fix(aws: StandIn) -> None:
     with pytest.raises(WorkshopError) as caught:
         inference.converse("acme.unknown-v1", "hello")
     assert "ValidationException" in str(caught.value)
+
+
+def test_empty_cleanup_table_still_filters(aws: StandIn, state: State) -> None:
+    report = cleanup.cleanup(state)
+    assert report.empty and report["remains"].dtype == bool
+    assert list(report[report["remains"]].columns) == ["kind", "id", "action", "remains"]

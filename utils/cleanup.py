@@ -122,4 +122,6 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
                 {k: None for k in snapshot if k.startswith(("job:", "throughput:"))}
             )
         )
-    return pd.DataFrame(rows, columns=["kind", "id", "action", "remains"])
+    table = pd.DataFrame(rows, columns=["kind", "id", "action", "remains"])
+    # An empty table must still index as a boolean mask, not as a list of column names.
+    return table.astype({"remains": bool})

@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from utils import clients
 from utils.errors import WorkshopError
+from utils.naming import unique_name
 from utils.state import State
 from utils.waiting import default_interval, wait_for
 
@@ -19,7 +20,9 @@ def _describe(ident: str) -> dict[str, Any]:
     return clients.client("bedrock").get_provisioned_model_throughput(provisionedModelId=ident)
 
 
-def provision(*, state: State, key: str, model_arn: str, name: str, model_units: int = 1) -> str:
+def provision(
+    *, state: State, key: str, model_arn: str, name_prefix: str, model_units: int = 1
+) -> str:
     """Create a no-commitment provisioned throughput for a model (or reuse ours); returns its ARN.
 
     It bills per hour from creation until deletion, so it is recorded in the state
@@ -33,6 +36,7 @@ def provision(*, state: State, key: str, model_arn: str, name: str, model_units:
                 return str(recorded["arn"])
         except ClientError:
             pass
+    name = unique_name(name_prefix, state.workshop_id)
     state.add_resource("provisioned-throughput", name, status="creating", key=key)
     try:
         arn = clients.client("bedrock").create_provisioned_model_throughput(

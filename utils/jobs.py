@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -13,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from utils import clients, models, s3
 from utils.errors import WorkshopError
+from utils.naming import unique_name
 from utils.state import State
 from utils.waiting import default_interval, wait_for
 
@@ -40,18 +38,6 @@ class Job:
     def job_id(self) -> str:
         """The id Bedrock uses in the output prefix ``model-customization-job-<id>``."""
         return self.arn.rsplit("/", 1)[-1]
-
-
-def unique_name(prefix: str, workshop_id: str) -> str:
-    """A name no earlier run used: prefix, workshop id, UTC time and a random tail (63 chars max).
-
-    The random tail matters: the name doubles as the client request token, and two
-    attempts within one second must not be taken for a retry of the same request.
-    """
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    clean = re.sub(r"[^a-zA-Z0-9-]", "-", prefix).strip("-")
-    tail = f"-{workshop_id}-{stamp}-{secrets.token_hex(2)}"
-    return clean[: 63 - len(tail)] + tail
 
 
 def _error(err: ClientError, action: str) -> WorkshopError:

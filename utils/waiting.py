@@ -39,18 +39,12 @@ def wait_for(
     """
     started = time.monotonic()
     delay = interval
-    bar = tqdm(
-        desc=label,
-        bar_format="{desc}: {postfix} [{elapsed}]",
-        disable=not progress,
-        leave=True,
-    )
+    bar = tqdm(desc=label, bar_format="{desc} [{elapsed}]", disable=not progress, leave=True)
     try:
         while True:
             response = fetch()
             status = str(response.get(status_key))
-            bar.set_postfix_str(status)
-            bar.update(0)
+            bar.set_description_str(f"{label}: {status}")
             if status in terminal:
                 return response
             elapsed = time.monotonic() - started

