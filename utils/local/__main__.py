@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    # This process talks only to itself; a profile the user set for AWS must not leak in.
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(var, None)
     standin = StandIn.start(port=args.port, job_seconds=args.job_seconds, region=args.region)
     record = clients.standin_file()
     os.makedirs(os.path.dirname(record), exist_ok=True)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
-from botocore.model import OperationModel, Shape
+import botocore.loaders
+from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.utils import parse_timestamp
 from botocore.validate import ParamValidator
 
@@ -184,11 +184,13 @@ class RestJsonService:
     """Routes HTTP requests to handlers, one per operation of one or more rest-json services."""
 
     def __init__(self, services: Iterable[str], handlers: dict[str, Handler]) -> None:
-        session = botocore.session.get_session()
+        # Load the models straight from botocore's data: a session would read the user's
+        # AWS config, and a stale AWS_PROFILE must not stop the stand-in from starting.
+        loader = botocore.loaders.create_loader()
         self.routes: list[_Route] = []
         self.operations: dict[str, OperationModel] = {}
         for service in services:
-            model = session.get_service_model(service)
+            model = ServiceModel(loader.load_service_model(service, "service-2"), service)
             for name in model.operation_names:
                 if name not in handlers:
                     continue

@@ -1,0 +1,79 @@
+"""`python -m utils.local`: starts, prints the exports, records itself for notebooks, stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from utils import paths
+from utils.local import __main__ as local_main
+
+
+def test_standalone_server_prints_exports_and_cleans_up(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["WORKSHOP_HOME"] = str(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "utils.local", "--port", "0"],
+        cwd=paths.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        exports = {}
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].strip().partition("=")
+                exports[key] = value
+            if line.startswith("# Press Ctrl-C"):
+                break
+        url = exports["AWS_ENDPOINT_URL"]
+        assert url.startswith("http://127.0.0.1:")
+        assert exports["AWS_ACCESS_KEY_ID"] == "testing"
+        with urllib.request.urlopen(url + "/_workshop/health", timeout=5) as resp:
+            assert json.load(resp)["ok"] is True
+        record = json.loads((tmp_path / "standin.json").read_text())
+        assert record["env"]["AWS_ENDPOINT_URL"] == url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    assert not (tmp_path / "standin.json").exists()
+
+
+def test_lab_gives_jupyterlab_the_standin_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_PROFILE", "someone-elses")
+    seen: dict[str, Any] = {}
+
+    class FakeLab:
+        def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
+            seen["cmd"], seen["env"] = cmd, env
+
+        def wait(self) -> int:
+            # The stand-in must be up while JupyterLab runs.
+            url = seen["env"]["AWS_ENDPOINT_URL"]
+            with urllib.request.urlopen(url + "/_workshop/health", timeout=5) as resp:
+                seen["healthy"] = resp.status == 200
+            return 0
+
+    monkeypatch.setattr(local_main.subprocess, "Popen", FakeLab)
+    started = time.monotonic()
+    assert local_main.main(["--lab"]) == 0
+    assert time.monotonic() - started < 30
+    assert seen["cmd"][1:3] == ["-m", "jupyterlab"]
+    assert seen["env"]["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert "AWS_PROFILE" not in seen["env"]
+    assert seen["healthy"] is True
+    assert not (tmp_path / "standin.json").exists()
