@@ -219,6 +219,7 @@ def test_converse_runner_omits_system_when_not_given() -> None:
 
 def test_converse_runner_pickles_without_its_client(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_REGION", "us-west-2")  # a stand-in fixture may have set it
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     runner = evaluation.ConverseRunner(ARN, system="s", temperature=0.5, client=_bedrock_runtime())
