@@ -61,3 +61,31 @@ def make_role(name: str = "workshop-test-role") -> str:
     return clients.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=doc)["Role"][
         "Arn"
     ]
+
+
+NOTHING_LEFT = {
+    "buckets": [],
+    "roles": [],
+    "policies": [],
+    "models": [],
+    "throughputs": [],
+    "running jobs": [],
+}
+
+
+def remaining() -> dict[str, list[str]]:
+    """Every resource of the kinds the workshop creates that still exists in the stand-in."""
+    bedrock = clients.client("bedrock")
+    iam_api = clients.client("iam")
+    jobs = bedrock.list_model_customization_jobs(statusEquals="InProgress")
+    return {
+        "buckets": [b["Name"] for b in clients.client("s3").list_buckets()["Buckets"]],
+        "roles": [r["RoleName"] for r in iam_api.list_roles()["Roles"]],
+        "policies": [p["PolicyName"] for p in iam_api.list_policies(Scope="Local")["Policies"]],
+        "models": [m["modelName"] for m in bedrock.list_custom_models()["modelSummaries"]],
+        "throughputs": [
+            p["provisionedModelName"]
+            for p in bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]
+        ],
+        "running jobs": [j["jobName"] for j in jobs["modelCustomizationJobSummaries"]],
+    }

@@ -7,7 +7,7 @@ from typing import Any
 import matplotlib
 import pytest
 
-from tests.helpers import dialogue_records, put_jsonl
+from tests.helpers import NOTHING_LEFT, dialogue_records, put_jsonl, remaining
 from utils import cleanup, clients, deploy, iam, inference, jobs, s3
 from utils.errors import WorkshopError
 from utils.local import StandIn
@@ -45,28 +45,6 @@ def _start(state: State, setup: dict[str, Any], **extra: Any) -> jobs.Job:
     }
     args.update(extra)
     return jobs.start(**args)
-
-
-def _remaining(aws: StandIn) -> dict[str, list[str]]:
-    """Everything of the workshop's kinds that still exists in the stand-in."""
-    bedrock = clients.client("bedrock")
-    iam_api = clients.client("iam")
-    return {
-        "buckets": [b["Name"] for b in clients.client("s3").list_buckets()["Buckets"]],
-        "roles": [r["RoleName"] for r in iam_api.list_roles()["Roles"]],
-        "policies": [p["PolicyName"] for p in iam_api.list_policies(Scope="Local")["Policies"]],
-        "models": [m["modelName"] for m in bedrock.list_custom_models()["modelSummaries"]],
-        "throughputs": [
-            p["provisionedModelName"]
-            for p in bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]
-        ],
-        "running jobs": [
-            j["jobName"]
-            for j in bedrock.list_model_customization_jobs(statusEquals="InProgress")[
-                "modelCustomizationJobSummaries"
-            ]
-        ],
-    }
 
 
 def test_full_flow_then_cleanup_leaves_nothing(
@@ -107,15 +85,12 @@ def test_full_flow_then_cleanup_leaves_nothing(
     }  # fmt: skip
     preview = cleanup.cleanup(state, dry_run=True)
     assert set(preview["action"]) == {"would remove"}
-    assert len(_remaining(aws)["throughputs"]) == 1  # dry run changed nothing
+    assert len(remaining()["throughputs"]) == 1  # dry run changed nothing
 
     report = cleanup.cleanup(state)
     assert not report["remains"].any(), report
     assert state.resources() == []
-    assert _remaining(aws) == {
-        "buckets": [], "roles": [], "policies": [], "models": [], "throughputs": [],
-        "running jobs": [],
-    }  # fmt: skip
+    assert remaining() == NOTHING_LEFT
     again = cleanup.cleanup(state)
     assert again.empty
 
@@ -138,7 +113,7 @@ def test_rerun_while_running_reattaches_instead_of_starting_twice(
         assert "stopped" in set(report["action"])
     finally:
         aws.bedrock.job_seconds = 0.3
-    assert _remaining(aws)["running jobs"] == []
+    assert remaining()["running jobs"] == []
 
 
 def test_failed_job_explains_and_is_not_reused(
@@ -198,7 +173,7 @@ def test_cleanup_finds_a_model_the_kernel_never_recorded(
         pass
     assert state.resources("custom-model") == []
     cleanup.cleanup(state)
-    assert _remaining(aws)["models"] == []
+    assert remaining()["models"] == []
 
 
 def test_cleanup_tolerates_resources_already_gone(aws: StandIn, state: State) -> None:

@@ -10,6 +10,7 @@ import nbformat
 import papermill
 import pytest
 
+from tests.helpers import NOTHING_LEFT, remaining
 from utils import clients, notebooks, paths, run_workshop
 from utils.local import StandIn
 from utils.state import State
@@ -46,38 +47,6 @@ def text_of(nb: nbformat.NotebookNode) -> str:
             parts.append(str(out.get("data", {}).get("text/plain", "")))
             parts.append(str(out.get("evalue", "")))
     return "\n".join(parts)
-
-
-def remaining() -> dict[str, list[str]]:
-    """Every workshop-kind resource that still exists in the stand-in."""
-    bedrock = clients.client("bedrock")
-    iam = clients.client("iam")
-    return {
-        "buckets": [b["Name"] for b in clients.client("s3").list_buckets()["Buckets"]],
-        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"]],
-        "policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
-        "models": [m["modelName"] for m in bedrock.list_custom_models()["modelSummaries"]],
-        "throughputs": [
-            p["provisionedModelName"]
-            for p in bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]
-        ],
-        "running jobs": [
-            j["jobName"]
-            for j in bedrock.list_model_customization_jobs(statusEquals="InProgress")[
-                "modelCustomizationJobSummaries"
-            ]
-        ],
-    }
-
-
-NOTHING = {
-    "buckets": [],
-    "roles": [],
-    "policies": [],
-    "models": [],
-    "throughputs": [],
-    "running jobs": [],
-}
 
 
 @pytest.fixture
@@ -145,7 +114,7 @@ def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path:
 
     cleaned = execute(CLEANUP, tmp_path)
     assert "Nothing the workshop created is left." in text_of(cleaned)
-    assert remaining() == NOTHING
+    assert remaining() == NOTHING_LEFT
     assert run_state.resources() == []
     execute(CLEANUP, tmp_path)  # a second run finds nothing to do and still succeeds
 
@@ -164,7 +133,7 @@ def test_rerun_of_fine_tuning_reuses_the_job(run_state: State, tmp_path: Path) -
     assert "would be removed" in text_of(dry)
     assert len(remaining()["throughputs"]) == 1
     execute(CLEANUP, tmp_path)
-    assert remaining() == NOTHING
+    assert remaining() == NOTHING_LEFT
 
 
 def test_invalid_data_stops_setup_before_upload(run_state: State, tmp_path: Path) -> None:
@@ -176,7 +145,7 @@ def test_invalid_data_stops_setup_before_upload(run_state: State, tmp_path: Path
     bucket = run_state.get("bucket")
     assert clients.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []) == []
     execute(CLEANUP, tmp_path)
-    assert remaining() == NOTHING
+    assert remaining() == NOTHING_LEFT
 
 
 def test_region_without_bedrock_stops_setup_with_the_fix(run_state: State, tmp_path: Path) -> None:
@@ -203,7 +172,7 @@ def test_out_of_range_hyperparameter_stops_before_any_job(run_state: State, tmp_
     jobs = clients.client("bedrock").list_model_customization_jobs()
     assert jobs["modelCustomizationJobSummaries"] == []
     execute(CLEANUP, tmp_path)
-    assert remaining() == NOTHING
+    assert remaining() == NOTHING_LEFT
 
 
 def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:

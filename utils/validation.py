@@ -1279,12 +1279,8 @@ def validate_file(
     stream = _open_source(source, report)
     if stream is None:
         return report
-    engine = _Engine(report, checker, max_line_bytes)
     with stream:
-        completed = engine.stream(stream, max_line_bytes)
-    if completed:
-        engine.finish(rules, split)
-    return report
+        return _check_stream(report, rules, checker, stream, split, max_line_bytes)
 
 
 def validate_stream(
@@ -1303,6 +1299,17 @@ def validate_stream(
         WorkshopError: Unknown job, model or split, or a job the model does not support.
     """
     report, rules, checker = _setup(source, job, model, split, max_problems)
+    return _check_stream(report, rules, checker, stream, split, max_line_bytes)
+
+
+def _check_stream(
+    report: ValidationReport,
+    rules: DatasetRules,
+    checker: _Checker,
+    stream: IO[bytes],
+    split: str,
+    max_line_bytes: int,
+) -> ValidationReport:
     engine = _Engine(report, checker, max_line_bytes)
     if engine.stream(stream, max_line_bytes):
         engine.finish(rules, split)
