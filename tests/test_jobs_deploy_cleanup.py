@@ -201,3 +201,14 @@ def test_empty_cleanup_table_still_filters(aws: StandIn, state: State) -> None:
     report = cleanup.cleanup(state)
     assert report.empty and report["remains"].dtype == bool
     assert list(report[report["remains"]].columns) == ["kind", "id", "action", "remains"]
+
+
+def test_settings_show_the_request_as_bedrock_recorded_it(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    job = _start(state, setup)
+    shown = jobs.settings(job)
+    assert shown["jobName"] == job.name
+    assert shown["hyperParameters"]["epochCount"] == "2"
+    assert shown["trainingDataConfig"] == {"s3Uri": setup["train"]}
+    assert shown["baseModelArn"].endswith("foundation-model/amazon.nova-micro-v1:0:128k")

@@ -131,6 +131,26 @@ def start(
     return Job(key=key, reused=False, **entry)
 
 
+REQUEST_FIELDS = (
+    "jobName",
+    "customizationType",
+    "baseModelArn",
+    "hyperParameters",
+    "trainingDataConfig",
+    "validationDataConfig",
+    "outputDataConfig",
+    "roleArn",
+    "outputModelName",
+    "status",
+)
+
+
+def settings(job: Job) -> pd.Series:
+    """What Bedrock recorded of the job's request, for display."""
+    described = describe(job)
+    return pd.Series({k: described[k] for k in REQUEST_FIELDS if k in described}, name=job.name)
+
+
 def wait(
     job: Job,
     state: State,
