@@ -123,6 +123,18 @@ def test_every_served_operation_matches_botocore_output_shapes(
         outputDataConfig=output,
     )
     call("StopModelCustomizationJob", jobIdentifier=second)
+    batch_job = call(
+        "CreateModelInvocationJob",
+        jobName="batch-a",
+        roleArn=trained["role"],
+        modelId="amazon.nova-micro-v1:0",
+        modelInvocationType="Converse",
+        inputDataConfig={"s3InputDataConfig": {"s3Uri": train}},
+        outputDataConfig={"s3OutputDataConfig": {"s3Uri": output["s3Uri"]}},
+    )["jobArn"]
+    call("GetModelInvocationJob", jobIdentifier=batch_job)
+    call("ListModelInvocationJobs")
+    call("StopModelInvocationJob", jobIdentifier=batch_job)
     assert seen == set(aws.bedrock.service.operations)
 
 

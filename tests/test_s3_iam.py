@@ -78,7 +78,10 @@ def test_role_trust_and_policy_are_least_privilege(aws: StandIn, state: State) -
     trust = api.get_role(RoleName="ws-role")["Role"]["AssumeRolePolicyDocument"]
     cond = trust["Statement"][0]["Condition"]
     assert cond["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
-    assert cond["ArnLike"]["aws:SourceArn"].endswith(":model-customization-job/*")
+    assert cond["ArnLike"]["aws:SourceArn"] == [
+        f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/*",
+        f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-invocation-job/*",
+    ]
     attached = api.list_attached_role_policies(RoleName="ws-role")["AttachedPolicies"]
     assert [p["PolicyName"] for p in attached] == ["ws-policy"]
     version = api.get_policy_version(PolicyArn=attached[0]["PolicyArn"], VersionId="v1")[

@@ -15,6 +15,7 @@ from utils.state import State
 # running job may still need it while it is being stopped.
 ORDER = (
     "provisioned-throughput",
+    "batch-inference-job",
     "customization-job",
     "custom-model",
     "s3-bucket",
@@ -54,6 +55,15 @@ def _remove_job(rec: dict[str, Any], state: State) -> str:
     return action
 
 
+def _remove_batch_job(rec: dict[str, Any]) -> str:
+    bedrock = clients.client("bedrock")
+    job = bedrock.get_model_invocation_job(jobIdentifier=rec.get("arn") or rec["id"])
+    if job["status"] in ("Submitted", "Validating", "Scheduled", "InProgress"):
+        bedrock.stop_model_invocation_job(jobIdentifier=job["jobArn"])
+        return "stopped"
+    return "ended earlier"
+
+
 def _remove_model(rec: dict[str, Any]) -> str:
     clients.client("bedrock").delete_custom_model(modelIdentifier=rec["id"])
     return "deleted"
@@ -80,6 +90,7 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
     """
     removers: dict[str, Callable[[dict[str, Any]], str]] = {
         "provisioned-throughput": _remove_throughput,
+        "batch-inference-job": _remove_batch_job,
         "customization-job": lambda rec: _remove_job(rec, state),
         "custom-model": _remove_model,
         "s3-bucket": _remove_bucket,

@@ -12,10 +12,12 @@ from utils import clients
 from utils.state import State
 
 TAG_KEY = "workshop-id"
+JOB_KINDS = ("model-customization-job", "model-invocation-job")
+"""Bedrock jobs that may assume the role: customization and batch inference."""
 
 
 def trust_policy(account_id: str, region: str) -> dict[str, Any]:
-    """Lets only Bedrock model-customization jobs of this account and region assume the role."""
+    """Lets only Bedrock customization and batch inference jobs of this account and region in."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -26,9 +28,9 @@ def trust_policy(account_id: str, region: str) -> dict[str, Any]:
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account_id},
                     "ArnLike": {
-                        "aws:SourceArn": (
-                            f"arn:aws:bedrock:{region}:{account_id}:model-customization-job/*"
-                        )
+                        "aws:SourceArn": [
+                            f"arn:aws:bedrock:{region}:{account_id}:{kind}/*" for kind in JOB_KINDS
+                        ]
                     },
                 },
             }

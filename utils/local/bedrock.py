@@ -149,6 +149,11 @@ class LocalBedrock:
             "Converse": self.converse,
             "InvokeModel": self.invoke_model,
         }
+        # Imported here: batch.py builds on this module's helpers.
+        from utils.local.batch import BatchInference
+
+        self.batch = BatchInference(self)
+        control.update(self.batch.handlers())
         self.service = RestJsonService(["bedrock", "bedrock-runtime"], control)
 
     def reset(self) -> None:
@@ -158,6 +163,8 @@ class LocalBedrock:
             self.custom_models: dict[str, CustomModel] = {}
             self.throughputs: dict[str, Throughput] = {}
             self.tokens: dict[str, str] = {}
+            if hasattr(self, "batch"):
+                self.batch.reset()
 
     # -- plumbing --------------------------------------------------------------------
     def _arn(self, kind: str, rest: str, account: str = ACCOUNT_ID) -> str:
@@ -220,6 +227,7 @@ class LocalBedrock:
                 if pt.status == "Creating" and now >= pt.due:
                     pt.status = "InService"
                     pt.modified = _now()
+            self.batch.advance()
 
     def _end(self, job: Job, status: str, failure: str | None = None) -> None:
         job.status = status
