@@ -89,7 +89,7 @@ def test_parameter_rules_catch_violations() -> None:
 def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path: Path) -> None:
     setup = execute(SETUP, tmp_path)
     assert "LOCAL STAND-IN" in text_of(setup)
-    assert "320 valid, 0 invalid" in text_of(setup)
+    assert "train 320, validation 40 records, 360 in all; no problems" in text_of(setup)
     bucket = run_state.get("bucket")
     keys = clients.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
     assert sorted(k["Key"] for k in keys) == [

@@ -6,27 +6,38 @@ import copy
 import dataclasses
 import io
 import json
+import struct
 import subprocess
 import sys
 import tracemalloc
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from utils import clients, validation
 from utils.errors import WorkshopError
 from utils.validate import main
-from utils.validation import Problem, validate_file, validate_records
+from utils.validation import (
+    ImageInfo,
+    Problem,
+    image_info,
+    validate_dataset,
+    validate_file,
+    validate_records,
+)
 
 NOVA_MICRO = "amazon.nova-micro-v1:0"
 NOVA_LITE = "amazon.nova-lite-v1:0"
 TITAN = "amazon.titan-text-express-v1"
 LLAMA = "meta.llama3-1-8b-instruct-v1:0"
+LLAMA_3B = "meta.llama3-2-3b-instruct-v1:0"
+LLAMA_11B = "meta.llama3-2-11b-instruct-v1:0"
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -309,6 +320,47 @@ CASES: list[tuple[str, str, str, Callable[[], Any], Mutation, str]] = [
         _set("messages/0/content/1/image/source", {"bytes": "AAAA"}),
         "messages[0].content[1].image.source.s3Location",
     ),
+    # Llama 3.2: conversation format; 1B/3B text only, 11B/90B images but no videos
+    (
+        "media.not_supported",
+        LLAMA_3B,
+        "fine-tuning",
+        nova,
+        lambda r: with_user_items(image()),
+        "messages[0].content[1].image",
+    ),
+    (
+        "media.not_supported",
+        LLAMA_11B,
+        "fine-tuning",
+        lambda: with_user_items(image()),
+        lambda r: with_user_items(video()),
+        "messages[0].content[1].video",
+    ),
+    (
+        "media.assistant",
+        LLAMA_11B,
+        "fine-tuning",
+        nova,
+        lambda r: (r["messages"][1]["content"].append(image()), r)[1],
+        "messages[1].content[1].image",
+    ),
+    (
+        "media.format",
+        "meta.llama3-2-90b-instruct-v1:0",
+        "fine-tuning",
+        lambda: with_user_items(image(fmt="webp")),
+        _set("messages/0/content/1/image/format", "bmp"),
+        "messages[0].content[1].image.format",
+    ),
+    (
+        "messages.last_assistant",
+        LLAMA_3B,
+        "fine-tuning",
+        lambda: nova(2),
+        lambda r: _set("messages", r["messages"][:3])(r),
+        "messages[2].role",
+    ),
     # prompt/completion (Titan, Llama 3.1)
     (
         "schema.required",
@@ -368,6 +420,14 @@ CASES: list[tuple[str, str, str, Callable[[], Any], Mutation, str]] = [
         claude,
         _set("messages/1/content", "Hi.\nHuman: more"),
         "messages[1].content",
+    ),
+    (
+        "text.reserved",
+        HAIKU,
+        "fine-tuning",
+        claude,
+        _set("system", "Be brief.\nAssistant: ok"),
+        "system",
     ),
     (
         "messages.alternation",
@@ -460,8 +520,13 @@ def test_every_rule_is_described_and_tested_somewhere() -> None:
         "json.duplicate_key",
         "media.mixed_dataset",
         "media.bucket",
+        "media.unreachable",
+        "media.content",
+        "media.size",
+        "media.dimensions",
         "count.min",
         "count.max",
+        "count.total_max",
     }
     assert tested == set(validation.RULES)
 
@@ -802,14 +867,14 @@ def test_file_level_problem_format() -> None:
 def _validate_s3_stream(
     monkeypatch: pytest.MonkeyPatch, uri: str, body: Any, model: str
 ) -> validation.ValidationReport:
-    """Validate ``uri`` with an S3 client whose ``get_object`` returns ``body``."""
+    """Validate ``uri`` with an S3 client whose ``get_object`` returns ``body``; no media fetch."""
 
     class Stub:
         def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
             return {"Body": body}
 
     monkeypatch.setattr(clients, "client", lambda service, region_name=None: Stub())
-    return validate_file(uri, model=model)
+    return validate_file(uri, model=model, check_media=False)
 
 
 @pytest.fixture
@@ -1034,3 +1099,381 @@ def test_arbitrary_json_never_raises(value: Any, target: tuple[str, str]) -> Non
     report = validate_records([value], job=target[1], model=target[0], split="validation")
     assert report.records_read == 1
     assert all(p.rule in validation.RULES for p in report.problems)
+
+
+# --------------------------------------------------------------------------- Llama 3.2
+
+
+def test_llama_32_vision_takes_images_without_a_count_limit() -> None:
+    # AWS documents no per-record image count for Llama 3.2, unlike Nova's 10.
+    record = with_user_items(*[image(fmt=f) for f in validation.IMAGE_FORMATS] * 3)
+    assert check_one(record, LLAMA_11B).valid
+    assert rules_of(check_one(record, NOVA_LITE)) == {"media.image_count"}
+    assert check_one(nova(3), "us.meta.llama3-2-1b-instruct-v1:0").valid
+
+
+def test_llama_32_record_counts() -> None:
+    assert validate_records([nova()] * 10_000, model=LLAMA_3B).valid
+    assert rules_of(validate_records([nova()] * 10_001, model=LLAMA_3B)) == {"count.max"}
+    assert validate_records([nova()] * 1_000, model=LLAMA_11B, split="validation").valid
+    too_many = validate_records([nova()] * 1_001, model=LLAMA_11B, split="validation")
+    assert rules_of(too_many) == {"count.max"}
+
+
+def test_llama_32_images_may_sit_in_another_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.BytesIO(jsonl([with_user_items(image("s3://other-bucket/x.png"))] * 3))
+    report = _validate_s3_stream(monkeypatch, "s3://data-bucket/train.jsonl", stream, LLAMA_11B)
+    assert report.valid, report.format_problems()
+
+
+def test_llama_32_supports_fine_tuning_only() -> None:
+    with pytest.raises(WorkshopError, match="does not support distillation"):
+        validation.rules_for("distillation", LLAMA_11B)
+
+
+# --------------------------------------------------------------------------- image headers
+
+
+def png(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + crc
+
+
+def gif(width: int, height: int) -> bytes:
+    return b"GIF89a" + struct.pack("<HH", width, height) + b"\x00\x00\x00;"
+
+
+def _riff(chunk: bytes, payload: bytes) -> bytes:
+    body = b"WEBP" + chunk + struct.pack("<I", len(payload)) + payload
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def webp_lossy(width: int, height: int) -> bytes:
+    return _riff(b"VP8 ", b"\x30\x01\x00\x9d\x01\x2a" + struct.pack("<HH", width, height))
+
+
+def webp_lossless(width: int, height: int) -> bytes:
+    bits = (width - 1) | ((height - 1) << 14)
+    return _riff(b"VP8L", b"\x2f" + bits.to_bytes(4, "little") + b"\x00")
+
+
+def webp_extended(width: int, height: int) -> bytes:
+    sizes = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return _riff(b"VP8X", b"\x00\x00\x00\x00" + sizes)
+
+
+def jpeg(width: int, height: int, marker: int = 0xC0, app_bytes: int = 16, apps: int = 1) -> bytes:
+    """A JPEG header: ``apps`` APP1 segments of ``app_bytes``, a fill byte, the frame header."""
+    app = (b"\xff\xe1" + struct.pack(">H", app_bytes + 2) + b"\x00" * app_bytes) * apps
+    frame = bytes([0xFF, marker]) + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    return b"\xff\xd8" + app + b"\xff" + frame + b"\xff\xda\x00\x08" + b"\x00" * 6 + b"\xff\xd9"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (png(640, 480), ImageInfo("png", 640, 480)),
+        (gif(1, 65535), ImageInfo("gif", 1, 65535)),
+        (webp_lossy(1023, 77), ImageInfo("webp", 1023, 77)),
+        (webp_lossless(16384, 3), ImageInfo("webp", 16384, 3)),
+        (webp_extended(9000, 12), ImageInfo("webp", 9000, 12)),
+        (jpeg(8193, 20), ImageInfo("jpeg", 8193, 20)),
+        (jpeg(300, 200, marker=0xC2), ImageInfo("jpeg", 300, 200)),  # progressive
+        (jpeg(5, 6, app_bytes=60_000, apps=3), ImageInfo("jpeg", 5, 6)),
+        (png(640, 480)[:20], ImageInfo("png")),  # cut off before the size
+        (jpeg(5, 6)[:30], ImageInfo("jpeg")),
+        (b"\xff\xd8\xff\xd9", ImageInfo("jpeg")),  # ends before any frame header
+        (b"GIF89a", ImageInfo("gif")),
+        (b"hello world, not an image", None),
+        (b"", None),
+    ],
+    ids=lambda v: v.format if isinstance(v, ImageInfo) else None,
+)
+def test_image_header_parsing(data: bytes, expected: ImageInfo | None) -> None:
+    assert image_info(data) == expected
+
+
+def test_image_headers_of_real_encoders() -> None:
+    pil = pytest.importorskip("PIL.Image")
+    features = pytest.importorskip("PIL.features")
+    formats = [("PNG", {}), ("JPEG", {}), ("JPEG", {"progressive": True}), ("GIF", {})]
+    if features.check("webp"):
+        formats += [("WEBP", {}), ("WEBP", {"lossless": True})]
+    for name, options in formats:
+        buffer = io.BytesIO()
+        pil.new("RGB", (37, 21), (200, 30, 30)).save(buffer, name, **options)
+        assert image_info(buffer.getvalue()) == ImageInfo(name.lower(), 37, 21), name
+
+
+# --------------------------------------------------------------------------- media in Amazon S3
+
+
+def picture(key: str, fmt: str = "png", bucket: str = "media-data") -> dict[str, Any]:
+    return with_user_items(image(f"s3://{bucket}/{key}", fmt))
+
+
+def test_images_are_checked_in_s3(aws_env: None, tmp_path: Path) -> None:
+    from moto import mock_aws
+
+    big = png(100, 100) + b"\x00" * (10 * 2**20)  # 10 MiB plus the header: over the limit
+    objects = {
+        "ok.png": png(640, 480),
+        "wide.png": png(8193, 10),
+        "big.png": big,
+        "exif.jpg": jpeg(100, 9000, app_bytes=40_000, apps=2),  # frame header after 64 KiB
+        "fake.png": b"not an image at all",
+        "gif.png": gif(10, 10),
+        "empty.png": b"",
+    }
+    records = [
+        picture("ok.png"),
+        picture("wide.png"),
+        picture("big.png"),
+        picture("exif.jpg", "jpeg"),
+        picture("fake.png"),
+        picture("gif.png"),
+        picture("empty.png"),
+        picture("missing.png"),
+        picture("ok.png"),  # fetched once
+        picture("wide.png", bucket="no-such-bucket"),
+    ]
+    with mock_aws():
+        s3 = clients.client("s3")
+        s3.create_bucket(Bucket="media-data")
+        for key, body in objects.items():
+            s3.put_object(Bucket="media-data", Key=key, Body=body)
+        report = validate_file(write(tmp_path, jsonl(records)), model=LLAMA_11B, split="validation")
+    found = {(p.line, p.rule, p.path) for p in report.problems}
+    item = "messages[0].content[1].image"
+    assert found == {
+        (2, "media.dimensions", item),
+        (3, "media.size", item),
+        (4, "media.dimensions", item),
+        (5, "media.content", item),
+        (6, "media.content", f"{item}.format"),
+        (7, "media.content", item),
+        (8, "media.unreachable", f"{item}.source.s3Location.uri"),
+        (10, "media.unreachable", f"{item}.source.s3Location.uri"),
+    }
+    messages = {p.line: p.message for p in report.problems}
+    assert "8193x10" in messages[2] and "8192x8192" in messages[2]
+    assert "10 MiB" in messages[3]
+    assert "'gif'" in messages[6]
+    assert "does not exist" in messages[8] and "404" in messages[8]
+    assert report.records_valid == 2
+    assert (report.media_checked, report.media_unchecked) == (9, 0)
+    assert "9 media file(s) checked in Amazon S3" in report.summary()
+
+
+def test_nova_images_must_exist_but_have_no_size_limit(aws_env: None, tmp_path: Path) -> None:
+    from moto import mock_aws
+
+    records = [picture("huge.png"), picture("gone.png")]
+    with mock_aws():
+        s3 = clients.client("s3")
+        s3.create_bucket(Bucket="media-data")
+        s3.put_object(Bucket="media-data", Key="huge.png", Body=png(20_000, 20_000))
+        report = validate_file(write(tmp_path, jsonl(records)), model=NOVA_LITE, split="validation")
+    assert [(p.line, p.rule) for p in report.problems] == [(2, "media.unreachable")]
+
+
+class _CountingS3:
+    """An S3 client stub: every call is recorded, and head_object answers with ``error``."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.calls: list[str] = []
+        self.error = error
+
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        self.calls.append(f"{Bucket}/{Key}")
+        if self.error is not None:
+            raise self.error
+        return {"ContentLength": 0}
+
+
+def test_media_checks_can_be_switched_off_and_capped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stub = _CountingS3()
+    monkeypatch.setattr(clients, "client", lambda service, region_name=None: stub)
+    path = write(tmp_path, jsonl([picture(f"{i}.png") for i in range(5)]))
+    offline = validate_file(path, model=LLAMA_11B, split="validation", check_media=False)
+    assert offline.valid and stub.calls == []
+    assert (offline.media_checked, offline.media_unchecked) == (0, 0)
+    capped = validate_file(path, model=LLAMA_11B, split="validation", max_media_checks=2)
+    assert stub.calls == ["media-data/0.png", "media-data/1.png"]
+    assert (capped.media_checked, capped.media_unchecked) == (2, 3)
+    assert rules_of(capped) == {"media.content"}  # the stub's objects are empty
+    assert "3 reference(s) not checked" in capped.summary()
+    assert validate_records([picture("0.png")], model=LLAMA_11B, split="validation").valid
+    assert stub.calls == ["media-data/0.png", "media-data/1.png"]  # records: no fetch by default
+
+
+def test_unreachable_s3_is_one_problem_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stub = _CountingS3(EndpointConnectionError(endpoint_url="https://s3.example"))
+    monkeypatch.setattr(clients, "client", lambda service, region_name=None: stub)
+    path = write(tmp_path, jsonl([picture(f"{i}.png") for i in range(3)]))
+    report = validate_file(path, model=LLAMA_11B, split="validation")
+    assert [(p.line, p.rule) for p in report.problems] == [(1, "media.unreachable")]
+    assert "unreachable" in report.problems[0].message
+    assert "--no-check-media" in report.problems[0].message
+    assert len(stub.calls) == 1 and report.media_unchecked == 3
+
+
+def test_access_denied_media_is_a_problem_per_object(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    denied = ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+    stub = _CountingS3(denied)
+    monkeypatch.setattr(clients, "client", lambda service, region_name=None: stub)
+    path = write(tmp_path, jsonl([picture("a.png"), picture("b.png")]))
+    report = validate_file(path, model=LLAMA_11B, split="validation")
+    assert [(p.line, p.rule) for p in report.problems] == [
+        (1, "media.unreachable"),
+        (2, "media.unreachable"),
+    ]
+    assert "s3:GetObject" in report.problems[0].message
+
+
+# --------------------------------------------------------------------------- train + validation
+
+
+def test_claude_train_and_validation_together(tmp_path: Path) -> None:
+    train = write(tmp_path, jsonl([claude()] * 9_001), "train.jsonl")
+    val = write(tmp_path, jsonl([claude()] * 1_000), "validation.jsonl")
+    report = validate_dataset(train, val, model=HAIKU)
+    assert report.train.valid and report.validation is not None and report.validation.valid
+    assert [(p.line, p.rule) for p in report.problems] == [(None, "count.total_max")]
+    assert not report.valid and report.counts_by_rule == {"count.total_max": 1}
+    assert "10,001" in report.problems[0].message
+    assert report.format_problems()[0].startswith(f"{train} + {val}: the training (9,001)")
+    assert "train 9001, validation 1000 records, 10001 in all (at most 10,000)" in report.summary()
+    with pytest.raises(WorkshopError, match=r"count\.total_max"):
+        report.raise_if_invalid()
+    data = report.to_dict()
+    assert data["train"]["records_read"] == 9_001 and data["problems"][0]["rule"] == (
+        "count.total_max"
+    )
+    exact = write(tmp_path, jsonl([claude()] * 9_000), "exact.jsonl")
+    assert validate_dataset(exact, val, model=HAIKU).valid
+    alone = validate_dataset(train, model=HAIKU)
+    assert alone.valid and alone.validation is None and alone.raise_if_invalid() is alone
+
+
+def test_dataset_reports_problems_of_each_file(tmp_path: Path) -> None:
+    train = write(tmp_path, jsonl([nova()] * 8), "train.jsonl")
+    val = write(tmp_path, jsonl([nova(), {"messages": []}]), "validation.jsonl")
+    report = validate_dataset(train, val, model=NOVA_LITE)
+    assert report.max_total_records is None and not report.problems
+    assert not report.valid and report.records_read == 10
+    assert report.format_problems() == report.validation.format_problems()  # type: ignore[union-attr]
+    assert str(report).splitlines()[-1] == report.summary()
+    with pytest.raises(WorkshopError, match="Unknown model"):
+        validate_dataset(train, val, model="nope")
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    record=nova_records(),
+    mutation=st.sampled_from([None, *MUTATIONS]),
+    data=st.data(),
+    separators=st.sampled_from([(", ", ": "), (",", ":"), (" , ", " : ")]),
+)
+def test_streamed_lines_agree_with_the_full_check(
+    record: dict[str, Any],
+    mutation: Any,
+    data: st.DataObject,
+    separators: tuple[str, str],
+) -> None:
+    # Files take a fast path for plain valid records; it must never accept a bad one.
+    if mutation is not None:
+        mutation(record, data)
+    line = json.dumps(record, separators=separators).encode() + b"\n"
+    streamed = validation.validate_stream(io.BytesIO(line), model=NOVA_MICRO, split="validation")
+    direct = check_one(record)
+    assert streamed.counts_by_rule == direct.counts_by_rule
+    assert streamed.records_valid == direct.records_valid
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"messages": [{"role": "user", "role": "user", "content": [{"text": "a"}]}, '
+        '{"role": "assistant", "content": [{"text": "b"}]}]}',
+        '{"messages" : [{"role" : "user", "content" : [{"text" : "a", "text" : "c"}]}, '
+        '{"role" : "assistant", "content" : [{"text" : "b"}]}]}',
+    ],
+)
+def test_duplicate_keys_in_an_otherwise_valid_line(line: str) -> None:
+    report = validation.validate_stream(
+        io.BytesIO(line.encode() + b"\n"), model=NOVA_MICRO, split="validation"
+    )
+    assert rules_of(report) == {"json.duplicate_key"}
+
+
+def test_quotes_and_colons_inside_text_are_fine() -> None:
+    record = nova()
+    record["messages"][0]["content"][0]["text"] = 'He said "stop": then "go" :'
+    line = json.dumps(record).encode() + b"\n"
+    report = validation.validate_stream(io.BytesIO(line), model=NOVA_MICRO, split="validation")
+    assert report.valid
+
+
+# --------------------------------------------------------------------------- command line, pairs
+
+
+def test_cli_pair_with_combined_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    train = str(write(tmp_path, jsonl([claude()] * 9_500), "train.jsonl"))
+    val = str(write(tmp_path, jsonl([claude()] * 600), "validation.jsonl"))
+    assert main([train, "--validation", val, "--model", HAIKU]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith(f"{train} + {val}: the training (9,500) and validation (600)")
+    assert out[1].startswith(f"{train}: VALID") and out[2].startswith(f"{val}: VALID")
+    assert out[3].startswith(f"{train} + {val}: INVALID dataset") and "count.total_max 1" in out[3]
+    assert main([train, "--validation", val, "--model", HAIKU, "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["valid"] is False and data["validation"]["records_read"] == 600
+    assert data["counts_by_rule"] == {"count.total_max": 1}
+
+
+def test_cli_pair_valid_and_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    train = str(write(tmp_path, jsonl([nova()] * 8), "train.jsonl"))
+    val = str(write(tmp_path, jsonl([nova()] * 2), "validation.jsonl"))
+    assert main([train, "--validation", val]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 3 and "VALID dataset" in out[2] and "10 in all" in out[2]
+    assert main([train, "--validation", val, "--split", "validation"]) == 2
+    assert "--validation" in capsys.readouterr().err
+    assert main([train, "--validation", str(tmp_path / "nope.jsonl")]) == 1
+    assert "does not exist" in capsys.readouterr().out
+    assert main([train, "--max-media-checks", "-1"]) == 2
+
+
+def test_cli_no_check_media(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stub = _CountingS3(EndpointConnectionError(endpoint_url="https://s3.example"))
+    monkeypatch.setattr(clients, "client", lambda service, region_name=None: stub)
+    path = str(write(tmp_path, jsonl([picture("a.png")]), "validation.jsonl"))
+    args = [path, "--model", LLAMA_11B, "--split", "validation"]
+    assert main(args) == 1
+    assert "unreachable" in capsys.readouterr().out
+    assert main([*args, "--no-check-media"]) == 0
+    assert len(stub.calls) == 1
+
+
+def test_throughput_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import validate_throughput
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert validate_throughput.main(["--records", "300", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "validator / floor time:" in out and "records valid: 300 of 300" in out

@@ -3,7 +3,9 @@
 A Bedrock job that rejects its data fails only after it has been queued; checking
 the JSON Lines file here first takes seconds. :func:`validate_file` streams the file
 (local path or ``s3://`` URI) once, line by line, in constant memory, and returns a
-:class:`ValidationReport`; :func:`validate_records` checks records already in memory.
+:class:`ValidationReport`; :func:`validate_records` checks records already in memory;
+:func:`validate_dataset` checks a training file and its validation file together
+(limits that span both, such as Claude 3 Haiku's 10,000 records in all).
 
 Every problem carries a rule id (see :data:`RULES`), the line number, a field path
 such as ``messages[2].content[0].text`` and a message that says how to fix it.
@@ -11,16 +13,21 @@ such as ``messages[2].content[0].text`` and a message that says how to fix it.
 Coverage (model ids as in Bedrock; region prefixes such as ``us.`` and customization
 suffixes such as ``:0:128k`` are accepted):
 
-- fine-tuning: Amazon Nova Micro/Lite/Pro (``bedrock-conversation-2024``), Amazon Titan
-  Text Lite/Express and Meta Llama 3.1 8B/70B (prompt/completion), Claude 3 Haiku.
+- fine-tuning: Amazon Nova Micro/Lite/Pro and Meta Llama 3.2 1B/3B/11B/90B
+  (``bedrock-conversation-2024``; images for Nova Lite/Pro and Llama 3.2 11B/90B),
+  Amazon Titan Text Lite/Express and Meta Llama 3.1 8B/70B (prompt/completion),
+  Claude 3 Haiku.
 - continued pre-training: Amazon Titan Text Lite/Express (``{"input": ...}``).
 - distillation prompts: Amazon Nova Micro/Lite/Pro, Llama 3.1 8B, Claude 3 Haiku students.
 
-Not checked yet: Llama 3.2 (conversation format with images), image sizes and
-dimensions (they need the S3 objects), limits that span the training and validation
-files together (Claude 3 Haiku: 10,000 in all) and per-record token limits of
-prompt/completion fine-tuning. Token counts are estimates (see
-:func:`utils.datasets.estimate_tokens`).
+Images and videos in Amazon S3 are fetched (``check_media=True``, the default for files):
+a HEAD request for existence and size, and a ranged GET of the first bytes to read an
+image's format and dimensions from its header, at most ``max_media_checks`` distinct
+objects per file. Pass ``check_media=False`` to validate without access to Amazon S3.
+
+Token counts are estimates: characters / 6 (see :func:`utils.datasets.estimate_tokens`).
+Not checked: per-record token limits of prompt/completion and conversation fine-tuning,
+and image or video sizes for Amazon Nova (its fine-tuning guide gives no figures).
 """
 
 from __future__ import annotations
@@ -28,9 +35,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import struct
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -45,6 +53,12 @@ MAX_LINE_BYTES = 10 * 1024 * 1024
 
 MAX_PROBLEMS = 1000
 """Problems kept in a report; further ones are only counted, so memory stays bounded."""
+
+MAX_MEDIA_CHECKS = 1000
+"""Distinct S3 media objects fetched per file by default; further references are only counted."""
+
+MEDIA_HEADER_BYTES = 64 * 1024
+"""Bytes fetched per ranged GET when reading an image header (at most 4 such reads per image)."""
 
 JOBS = ("fine-tuning", "continued-pretraining", "distillation")
 """Customization jobs the validator knows."""
@@ -99,8 +113,13 @@ RULES: dict[str, str] = {
     "media.format": "An image or video format is not supported.",
     "media.uri": "A media location is not an s3:// URI (or bucketOwner is not an account id).",
     "media.bucket": "A media file is in a different bucket than the dataset.",
+    "media.unreachable": "A media file cannot be found or read in Amazon S3.",
+    "media.content": "A media file is empty or not an image of the declared format.",
+    "media.size": "An image file is larger than the model accepts.",
+    "media.dimensions": "An image is wider or taller than the model accepts.",
     "count.min": "The file has fewer records than the job needs.",
     "count.max": "The file has more records than the job accepts.",
+    "count.total_max": "The training and validation files together hold more records than allowed.",
 }
 """Every rule id the validator reports, with what it means."""
 
@@ -117,8 +136,13 @@ class DatasetRules:
         min_records: Fewest records per split (missing split: no minimum).
         max_records: Most records per split (missing split: no maximum).
         media: Media kinds allowed in user turns (``image``, ``video``).
-        max_images: Most images in one record.
+        max_total_records: Most records in the training and validation files together.
+        media: Media kinds allowed in user turns (``image``, ``video``).
+        max_images: Most images in one record (None: no documented limit).
         max_videos: Most videos in one record.
+        max_image_bytes: Largest image file in bytes, if limited (needs the S3 object).
+        max_image_side: Largest image width or height in pixels, if limited.
+        same_bucket: Media must be in the dataset's bucket (checked for ``s3://`` datasets).
         max_tokens: Most estimated tokens per record, if limited.
         max_bytes: Largest file size in bytes, if limited.
         count_valid_only: Count only valid records against ``min_records`` (distillation).
@@ -129,9 +153,13 @@ class DatasetRules:
     format: str
     min_records: Mapping[str, int] = field(default_factory=dict)
     max_records: Mapping[str, int] = field(default_factory=dict)
+    max_total_records: int | None = None
     media: frozenset[str] = frozenset()
-    max_images: int = 10
+    max_images: int | None = 10
     max_videos: int = 1
+    max_image_bytes: int | None = None
+    max_image_side: int | None = None
+    same_bucket: bool = True
     max_tokens: int | None = None
     max_bytes: int | None = None
     count_valid_only: bool = False
@@ -176,8 +204,20 @@ _CLAUDE = DatasetRules(
     format="claude",
     min_records={"train": 32, "validation": 32},
     max_records={"train": 10_000, "validation": 1_000},
+    max_total_records=10_000,
     max_tokens=32_000,
     reserved=CLAUDE_RESERVED,
+)
+_LLAMA_32_TEXT = DatasetRules(
+    format="conversation", max_records={"train": 10_000, "validation": 1_000}, same_bucket=False
+)
+# 11B and 90B Vision take images (no videos); AWS documents no per-record image count.
+_LLAMA_32_VISION = replace(
+    _LLAMA_32_TEXT,
+    media=frozenset({"image"}),
+    max_images=None,
+    max_image_bytes=10 * 1024 * 1024,
+    max_image_side=8192,
 )
 
 MODELS: dict[str, ModelInfo] = {
@@ -220,6 +260,26 @@ MODELS: dict[str, ModelInfo] = {
             "meta.llama3-1-70b-instruct-v1:0",
             "Meta Llama 3.1 70B Instruct",
             {"fine-tuning": _PROMPT_COMPLETION},
+        ),
+        ModelInfo(
+            "meta.llama3-2-1b-instruct-v1:0",
+            "Meta Llama 3.2 1B Instruct",
+            {"fine-tuning": _LLAMA_32_TEXT},
+        ),
+        ModelInfo(
+            "meta.llama3-2-3b-instruct-v1:0",
+            "Meta Llama 3.2 3B Instruct",
+            {"fine-tuning": _LLAMA_32_TEXT},
+        ),
+        ModelInfo(
+            "meta.llama3-2-11b-instruct-v1:0",
+            "Meta Llama 3.2 11B Vision Instruct",
+            {"fine-tuning": _LLAMA_32_VISION},
+        ),
+        ModelInfo(
+            "meta.llama3-2-90b-instruct-v1:0",
+            "Meta Llama 3.2 90B Vision Instruct",
+            {"fine-tuning": _LLAMA_32_VISION},
         ),
         ModelInfo(
             "anthropic.claude-3-haiku-20240307-v1:0",
@@ -332,6 +392,9 @@ class ValidationReport:
         problems: The first :data:`MAX_PROBLEMS` problems, in file order.
         counts_by_rule: Count of every problem by rule id, including those not kept.
         bytes_read: Bytes read from the source.
+        media_checked: Distinct media objects fetched from Amazon S3.
+        media_unchecked: Media references not fetched (over ``max_media_checks``, or S3
+            could not be reached).
     """
 
     source: str
@@ -344,6 +407,8 @@ class ValidationReport:
     counts_by_rule: Counter[str] = field(default_factory=Counter)
     bytes_read: int = 0
     max_problems: int = MAX_PROBLEMS
+    media_checked: int = 0
+    media_unchecked: int = 0
 
     @property
     def valid(self) -> bool:
@@ -374,6 +439,10 @@ class ValidationReport:
             f"{self.records_read} records read, {self.records_valid} valid, "
             f"{self.records_invalid} invalid"
         )
+        if self.media_checked or self.media_unchecked:
+            line += f"; {self.media_checked} media file(s) checked in Amazon S3"
+            if self.media_unchecked:
+                line += f", {self.media_unchecked} reference(s) not checked"
         if self.valid:
             return line + "; no problems."
         by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(self.counts_by_rule.items()))
@@ -408,6 +477,8 @@ class ValidationReport:
             "counts_by_rule": dict(sorted(self.counts_by_rule.items())),
             "problems": [p.to_dict() | {"text": p.format(self.source)} for p in self.problems],
             "problems_omitted": self.problems_omitted,
+            "media_checked": self.media_checked,
+            "media_unchecked": self.media_unchecked,
             "summary": self.summary(),
         }
 
@@ -432,6 +503,296 @@ class ValidationReport:
         return "\n".join([*self.format_problems(), self.summary()])
 
 
+# --------------------------------------------------------------------------- media objects
+
+Reader = Callable[[int, int], bytes]
+"""``read(offset, size)``: up to ``size`` bytes from ``offset`` (fewer at the end)."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an image header says: its format and, when found, its size in pixels.
+
+    Attributes:
+        format: ``png``, ``jpeg``, ``gif`` or ``webp`` (the spelling Bedrock uses).
+        width: Width in pixels, or None when the header ends before it.
+        height: Height in pixels, or None when the header ends before it.
+    """
+
+    format: str
+    width: int | None = None
+    height: int | None = None
+
+
+# Start-of-frame markers carry the dimensions; C4 (DHT), C8 (JPG) and CC (DAC) do not.
+_JPEG_SOF = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+_JPEG_NO_LENGTH = frozenset({0x01, *range(0xD0, 0xD8)})
+_JPEG_MAX_SEGMENTS = 256
+
+
+def image_info(data: bytes) -> ImageInfo | None:
+    """Read the format and dimensions of a PNG, JPEG, GIF or WebP image from its first bytes.
+
+    Only the header is parsed (no image library is needed); a JPEG may need more bytes
+    than the others because metadata segments come before the frame header.
+
+    Args:
+        data: The start of the file (the whole file also works).
+
+    Returns:
+        The format and dimensions (None for a dimension past the end of ``data``), or
+        None when the bytes are not one of the four formats.
+    """
+    return _image_info(lambda offset, size: data[offset : offset + size])
+
+
+def _image_info(read: Reader) -> ImageInfo | None:
+    head = read(0, 32)
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        # The IHDR chunk always comes first: length, type, then width and height.
+        if len(head) >= 24 and head[12:16] == b"IHDR":
+            width, height = struct.unpack(">II", head[16:24])
+            return ImageInfo("png", width, height)
+        return ImageInfo("png")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        if len(head) >= 10:
+            width, height = struct.unpack("<HH", head[6:10])
+            return ImageInfo("gif", width, height)
+        return ImageInfo("gif")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _webp_info(head)
+    if head[:3] == b"\xff\xd8\xff":
+        return _jpeg_info(read)
+    return None
+
+
+def _webp_info(head: bytes) -> ImageInfo:
+    chunk = head[12:16]
+    if chunk == b"VP8 " and len(head) >= 30 and head[23:26] == b"\x9d\x01\x2a":
+        # Lossy: a 14-bit width and height follow the key-frame start code.
+        width, height = struct.unpack("<HH", head[26:30])
+        return ImageInfo("webp", width & 0x3FFF, height & 0x3FFF)
+    if chunk == b"VP8L" and len(head) >= 25 and head[20] == 0x2F:
+        # Lossless: width - 1 and height - 1 packed as two 14-bit fields.
+        bits = int.from_bytes(head[21:25], "little")
+        return ImageInfo("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    if chunk == b"VP8X" and len(head) >= 30:
+        # Extended: canvas width - 1 and height - 1 as 24-bit little-endian numbers.
+        width = int.from_bytes(head[24:27], "little") + 1
+        height = int.from_bytes(head[27:30], "little") + 1
+        return ImageInfo("webp", width, height)
+    return ImageInfo("webp")
+
+
+def _jpeg_info(read: Reader) -> ImageInfo:
+    position = 2
+    for _ in range(_JPEG_MAX_SEGMENTS):
+        segment = read(position, 4)
+        if len(segment) < 2 or segment[0] != 0xFF:
+            break
+        marker = segment[1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker in _JPEG_NO_LENGTH:
+            position += 2
+            continue
+        if marker in (0xD9, 0xDA) or len(segment) < 4:  # end of image, or scan data begins
+            break
+        if marker in _JPEG_SOF:
+            # Segment: length (2), sample precision (1), height (2), width (2).
+            size = read(position + 5, 4)
+            if len(size) == 4:
+                height, width = struct.unpack(">HH", size)
+                return ImageInfo("jpeg", width, height)
+            break
+        position += 2 + int.from_bytes(segment[2:4], "big")
+    return ImageInfo("jpeg")
+
+
+@dataclass(frozen=True)
+class _ObjectFacts:
+    """What one fetch of an S3 object found: a problem, or its size and image header."""
+
+    error: str | None = None
+    size: int = 0
+    image: ImageInfo | None = None
+
+
+class _Unreachable(Exception):
+    """Amazon S3 itself cannot be reached (network, endpoint or credentials)."""
+
+
+def _s3_reader(s3: Any, bucket: str, key: str, size: int) -> Reader:
+    """A reader over an S3 object that fetches it in ranged blocks, a few blocks at most."""
+    blocks: dict[int, bytes] = {}
+    max_blocks = 4
+
+    def read(offset: int, count: int) -> bytes:
+        out = bytearray()
+        while count > 0 and offset < size:
+            index = offset // MEDIA_HEADER_BYTES
+            if index not in blocks:
+                if len(blocks) >= max_blocks:
+                    break  # the header is not where headers are; stop reading
+                start = index * MEDIA_HEADER_BYTES
+                end = min(size, start + MEDIA_HEADER_BYTES) - 1
+                body = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end}")["Body"]
+                blocks[index] = body.read()
+            block = blocks[index]
+            piece = block[offset - index * MEDIA_HEADER_BYTES :][:count]
+            if not piece:
+                break
+            out += piece
+            offset += len(piece)
+            count -= len(piece)
+        return bytes(out)
+
+    return read
+
+
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
+_DENIED_CODES = frozenset({"403", "AccessDenied", "Forbidden"})
+
+
+class _MediaProbe:
+    """Fetches media objects from Amazon S3 (HEAD, then a ranged GET of the image header).
+
+    Each distinct URI is fetched once and at most ``max_checks`` are fetched per file,
+    so requests and memory stay bounded whatever the file size. When S3 itself cannot
+    be reached, the first reference gets one problem and the rest are counted unchecked.
+    """
+
+    def __init__(
+        self, rules: DatasetRules, model_name: str, report: ValidationReport, max_checks: int
+    ) -> None:
+        self.rules = rules
+        self.model_name = model_name
+        self.report = report
+        self.max_checks = max_checks
+        self.facts: dict[str, _ObjectFacts] = {}
+        self.unreachable = False
+        self._s3: Any = None
+
+    def check(
+        self,
+        uri: str,
+        bucket: str,
+        key: str,
+        kind: str,
+        declared: str | None,
+        path: str,
+        emit: Emit,
+    ) -> None:
+        """Fetch the object once (within the cap), then report what breaks the model's limits."""
+        cache_key = f"{kind}:{uri}"  # an image's facts include its header; a video's do not
+        facts = self.facts.get(cache_key)
+        if facts is None:
+            if self.unreachable or len(self.facts) >= self.max_checks:
+                self.report.media_unchecked += 1
+                return
+            try:
+                facts = self._fetch(bucket, key, kind)
+            except _Unreachable as exc:
+                self.unreachable = True
+                self.report.media_unchecked += 1
+                emit(
+                    f"{path}.source.s3Location.uri",
+                    "media.unreachable",
+                    f"cannot be checked: Amazon S3 is unreachable ({exc}); check the network "
+                    "and credentials, or validate without the S3 checks (check_media=False, "
+                    "--no-check-media). Further media files are not checked.",
+                )
+                return
+            self.facts[cache_key] = facts
+            self.report.media_checked += 1
+        self._judge(facts, kind, declared, path, emit)
+
+    def _client(self) -> Any:
+        if self._s3 is None:
+            from utils.clients import client
+
+            self._s3 = client("s3")
+        return self._s3
+
+    def _fetch(self, bucket: str, key: str, kind: str) -> _ObjectFacts:
+        from botocore.exceptions import ClientError
+
+        try:
+            s3 = self._client()
+            size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+            image = None
+            if kind == "image" and size:
+                image = _image_info(_s3_reader(s3, bucket, key, size))
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "")) or "error"
+            if code in _MISSING_CODES:
+                return _ObjectFacts(
+                    f"does not exist in Amazon S3 ({code}); upload the {kind} or fix the URI."
+                )
+            if code in _DENIED_CODES:
+                return _ObjectFacts(
+                    f"cannot be read from Amazon S3 ({code}); allow s3:GetObject on it for you "
+                    "and for the Bedrock service role."
+                )
+            return _ObjectFacts(f"cannot be read from Amazon S3 ({code}); check the URI.")
+        except Exception as exc:  # no network, no credentials, bad endpoint: stop fetching
+            raise _Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        return _ObjectFacts(size=size, image=image)
+
+    def _judge(
+        self, facts: _ObjectFacts, kind: str, declared: str | None, path: str, emit: Emit
+    ) -> None:
+        if facts.error is not None:
+            emit(f"{path}.source.s3Location.uri", "media.unreachable", facts.error)
+            return
+        if facts.size == 0:
+            emit(path, "media.content", f"the {kind} file is empty (0 bytes); upload it again.")
+            return
+        if kind != "image":
+            return
+        limit = self.rules.max_image_bytes
+        if limit is not None and facts.size > limit:
+            emit(
+                path,
+                "media.size",
+                f"the image is {facts.size / 2**20:.1f} MiB; {self.model_name} takes images "
+                f"up to {limit / 2**20:g} MiB: resize or recompress it.",
+            )
+        image = facts.image
+        if image is None:
+            emit(
+                path,
+                "media.content",
+                "is not a PNG, JPEG, GIF or WebP image (unknown header); convert the file "
+                "to one of these formats.",
+            )
+            return
+        if declared in IMAGE_FORMATS and image.format != declared:
+            emit(
+                f"{path}.format",
+                "media.content",
+                f"is {declared!r} but the file is a {image.format.upper()} image; set "
+                f"format to {image.format!r} or convert the file.",
+            )
+        side = self.rules.max_image_side
+        width, height = image.width, image.height
+        if (
+            side is not None
+            and width is not None
+            and height is not None
+            and max(width, height) > side
+        ):
+            emit(
+                path,
+                "media.dimensions",
+                f"the image is {width}x{height} pixels; {self.model_name} "
+                f"takes at most {side}x{side}: scale it down.",
+            )
+
+
 # --------------------------------------------------------------------------- record checks
 
 Emit = Callable[[str, str, str], None]
@@ -451,6 +812,10 @@ def _type_name(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
+_NO_KEYS: Mapping[str, type] = {}
+_CONTENT_ITEM_KEYS: Mapping[str, type] = {"text": str, "image": dict, "video": dict}
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -464,26 +829,31 @@ def _check_keys(
 ) -> dict[str, bool]:
     """Check required/unknown keys and JSON types; say which keys hold the right type."""
     ok: dict[str, bool] = {}
-    for key, kind in {**required, **optional}.items():
-        if key not in obj:
-            if key in required:
+    present = 0
+    for schema in (required, optional):
+        for key, kind in schema.items():
+            if key not in obj:
+                if schema is required:
+                    emit(
+                        _join(path, key),
+                        "schema.required",
+                        f"'{key}' is missing; add it as {_JSON_TYPES[kind]}.",
+                    )
+                ok[key] = False
+                continue
+            present += 1
+            value = obj[key]
+            # bool is an int in Python, but never a valid number or string here.
+            good = isinstance(value, kind) and not isinstance(value, bool)
+            if not good:
                 emit(
                     _join(path, key),
-                    "schema.required",
-                    f"'{key}' is missing; add it as {_JSON_TYPES[kind]}.",
+                    "schema.type",
+                    f"must be {_JSON_TYPES[kind]}, not {_type_name(value)}.",
                 )
-            ok[key] = False
-            continue
-        value = obj[key]
-        # bool is an int in Python, but never a valid number or string here.
-        good = isinstance(value, kind) and not isinstance(value, bool)
-        if not good:
-            emit(
-                _join(path, key),
-                "schema.type",
-                f"must be {_JSON_TYPES[kind]}, not {_type_name(value)}.",
-            )
-        ok[key] = good
+            ok[key] = good
+    if present == len(obj):  # every key is a known one: nothing to scan for
+        return ok
     allowed = [*required, *optional]
     for key in obj:
         if key not in allowed:
@@ -520,13 +890,79 @@ class _RecordMedia:
 class _Checker:
     """Checks records one at a time; keeps only the small state dataset-wide rules need."""
 
-    def __init__(self, rules: DatasetRules, model_name: str, dataset_bucket: str | None) -> None:
+    def __init__(
+        self,
+        rules: DatasetRules,
+        model_name: str,
+        dataset_bucket: str | None,
+        probe: _MediaProbe | None = None,
+    ) -> None:
         self.rules = rules
         self.model_name = model_name
         self.dataset_bucket = dataset_bucket
+        self.probe = probe
+        # The fast path covers the conversation rules only; any other limit forces the full check.
+        self.fast = rules.format == "conversation" and rules.max_tokens is None
         self.first_image_line: int | None = None
         self.first_video_line: int | None = None
         self.mixed_reported = False
+
+    def fast_key_count(self, record: Any) -> int:
+        """Count the keys of a plain text-only conversation that passes every record rule.
+
+        The hot path for big files: one tight pass over the common shape of a valid
+        fine-tuning record. Returns -1 whenever anything differs (media, an unknown key,
+        a wrong type, a role out of order, empty or reserved text, another format), and
+        the caller then runs the full :meth:`check`, which finds and explains the problem.
+        The key count lets the caller rule out duplicate keys from the raw line.
+        """
+        if not self.fast or type(record) is not dict:
+            return -1
+        messages = record.get("messages")
+        if type(messages) is not list or len(messages) < 2 or len(messages) % 2:
+            return -1
+        keys = len(record)
+        known = 1 + ("schemaVersion" in record) + ("system" in record)
+        if keys != known:
+            return -1  # an unknown top-level key
+        reserved = self.rules.reserved
+        if "schemaVersion" in record and type(record["schemaVersion"]) is not str:
+            return -1
+        if "system" in record:
+            system = record["system"]
+            if type(system) is not list:
+                return -1
+            for block in system:
+                if type(block) is not dict or len(block) != 1:
+                    return -1
+                text = block.get("text")
+                if type(text) is not str or not text.strip():
+                    return -1
+                for word in reserved:
+                    if word in text:
+                        return -1
+                keys += 1
+        role = "user"
+        for message in messages:
+            if type(message) is not dict or len(message) != 2 or message.get("role") != role:
+                return -1
+            content = message.get("content")
+            if type(content) is not list or not content:
+                return -1
+            keys += 2
+            words = reserved if role == "user" else ()
+            for item in content:
+                if type(item) is not dict or len(item) != 1:
+                    return -1
+                text = item.get("text")
+                if type(text) is not str or not text.strip():
+                    return -1
+                for word in words:
+                    if word in text:
+                        return -1
+            keys += len(content)
+            role = "assistant" if role == "user" else "user"
+        return keys
 
     def check(self, record: Any, line: int, emit: Emit) -> None:
         if not isinstance(record, dict):
@@ -667,7 +1103,7 @@ class _Checker:
                 emit(ipath, "schema.type", f"must be an object, not {_type_name(item)}.")
                 continue
             kinds = [k for k in ("text", "image", "video") if k in item]
-            _check_keys(item, ipath, {}, {"text": str, "image": dict, "video": dict}, emit)
+            _check_keys(item, ipath, _NO_KEYS, _CONTENT_ITEM_KEYS, emit)
             if len(kinds) != 1:
                 emit(
                     ipath,
@@ -742,12 +1178,21 @@ class _Checker:
                     f"is {location['uri'][:80]!r}; write it as s3://bucket/key "
                     "(upload the file to Amazon S3 first).",
                 )
-            elif self.dataset_bucket and match.group(1) != self.dataset_bucket:
+            elif (
+                self.rules.same_bucket
+                and self.dataset_bucket
+                and match.group(1) != self.dataset_bucket
+            ):
                 emit(
                     f"{lpath}.uri",
                     "media.bucket",
                     f"is in bucket '{match.group(1)}'; copy it to the dataset's bucket "
                     f"'{self.dataset_bucket}'.",
+                )
+            if match and self.probe and kind in self.rules.media and role != "assistant":
+                declared = value["format"] if ok["format"] else None
+                self.probe.check(
+                    location["uri"], match.group(1), match.group(2), kind, declared, path, emit
                 )
         if lok["bucketOwner"] and not re.fullmatch(r"\d{12}", location["bucketOwner"]):
             emit(
@@ -757,11 +1202,12 @@ class _Checker:
             )
 
     def _record_media(self, media: _RecordMedia, line: int, emit: Emit) -> None:
-        if media.images > self.rules.max_images and "image" in self.rules.media:
+        max_images = self.rules.max_images
+        if max_images is not None and media.images > max_images and "image" in self.rules.media:
             emit(
                 "messages",
                 "media.image_count",
-                f"has {media.images} images; use at most {self.rules.max_images} per record.",
+                f"has {media.images} images; use at most {max_images} per record.",
             )
         if media.videos > self.rules.max_videos and "video" in self.rules.media:
             emit(
@@ -979,6 +1425,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_decode_fast = json.JSONDecoder().decode
+_KEY_END = re.compile(r'"[ \t\r\n]*:')
+
+
+def _key_tokens_at_most(text: str) -> int:
+    """An upper bound on the keys written in a JSON line: closing quotes followed by a colon.
+
+    Every key ends with ``"`` and optional whitespace before its ``:``; a string value can
+    add to the count (an escaped quote before a colon) but never lower it. When the bound
+    equals the keys of the parsed record, no object can have held a key twice.
+    """
+    if '" ' in text or '"\t' in text or '"\r' in text or '"\n' in text:
+        return len(_KEY_END.findall(text))
+    return text.count('":')
+
+
 class _Engine:
     """Reads lines, parses JSON and hands each record to a :class:`_Checker`."""
 
@@ -1097,6 +1559,8 @@ class _Engine:
             return
         first = not self.first_record_seen
         self.first_record_seen = True
+        if not extra and self.checker.fast and self._fast_record(text):
+            return
         stripped = text.strip()
         if first and stripped in ("[", "{"):
             if stripped == "[":
@@ -1185,6 +1649,19 @@ class _Engine:
             )
         self.record(number, record, extra)
 
+    def _fast_record(self, text: str) -> bool:
+        """Count the line as a valid record when the fast path proves it is; else False."""
+        try:
+            record = _decode_fast(text)
+        except (ValueError, RecursionError):
+            return False  # the full path parses again and explains the error
+        keys = self.checker.fast_key_count(record)
+        if keys < 0 or _key_tokens_at_most(text) != keys:
+            return False
+        self.report.records_read += 1
+        self.report.records_valid += 1
+        return True
+
     def record_failed(self, number: int, problems: list[Problem]) -> None:
         self.report.records_read += 1
         for problem in problems:
@@ -1237,7 +1714,13 @@ class _Engine:
 
 
 def _setup(
-    source: str, job: str, model: str, split: str, max_problems: int
+    source: str,
+    job: str,
+    model: str,
+    split: str,
+    max_problems: int,
+    check_media: bool = False,
+    max_media_checks: int = MAX_MEDIA_CHECKS,
 ) -> tuple[ValidationReport, DatasetRules, _Checker]:
     info, job_name, rules = rules_for(job, model)
     if split not in SPLITS:
@@ -1246,7 +1729,12 @@ def _setup(
         source=source, job=job_name, model=info.model_id, split=split, max_problems=max_problems
     )
     parts = _parse_s3(source) if source.startswith("s3://") else None
-    checker = _Checker(rules, info.name, parts[0] if parts else None)
+    probe = (
+        _MediaProbe(rules, info.name, report, max_media_checks)
+        if check_media and rules.media
+        else None
+    )
+    checker = _Checker(rules, info.name, parts[0] if parts else None, probe)
     return report, rules, checker
 
 
@@ -1256,6 +1744,8 @@ def validate_file(
     model: str = "amazon.nova-micro-v1:0",
     split: str = "train",
     *,
+    check_media: bool = True,
+    max_media_checks: int = MAX_MEDIA_CHECKS,
     max_line_bytes: int = MAX_LINE_BYTES,
     max_problems: int = MAX_PROBLEMS,
 ) -> ValidationReport:
@@ -1269,13 +1759,20 @@ def validate_file(
         job: ``fine-tuning``, ``continued-pretraining`` or ``distillation``.
         model: Base model id (with or without region prefix or ``:0:128k`` suffix).
         split: ``train`` or ``validation`` (the record-count limits differ).
+        check_media: Fetch the images and videos a record names from Amazon S3 (HEAD and a
+            ranged GET of the header) to check that they exist, their format, size and
+            dimensions. Only for models that accept media; False validates offline.
+        max_media_checks: Most distinct media objects fetched; further references are
+            counted in ``media_unchecked``, not fetched.
         max_line_bytes: Lines longer than this are reported and skipped unread.
         max_problems: Problems kept in the report (all are counted).
 
     Raises:
         WorkshopError: Unknown job, model or split, or a job the model does not support.
     """
-    report, rules, checker = _setup(str(source), job, model, split, max_problems)
+    report, rules, checker = _setup(
+        str(source), job, model, split, max_problems, check_media, max_media_checks
+    )
     stream = _open_source(source, report)
     if stream is None:
         return report
@@ -1290,15 +1787,23 @@ def validate_stream(
     split: str = "train",
     *,
     source: str = "<stream>",
+    check_media: bool = False,
+    max_media_checks: int = MAX_MEDIA_CHECKS,
     max_line_bytes: int = MAX_LINE_BYTES,
     max_problems: int = MAX_PROBLEMS,
 ) -> ValidationReport:
     """Validate JSON Lines from an open binary stream (read once, not closed).
 
+    Takes the arguments of :func:`validate_file`; ``source`` names the stream in messages.
+    Media objects are fetched only when ``check_media`` is True (a stream may come from
+    anywhere, so the caller decides whether Amazon S3 should be asked).
+
     Raises:
         WorkshopError: Unknown job, model or split, or a job the model does not support.
     """
-    report, rules, checker = _setup(source, job, model, split, max_problems)
+    report, rules, checker = _setup(
+        source, job, model, split, max_problems, check_media, max_media_checks
+    )
     return _check_stream(report, rules, checker, stream, split, max_line_bytes)
 
 
@@ -1323,16 +1828,178 @@ def validate_records(
     split: str = "train",
     *,
     source: str = "<records>",
+    check_media: bool = False,
+    max_media_checks: int = MAX_MEDIA_CHECKS,
     max_problems: int = MAX_PROBLEMS,
 ) -> ValidationReport:
     """Validate records already in memory (``line`` in problems is the 1-based position).
 
+    Media objects are not fetched unless ``check_media`` is True (see :func:`validate_file`).
+
     Raises:
         WorkshopError: Unknown job, model or split, or a job the model does not support.
     """
-    report, rules, checker = _setup(source, job, model, split, max_problems)
+    report, rules, checker = _setup(
+        source, job, model, split, max_problems, check_media, max_media_checks
+    )
     engine = _Engine(report, checker)
     for number, record in enumerate(records, start=1):
         engine.record(number, record)
     engine.finish(rules, split)
+    return report
+
+
+# --------------------------------------------------------------------------- train + validation
+
+
+@dataclass
+class DatasetReport:
+    """The outcome of validating a training file and its optional validation file together.
+
+    Attributes:
+        train: Report of the training file.
+        validation: Report of the validation file, if one was given.
+        problems: Problems of the pair (limits that span both files); ``line`` is None.
+        max_total_records: The limit on both files together, if the model has one.
+    """
+
+    train: ValidationReport
+    validation: ValidationReport | None = None
+    problems: list[Problem] = field(default_factory=list)
+    max_total_records: int | None = None
+
+    @property
+    def reports(self) -> list[ValidationReport]:
+        """The file reports: training first, then validation when given."""
+        return [self.train] if self.validation is None else [self.train, self.validation]
+
+    @property
+    def source(self) -> str:
+        """The files, as ``train + validation`` in messages about both."""
+        return " + ".join(r.source for r in self.reports)
+
+    @property
+    def records_read(self) -> int:
+        """Records read in both files."""
+        return sum(r.records_read for r in self.reports)
+
+    @property
+    def counts_by_rule(self) -> Counter[str]:
+        """Problems by rule id over both files and the pair."""
+        counts: Counter[str] = Counter(p.rule for p in self.problems)
+        for report in self.reports:
+            counts.update(report.counts_by_rule)
+        return counts
+
+    @property
+    def valid(self) -> bool:
+        """True when neither file nor the pair has a problem."""
+        return not self.problems and all(r.valid for r in self.reports)
+
+    def format_problems(self) -> list[str]:
+        """Problems of the training file, the validation file, then of the pair."""
+        lines = [line for report in self.reports for line in report.format_problems()]
+        return lines + [p.format(self.source) for p in self.problems]
+
+    def summary(self) -> str:
+        """One line for the pair: verdict, records per file and in all, problems by rule."""
+        verdict = "VALID" if self.valid else "INVALID"
+        parts = [f"{r.split} {r.records_read}" for r in self.reports]
+        limit = f" (at most {self.max_total_records:,})" if self.max_total_records else ""
+        line = (
+            f"{self.source}: {verdict} dataset for {self.train.job} of {self.train.model}: "
+            f"{', '.join(parts)} records, {self.records_read} in all{limit}"
+        )
+        if self.valid:
+            return line + "; no problems."
+        by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(self.counts_by_rule.items()))
+        return f"{line}; problems by rule: {by_rule}."
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reports of both files and the pair's problems as a JSON-ready dict."""
+        return {
+            "source": self.source,
+            "valid": self.valid,
+            "records_read": self.records_read,
+            "max_total_records": self.max_total_records,
+            "counts_by_rule": dict(sorted(self.counts_by_rule.items())),
+            "train": self.train.to_dict(),
+            "validation": None if self.validation is None else self.validation.to_dict(),
+            "problems": [p.to_dict() | {"text": p.format(self.source)} for p in self.problems],
+            "summary": self.summary(),
+        }
+
+    def raise_if_invalid(self, show: int = 10) -> DatasetReport:
+        """Return the report when valid, else raise :class:`WorkshopError` listing the problems.
+
+        Raises:
+            WorkshopError: With the first ``show`` problems and the summary line.
+        """
+        if self.valid:
+            return self
+        lines = self.format_problems()
+        more = sum(self.counts_by_rule.values()) - min(show, len(lines))
+        lines = lines[:show] + ([f"... and {more} more problem(s)"] if more > 0 else [])
+        raise WorkshopError(
+            "The dataset is not valid:\n" + "\n".join(lines) + "\n" + self.summary(),
+            "Fix the lines listed (each message says how), then validate again.",
+        )
+
+    def __str__(self) -> str:
+        summaries = [r.summary() for r in self.reports]
+        return "\n".join([*self.format_problems(), *summaries, self.summary()])
+
+
+def validate_dataset(
+    train: str | Path,
+    validation: str | Path | None = None,
+    job: str = "fine-tuning",
+    model: str = "amazon.nova-micro-v1:0",
+    *,
+    check_media: bool = True,
+    max_media_checks: int = MAX_MEDIA_CHECKS,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    max_problems: int = MAX_PROBLEMS,
+) -> DatasetReport:
+    """Validate a training file and an optional validation file, and the limits on both.
+
+    Each file is read once with :func:`validate_file` (its own split's rules); then the
+    limits that span the pair are checked, such as Claude 3 Haiku's 10,000 records in
+    all (``count.total_max``). Options are those of :func:`validate_file`, per file.
+
+    Raises:
+        WorkshopError: Unknown job or model, or a job the model does not support.
+    """
+    _, _, rules = rules_for(job, model)
+    options: dict[str, Any] = {
+        "job": job,
+        "model": model,
+        "check_media": check_media,
+        "max_media_checks": max_media_checks,
+        "max_line_bytes": max_line_bytes,
+        "max_problems": max_problems,
+    }
+    report = DatasetReport(
+        train=validate_file(train, split="train", **options),
+        validation=None
+        if validation is None
+        else validate_file(validation, split="validation", **options),
+        max_total_records=rules.max_total_records,
+    )
+    limit = rules.max_total_records
+    if report.validation is not None and limit is not None:
+        counts = [
+            r.records_valid if rules.count_valid_only else r.records_read for r in report.reports
+        ]
+        if sum(counts) > limit:
+            report.problems.append(
+                Problem(
+                    None,
+                    "",
+                    "count.total_max",
+                    f"the training ({counts[0]:,}) and validation ({counts[1]:,}) files hold "
+                    f"{sum(counts):,} records together; the limit is {limit:,} in all: remove "
+                    "some, or move fewer records to the validation file.",
+                )
+            )
     return report
