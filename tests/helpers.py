@@ -69,6 +69,7 @@ NOTHING_LEFT = {
     "policies": [],
     "models": [],
     "throughputs": [],
+    "deployments": [],
     "running jobs": [],
 }
 
@@ -86,6 +87,10 @@ def remaining() -> dict[str, list[str]]:
         "throughputs": [
             p["provisionedModelName"]
             for p in bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]
+        ],
+        "deployments": [
+            d["customModelDeploymentName"]
+            for d in bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]
         ],
         "running jobs": [j["jobName"] for j in jobs["modelCustomizationJobSummaries"]],
     }

@@ -212,3 +212,63 @@ def test_settings_show_the_request_as_bedrock_recorded_it(
     assert shown["hyperParameters"]["epochCount"] == "2"
     assert shown["trainingDataConfig"] == {"s3Uri": setup["train"]}
     assert shown["baseModelArn"].endswith("foundation-model/amazon.nova-micro-v1:0:128k")
+
+
+def test_nova_is_served_on_demand_and_answers_like_its_throughput(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    job = _start(state, setup)
+    model_arn = jobs.wait(job, state, interval=0.05, progress=False)["outputModelArn"]
+    endpoint = deploy.serve(
+        state=state,
+        key="ft",
+        model_arn=model_arn,
+        base_model="amazon.nova-micro-v1:0",
+        name_prefix="ft",
+    )
+    assert endpoint.kind == "deployment" and "per token" in endpoint.billing
+    again = deploy.serve(
+        state=state, key="ft", model_arn=model_arn, base_model="amazon.nova-micro-v1:0",
+        name_prefix="ft",
+    )  # fmt: skip
+    assert again == endpoint  # a re-run reuses the deployment
+    assert deploy.wait_ready(endpoint, state, interval=0.05, progress=False)["status"] == "Active"
+    provisioned = deploy.serve(
+        state=state, key="ft-pt", model_arn=model_arn, base_model="amazon.nova-micro-v1:0",
+        name_prefix="ft", provisioned=True,
+    )  # fmt: skip
+    assert provisioned.kind == "provisioned-throughput" and "per hour" in provisioned.billing
+    deploy.wait_ready(provisioned, state, interval=0.05, progress=False)
+    prompt = setup_prompt()
+    assert (
+        inference.converse(endpoint.arn, prompt).text
+        == inference.converse(provisioned.arn, prompt).text
+    )  # the same custom model behind both
+    assert deploy.remove(endpoint, state) is True
+    assert deploy.remove(endpoint, state) is False
+    assert state.resources("custom-model-deployment") == []
+    cleanup.cleanup(state)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_family_without_on_demand_gets_provisioned_throughput(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    rows = [{"prompt": f"Summarize: item {i} arrived late.", "completion": f"Item {i} was late."}
+            for i in range(20)]  # fmt: skip
+    train = put_jsonl(setup["bucket"], "data/llama.jsonl", rows)
+    job = _start(
+        state, setup, base_model="meta.llama3-1-8b-instruct-v1:0", training_uri=train,
+        validation_uri=None, hyperparameters={"epochCount": 1},
+    )  # fmt: skip
+    model_arn = jobs.wait(job, state, interval=0.05, progress=False)["outputModelArn"]
+    endpoint = deploy.serve(
+        state=state, key="llama", model_arn=model_arn,
+        base_model="meta.llama3-1-8b-instruct-v1:0", name_prefix="llama",
+    )  # fmt: skip
+    assert endpoint.kind == "provisioned-throughput"
+    with pytest.raises(WorkshopError, match="provisioned throughput instead"):
+        deploy.deploy_on_demand(state=state, key="x", model_arn=model_arn, name_prefix="x")
+    report = cleanup.cleanup(state)
+    assert not report["remains"].any()
+    assert remaining() == NOTHING_LEFT

@@ -80,6 +80,8 @@ def test_every_served_operation_matches_botocore_output_shapes(
     def call(operation: str, **kw: Any) -> dict[str, Any]:
         model, client = (RUNTIME, runtime) if operation == "Converse" else (BEDROCK, bedrock)
         seen.add(operation)
+        if operation == "Converse":
+            return _checked(model, operation, client.converse(**kw))
         snake = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
         return _checked(model, operation, getattr(client, snake)(**kw))
 
@@ -111,6 +113,14 @@ def test_every_served_operation_matches_botocore_output_shapes(
     usage = payload["usage"]
     assert usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
     call("DeleteProvisionedModelThroughput", provisionedModelId=pt)
+    dep = call(
+        "CreateCustomModelDeployment", modelDeploymentName="dep-a", modelArn=trained["model"]
+    )["customModelDeploymentArn"]
+    _wait_status(lambda: call("GetCustomModelDeployment", customModelDeploymentIdentifier=dep),
+                 {"Active"})  # fmt: skip
+    call("ListCustomModelDeployments")
+    call("Converse", modelId=dep, messages=message)
+    call("DeleteCustomModelDeployment", customModelDeploymentIdentifier=dep)
     call("DeleteCustomModel", modelIdentifier=trained["model"])
     second = _start_job(trained["role"], train, "job-b")
     call(

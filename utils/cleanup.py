@@ -11,10 +11,11 @@ from botocore.exceptions import ClientError
 from utils import clients, iam, s3
 from utils.state import State
 
-# Serving resources bill by the hour, so they go first; the role goes last because a
+# Serving resources bill while they exist, so they go first; the role goes last because a
 # running job may still need it while it is being stopped.
 ORDER = (
     "provisioned-throughput",
+    "custom-model-deployment",
     "batch-inference-job",
     "customization-job",
     "custom-model",
@@ -55,6 +56,13 @@ def _remove_job(rec: dict[str, Any], state: State) -> str:
     return action
 
 
+def _remove_deployment(rec: dict[str, Any]) -> str:
+    clients.client("bedrock").delete_custom_model_deployment(
+        customModelDeploymentIdentifier=rec.get("arn") or rec["id"]
+    )
+    return "deleted"
+
+
 def _remove_batch_job(rec: dict[str, Any]) -> str:
     bedrock = clients.client("bedrock")
     job = bedrock.get_model_invocation_job(jobIdentifier=rec.get("arn") or rec["id"])
@@ -90,6 +98,7 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
     """
     removers: dict[str, Callable[[dict[str, Any]], str]] = {
         "provisioned-throughput": _remove_throughput,
+        "custom-model-deployment": _remove_deployment,
         "batch-inference-job": _remove_batch_job,
         "customization-job": lambda rec: _remove_job(rec, state),
         "custom-model": _remove_model,
@@ -130,7 +139,7 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
         snapshot = state.snapshot()["values"]
         state.mutate(
             lambda d: d["values"].update(
-                {k: None for k in snapshot if k.startswith(("job:", "throughput:"))}
+                {k: None for k in snapshot if k.startswith(("job:", "throughput:", "deployment:"))}
             )
         )
     table = pd.DataFrame(rows, columns=["kind", "id", "action", "remains"])

@@ -1,12 +1,18 @@
-"""Serving a custom model with provisioned throughput, and removing it so it stops billing."""
+"""Serving a custom model, the cheapest way its family allows, and removing it afterwards.
+
+Two ways exist: an on-demand *custom model deployment* (pay per token, nothing while
+idle; Amazon Nova) and *provisioned throughput* (model units billed every hour it
+exists; every family). :func:`serve` picks the first where the family supports it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from utils import clients
+from utils import clients, models
 from utils.errors import WorkshopError
 from utils.naming import unique_name
 from utils.state import State
@@ -107,4 +113,136 @@ def delete(arn_or_name: str, state: State) -> bool:
             state.remove_resource("provisioned-throughput", rec["id"])
             if rec.get("key"):
                 state.set(f"throughput:{rec['key']}", None)
+    return not gone
+
+
+DEPLOYMENT_TERMINAL = frozenset({"Active", "Failed"})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a custom model answers: an on-demand deployment or a provisioned throughput."""
+
+    kind: Literal["deployment", "provisioned-throughput"]
+    arn: str
+
+    @property
+    def billing(self) -> str:
+        """How this endpoint is billed, in one line for the notebook."""
+        if self.kind == "deployment":
+            return "on demand: per token used, nothing while idle"
+        return "provisioned throughput: per model unit per hour, from creation to deletion"
+
+
+def _describe_deployment(ident: str) -> dict[str, Any]:
+    return clients.client("bedrock").get_custom_model_deployment(
+        customModelDeploymentIdentifier=ident
+    )
+
+
+def deploy_on_demand(*, state: State, key: str, model_arn: str, name_prefix: str) -> str:
+    """Create an on-demand custom model deployment (or reuse ours); returns its ARN."""
+    recorded = state.get(f"deployment:{key}")
+    if recorded:
+        try:
+            found = _describe_deployment(recorded["arn"])
+            if found["status"] != "Failed" and found["modelArn"] == model_arn:
+                return str(recorded["arn"])
+        except ClientError:
+            pass
+    name = unique_name(name_prefix, state.workshop_id)
+    state.add_resource("custom-model-deployment", name, status="creating", key=key)
+    try:
+        arn = clients.client("bedrock").create_custom_model_deployment(
+            modelDeploymentName=name,
+            modelArn=model_arn,
+            clientRequestToken=name,
+            tags=[{"key": "workshop-id", "value": state.workshop_id}],
+        )["customModelDeploymentArn"]
+    except ClientError as err:
+        state.remove_resource("custom-model-deployment", name)
+        raise WorkshopError(
+            f"Creating the deployment failed: {err.response['Error'].get('Message')}",
+            "Serve the model with provisioned throughput instead (provisioned=True).",
+        ) from err
+    state.update_resource("custom-model-deployment", name, arn=arn, status="Creating")
+    state.set(f"deployment:{key}", {"name": name, "arn": arn})
+    return str(arn)
+
+
+def serve(
+    *,
+    state: State,
+    key: str,
+    model_arn: str,
+    base_model: str,
+    name_prefix: str,
+    provisioned: bool = False,
+    model_units: int = 1,
+) -> Endpoint:
+    """Serve a custom model on demand where its family allows it, else (or if asked) provisioned."""
+    if not provisioned and models.family(base_model).on_demand_deployment:
+        arn = deploy_on_demand(
+            state=state, key=key, model_arn=model_arn, name_prefix=f"{name_prefix}-od"
+        )
+        return Endpoint("deployment", arn)
+    arn = provision(
+        state=state,
+        key=key,
+        model_arn=model_arn,
+        name_prefix=f"{name_prefix}-pt",
+        model_units=model_units,
+    )
+    return Endpoint("provisioned-throughput", arn)
+
+
+def wait_ready(
+    endpoint: Endpoint,
+    state: State,
+    *,
+    timeout: float = 3600,
+    interval: float | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Wait until the endpoint answers (InService or Active), or explain why it failed."""
+    if endpoint.kind == "provisioned-throughput":
+        return wait(endpoint.arn, state, timeout=timeout, interval=interval, progress=progress)
+    final = wait_for(
+        lambda: _describe_deployment(endpoint.arn),
+        status_key="status",
+        terminal=DEPLOYMENT_TERMINAL,
+        label=f"Deployment {endpoint.arn.rsplit('/', 1)[-1]}",
+        timeout=timeout,
+        interval=interval or default_interval(30.0),
+        progress=progress,
+        on_timeout="It is still being created. Run this cell again to keep waiting.",
+    )
+    name = final["modelDeploymentName"]
+    state.update_resource("custom-model-deployment", name, arn=endpoint.arn, status=final["status"])
+    if final["status"] == "Failed":
+        raise WorkshopError(
+            f"Deployment {name} failed: {final.get('failureMessage', 'no message')}",
+            "Delete it (03_cleanup.ipynb) and serve with provisioned throughput instead.",
+        )
+    return final
+
+
+def remove(endpoint: Endpoint, state: State) -> bool:
+    """Delete the endpoint; False if it was already gone."""
+    if endpoint.kind == "provisioned-throughput":
+        return delete(endpoint.arn, state)
+    gone = False
+    try:
+        clients.client("bedrock").delete_custom_model_deployment(
+            customModelDeploymentIdentifier=endpoint.arn
+        )
+    except ClientError as err:
+        if err.response["Error"].get("Code") != "ResourceNotFoundException":
+            raise
+        gone = True
+    for rec in state.resources("custom-model-deployment"):
+        if endpoint.arn in (rec["id"], rec.get("arn")):
+            state.remove_resource("custom-model-deployment", rec["id"])
+            if rec.get("key"):
+                state.set(f"deployment:{rec['key']}", None)
     return not gone

@@ -114,6 +114,20 @@ class Throughput:
     modified: datetime = field(default_factory=_now)
 
 
+@dataclass
+class Deployment:
+    """An on-demand custom model deployment."""
+
+    arn: str
+    name: str
+    model_arn: str
+    created: datetime
+    due: float
+    description: str | None
+    status: str = "Creating"
+    modified: datetime = field(default_factory=_now)
+
+
 class LocalBedrock:
     """State and behaviour of the stand-in's Bedrock; thread-safe."""
 
@@ -146,6 +160,10 @@ class LocalBedrock:
             "GetProvisionedModelThroughput": self.get_pt,
             "ListProvisionedModelThroughputs": self.list_pts,
             "DeleteProvisionedModelThroughput": self.delete_pt,
+            "CreateCustomModelDeployment": self.create_deployment,
+            "GetCustomModelDeployment": self.get_deployment,
+            "ListCustomModelDeployments": self.list_deployments,
+            "DeleteCustomModelDeployment": self.delete_deployment,
             "Converse": self.converse,
             "InvokeModel": self.invoke_model,
         }
@@ -162,6 +180,7 @@ class LocalBedrock:
             self.jobs: dict[str, Job] = {}
             self.custom_models: dict[str, CustomModel] = {}
             self.throughputs: dict[str, Throughput] = {}
+            self.deployments: dict[str, Deployment] = {}
             self.tokens: dict[str, str] = {}
             if hasattr(self, "batch"):
                 self.batch.reset()
@@ -227,6 +246,10 @@ class LocalBedrock:
                 if pt.status == "Creating" and now >= pt.due:
                     pt.status = "InService"
                     pt.modified = _now()
+            for dep in self.deployments.values():
+                if dep.status == "Creating" and now >= dep.due:
+                    dep.status = "Active"
+                    dep.modified = _now()
             self.batch.advance()
 
     def _end(self, job: Job, status: str, failure: str | None = None) -> None:
@@ -603,10 +626,11 @@ class LocalBedrock:
     def delete_custom_model(self, p: dict[str, Any]) -> dict[str, Any]:
         model = self._find_model(p["modelIdentifier"])
         users = [pt.name for pt in self.throughputs.values() if pt.model_arn == model.arn]
+        users += [d.name for d in self.deployments.values() if d.model_arn == model.arn]
         if users:
             raise conflict(
-                f"Custom model {model.name} is served by provisioned throughput {users[0]}; "
-                "delete the throughput first."
+                f"Custom model {model.name} is served by {users[0]}; delete that provisioned "
+                "throughput or deployment first."
             )
         del self.custom_models[model.arn]
         return {}
@@ -691,12 +715,107 @@ class LocalBedrock:
         del self.throughputs[pt.arn]
         return {}
 
+    # -- on-demand custom model deployments ------------------------------------------
+    def _find_deployment(self, ident: str) -> Deployment:
+        for dep in self.deployments.values():
+            if ident in (dep.arn, dep.name):
+                return dep
+        raise not_found(f"Custom model deployment {ident} was not found.")
+
+    def create_deployment(self, p: dict[str, Any]) -> dict[str, Any]:
+        token = p.get("clientRequestToken")
+        if token and token in self.tokens:
+            return {"customModelDeploymentArn": self.tokens[token]}
+        model = self._find_model(p["modelArn"])
+        family = model.job.family
+        if not family.on_demand_deployment:
+            raise validation_error(
+                f"Custom models of {family.name} cannot be deployed on demand; create a "
+                "provisioned throughput instead."
+            )
+        if any(d.name == p["modelDeploymentName"] for d in self.deployments.values()):
+            raise validation_error(
+                f"A custom model deployment named {p['modelDeploymentName']} already exists."
+            )
+        dep = Deployment(
+            arn=self._arn("custom-model-deployment", _new_id()),
+            name=p["modelDeploymentName"],
+            model_arn=model.arn,
+            created=_now(),
+            due=time.monotonic() + self.pt_seconds,
+            description=p.get("description"),
+        )
+        self.deployments[dep.arn] = dep
+        if token:
+            self.tokens[token] = dep.arn
+        return {"customModelDeploymentArn": dep.arn}
+
+    def get_deployment(self, p: dict[str, Any]) -> dict[str, Any]:
+        dep = self._find_deployment(p["customModelDeploymentIdentifier"])
+        out: dict[str, Any] = {
+            "customModelDeploymentArn": dep.arn,
+            "modelDeploymentName": dep.name,
+            "modelArn": dep.model_arn,
+            "createdAt": dep.created,
+            "status": dep.status,
+            "lastUpdatedAt": dep.modified,
+        }
+        if dep.description:
+            out["description"] = dep.description
+        return out
+
+    def list_deployments(self, p: dict[str, Any]) -> dict[str, Any]:
+        found = list(self.deployments.values())
+        if "statusEquals" in p:
+            found = [d for d in found if d.status == p["statusEquals"]]
+        if "nameContains" in p:
+            found = [d for d in found if p["nameContains"] in d.name]
+        if "modelArnEquals" in p:
+            found = [d for d in found if d.model_arn == p["modelArnEquals"]]
+        page, token = _page(found, p)
+        out: dict[str, Any] = {
+            "modelDeploymentSummaries": [
+                {
+                    "customModelDeploymentArn": d.arn,
+                    "customModelDeploymentName": d.name,
+                    "modelArn": d.model_arn,
+                    "createdAt": d.created,
+                    "status": d.status,
+                    "lastUpdatedAt": d.modified,
+                }
+                for d in page
+            ]
+        }
+        if token:
+            out["nextToken"] = token
+        return out
+
+    def delete_deployment(self, p: dict[str, Any]) -> dict[str, Any]:
+        dep = self._find_deployment(p["customModelDeploymentIdentifier"])
+        del self.deployments[dep.arn]
+        return {}
+
     # -- runtime ----------------------------------------------------------------------
     def resolve(self, model_id: str) -> tuple[str, Callable[[str, str | None, int], str]]:
         """A description and a ``generate(prompt, system, max_tokens)`` for a runtime model id."""
         from utils.local import learner
 
         ident = urllib.parse.unquote(model_id)
+        if ":custom-model-deployment/" in ident or ident in {
+            d.name for d in self.deployments.values()
+        }:
+            dep = self._find_deployment(ident)
+            if dep.status != "Active":
+                raise ServiceError(
+                    "ModelNotReadyException",
+                    f"Deployment {dep.name} is {dep.status}; wait until it is Active.",
+                    429,
+                )
+            model = self.custom_models[dep.model_arn]
+            artifact = model.artifact
+            return f"custom model {model.name}", lambda pr, sy, mt: learner.custom_generate(
+                artifact, pr, sy, mt
+            )
         if ":provisioned-model/" in ident or ident in {pt.name for pt in self.throughputs.values()}:
             pt = self._find_pt(ident)
             if pt.status != "InService":
@@ -715,8 +834,8 @@ class LocalBedrock:
         if ":custom-model/" in ident or ident in {m.name for m in self.custom_models.values()}:
             model = self._find_model(ident)
             raise validation_error(
-                f"Custom model {model.name} cannot be invoked on demand; create a provisioned "
-                "throughput for it and invoke that ARN."
+                f"Custom model {model.name} cannot be invoked by its own ARN; create a "
+                "provisioned throughput or a custom model deployment and invoke that ARN."
             )
         fam = models.find(ident.split("foundation-model/")[-1])
         if fam is None:
