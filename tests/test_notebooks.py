@@ -109,7 +109,8 @@ def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path:
     ]
     assert len(images) >= 3  # loss curves, score bars, score distributions
     assert "small LOCAL models" in text_of(tuned)
-    assert remaining()["throughputs"] == []  # deleted at the end of the notebook
+    assert "on demand: per token used" in text_of(tuned)  # Nova is served the cheap way
+    assert remaining()["throughputs"] == remaining()["deployments"] == []  # removed at the end
     assert len(remaining()["models"]) == 1
 
     cleaned = execute(CLEANUP, tmp_path)
@@ -123,12 +124,20 @@ def test_rerun_of_fine_tuning_reuses_the_job(run_state: State, tmp_path: Path) -
     execute(SETUP, tmp_path)
     execute(FINE_TUNING, tmp_path, eval_records=4)
     first = run_state.get("job:fine-tuning")["arn"]
-    again = execute(FINE_TUNING, tmp_path / "again", eval_records=4, keep_endpoint=True)
+    again = execute(
+        FINE_TUNING,
+        tmp_path / "again",
+        eval_records=4,
+        keep_endpoint=True,
+        provisioned_throughput=True,
+    )
     assert "Re-attached to job" in text_of(again)
     assert run_state.get("job:fine-tuning")["arn"] == first
     jobs = clients.client("bedrock").list_model_customization_jobs()
     assert len(jobs["modelCustomizationJobSummaries"]) == 1
+    assert "per model unit per hour" in text_of(again)
     assert len(remaining()["throughputs"]) == 1  # kept on request
+    assert remaining()["deployments"] == []  # the first run's on-demand deployment is gone
     dry = execute(CLEANUP, tmp_path, dry_run=True)
     assert "would be removed" in text_of(dry)
     assert len(remaining()["throughputs"]) == 1
