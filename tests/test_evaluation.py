@@ -1,4 +1,4 @@
-"""Tests for utils.evaluation: runners, generation with retries, fmeval scoring, summaries, plots.
+"""Tests for utils.evaluation: runners, generation, fmeval scoring (in-process and Ray), summaries.
 
 Scoring imports fmeval (Ray, torch: 10-20 s once per session). Offline assets are built
 once per session in the same folder tests/test_assets.py uses, so running both files
@@ -441,3 +441,169 @@ def test_bertscore_without_the_hub_is_a_clear_error(offline_scoring: list[str]) 
         # Back to offline for the tests that follow.
         evaluation._pipeline.cache_clear()
         assets.activate()
+
+
+# --- scoring engines ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, str | None]]:
+    """Both engines replaced by recorders: (engine, pairs scored, ray address) per call."""
+    calls: list[tuple[str, int, str | None]] = []
+
+    def fake(name: str) -> Any:
+        def run(pipeline: Any, pairs: Any, columns: Any, address: str | None = None) -> Any:
+            calls.append((name, len(pairs), address))
+            return [dict.fromkeys(columns, 0.5) for _ in pairs]
+
+        return run
+
+    monkeypatch.setattr(evaluation, "_pipeline", lambda bertscore: None)
+    monkeypatch.setattr(evaluation, "_score_in_process", fake("local"))
+    monkeypatch.setattr(evaluation, "_score_on_ray", fake("ray"))
+    return calls
+
+
+def test_auto_engine_uses_ray_only_above_the_threshold(
+    engine_calls: list[tuple[str, int, str | None]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(evaluation, "RAY_THRESHOLD", 3)
+    evaluation.score(["a"] * 3, ["a"] * 3)
+    evaluation.score(["a"] * 4, ["a"] * 4)
+    frame = evaluation.score(["a", None, "a", None, "a"], ["a"] * 5)  # only 3 to score
+    evaluation.score(["a"], ["a"], engine="ray")
+    evaluation.score(["a"] * 5, ["a"] * 5, engine="local")
+    assert [(engine, n) for engine, n, _ in engine_calls] == [
+        ("local", 3),
+        ("ray", 4),
+        ("local", 3),
+        ("ray", 1),
+        ("local", 5),
+    ]
+    assert frame["rouge1"].isna().tolist() == [False, True, False, True, False]
+
+
+def test_default_threshold_keeps_workshop_sizes_in_process() -> None:
+    # Measured on 2 cores (benchmarks/eval_speed.py), Ray never beat the in-process path.
+    assert evaluation.RAY_THRESHOLD >= 20_000
+    assert evaluation._choose_engine("auto", 20_000, None) == "local"
+    assert evaluation._choose_engine("auto", 20_001, None) == "ray"
+
+
+def test_unknown_engine_and_contradictory_options_are_refused(
+    engine_calls: list[tuple[str, int, str | None]],
+) -> None:
+    with pytest.raises(WorkshopError, match="Unknown scoring engine 'spark'") as err:
+        evaluation.score(["a"], ["a"], engine="spark")
+    assert "'auto', 'local', 'ray'" in str(err.value)
+    with pytest.raises(WorkshopError, match="ray_address='ray://head:10001' would be ignored"):
+        evaluation.score(["a"], ["a"], engine="local", ray_address="ray://head:10001")
+    with pytest.raises(WorkshopError, match="Unknown scoring engine"):
+        evaluation.compare({"a": EchoRunner()}, RECORDS, progress=False, engine="Ray")
+    assert engine_calls == []
+
+
+def test_engine_and_address_reach_scoring_from_compare_and_score_outputs(
+    engine_calls: list[tuple[str, int, str | None]],
+) -> None:
+    address = "ray://head:10001"
+    result = evaluation.score_outputs(
+        {"m": ["x", None, "z"]}, ["x", "y", "z"], n_boot=50, engine="ray", ray_address=address
+    )
+    evaluation.compare(
+        {"a": EchoRunner(), "b": EchoRunner()},
+        RECORDS,
+        progress=False,
+        n_boot=50,
+        engine="ray",
+        ray_address=address,
+    )
+    assert engine_calls == [("ray", 2, address), ("ray", 10, address)]
+    assert result.per_sample["meteor"].tolist()[::2] == [0.5, 0.5]
+
+
+@pytest.fixture
+def fake_ray(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """``ray.init`` and ``ray.shutdown`` replaced by recorders; Ray starts uninitialised."""
+    import ray
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    state = {"up": False}
+
+    def init(**kwargs: Any) -> None:
+        calls.append(("init", kwargs))
+        state["up"] = True
+
+    def shutdown() -> None:
+        calls.append(("shutdown", {}))
+        state["up"] = False
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: state["up"])
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", shutdown)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    return calls
+
+
+def test_ray_session_connects_to_the_given_cluster(
+    fake_ray: list[tuple[str, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NLTK_DATA", "/assets/nltk_data")
+    monkeypatch.setenv("HF_MODULES_CACHE", "/assets/hf_modules")
+    with evaluation._ray_session("ray://head:10001"):
+        fake_ray.append(("inside", {}))
+    (_, kwargs), inside, shutdown = fake_ray
+    assert kwargs["address"] == "ray://head:10001"
+    assert "num_cpus" not in kwargs  # Ray refuses resource options for an existing cluster
+    env = kwargs["runtime_env"]["env_vars"]
+    assert env["NLTK_DATA"] == "/assets/nltk_data"
+    assert env["HF_MODULES_CACHE"] == "/assets/hf_modules"
+    assert kwargs["log_to_driver"] is False
+    assert (inside[0], shutdown[0]) == ("inside", "shutdown")
+
+
+def test_ray_session_starts_a_small_local_instance_and_stops_it(
+    fake_ray: list[tuple[str, dict[str, Any]]],
+) -> None:
+    with pytest.raises(RuntimeError, match="scoring failed"), evaluation._ray_session(None):
+        raise RuntimeError("scoring failed")
+    (_, kwargs), (name, _) = fake_ray
+    assert "address" not in kwargs
+    assert kwargs["num_cpus"] == evaluation.RAY_LOCAL_CPUS == 2
+    assert kwargs["include_dashboard"] is False
+    assert kwargs["log_to_driver"] is False
+    assert name == "shutdown"  # stopped even when scoring fails
+
+
+def test_ray_session_reads_ray_address_and_leaves_existing_connections(
+    fake_ray: list[tuple[str, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    with evaluation._ray_session(None):
+        pass
+    assert fake_ray[0][1]["address"] == "10.0.0.5:6379"
+    fake_ray.clear()
+    import ray
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: True)
+    with evaluation._ray_session("ray://elsewhere:10001"):
+        pass
+    assert fake_ray == []  # neither connects again nor shuts down a session it did not open
+
+
+@pytest.mark.slow
+def test_ray_engine_gives_the_in_process_scores(offline_scoring: list[str]) -> None:
+    # Real Ray through fmeval's evaluate_dataset: 40-60 s on 2 cores, so a handful of pairs.
+    # A repeated pair and a missing output check how results are matched back to inputs.
+    outputs = [*OUTPUTS[:6], None, OUTPUTS[1]]
+    references = [*REFERENCES[:6], "no output here", REFERENCES[1]]
+    local = evaluation.score(outputs, references, engine="local")
+    on_ray = evaluation.score(outputs, references, engine="ray")
+    import ray
+
+    assert not ray.is_initialized()  # the instance it started is gone
+    assert list(on_ray.columns) == list(local.columns)
+    assert on_ray.loc[6].isna().all()
+    for metric in evaluation.METRICS:
+        for i in (0, 1, 2, 3, 4, 5, 7):
+            assert on_ray.loc[i, metric] == pytest.approx(local.loc[i, metric], abs=1e-9)

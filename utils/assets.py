@@ -71,7 +71,8 @@ WORDNET_FILES = (
     "verb.exc",
 )
 PUNKT_FILES = ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab")
-_OFFLINE_FLAGS = ("HF_EVALUATE_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+OFFLINE_FLAGS = ("HF_EVALUATE_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+"""Hugging Face variables that :func:`activate` sets to 1 (unless already set) to stay offline."""
 _STAMP = "assets.json"
 
 BERTSCORE_UNAVAILABLE = (
@@ -582,7 +583,7 @@ def activate(online: bool = False) -> None:
                 del os.environ[flag]
             _set_offline_flags.discard(flag)
     else:
-        for flag in _OFFLINE_FLAGS:
+        for flag in OFFLINE_FLAGS:
             if flag not in os.environ:
                 os.environ[flag] = "1"
                 _set_offline_flags.add(flag)
@@ -637,6 +638,7 @@ __all__ = [
     "ASSETS_VERSION",
     "BERTSCORE_UNAVAILABLE",
     "BUILD_COMMAND",
+    "OFFLINE_FLAGS",
     "BuildReport",
     "activate",
     "build",

@@ -1,14 +1,19 @@
-"""Compare models on reference answers with fmeval's ROUGE and METEOR, in-process.
+"""Compare models on reference answers with fmeval's ROUGE and METEOR.
 
 The flow is ``generate`` (call each model on each prompt through the Bedrock Converse
 API), ``score`` (fmeval's ``RougeScore`` and ``MeteorScore`` transforms in a
-``TransformPipeline`` run record by record in this process, without Ray), and
-``compare``, which does both and adds bootstrap confidence intervals. fmeval's
-``SummarizationAccuracy`` is not used: it always computes BERTScore, which needs a model
-from the Hugging Face Hub.
+``TransformPipeline``) and ``compare``, which does both and adds bootstrap confidence
+intervals. fmeval's ``SummarizationAccuracy`` is not used: it always computes BERTScore,
+which needs a model from the Hugging Face Hub.
 
-Heavy libraries (fmeval, pandas, matplotlib) are imported inside the functions that need
-them, so ``import utils.evaluation`` stays cheap.
+Scoring runs on one of two engines with the same transforms and the same per-record
+results. ``"local"`` executes the pipeline record by record in this process.
+``"ray"`` hands a Ray dataset to fmeval's ``evaluate_dataset``, the path fmeval's own
+algorithms take, on a local Ray instance or an existing cluster. ``"auto"`` picks Ray
+only above :data:`RAY_THRESHOLD` records.
+
+Heavy libraries (fmeval, Ray, pandas, matplotlib) are imported inside the functions that
+need them, so ``import utils.evaluation`` stays cheap.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import contextlib
 import functools
 import logging
 import math
+import os
 import random
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,6 +51,26 @@ RETRYABLE_ERRORS = frozenset(
     }
 )
 """Bedrock error codes worth another attempt: the request was fine, the service was busy."""
+
+ENGINES = ("auto", "local", "ray")
+"""Scoring engines :func:`score` accepts."""
+
+RAY_THRESHOLD = 20_000
+"""Records above which ``engine="auto"`` scores on Ray rather than in this process.
+
+Ray never paid off on the 2-core machine the workshop targets (measured with
+``benchmarks/eval_speed.py``): in-process scoring costs about 14 ms a record once fmeval
+is imported (1,000 records in 14 s), while each call of fmeval's Ray path costs 37-47 s
+before the first record (one fresh actor per transform, each importing fmeval and loading
+WordNet) and then about 23 ms a record (1,000 records in 58 s), as the transforms are
+CPU-bound and run one materialised stage after another. So the threshold is set high,
+at the largest data set Bedrock customization accepts (Nova: 20,000 records), where a
+cluster with more cores (``ray_address``) is what makes Ray worth it. ``engine="ray"``
+forces it at any size.
+"""
+
+RAY_LOCAL_CPUS = 2
+"""Logical CPUs of a Ray instance started by :func:`score` (the workshop machine's cores)."""
 
 _TARGET = "target_output"
 _OUTPUT = "model_output"
@@ -383,26 +410,59 @@ def _bertscore_transform() -> Any:
     )
 
 
+def _choose_engine(engine: str, records: int, ray_address: str | None) -> str:
+    """Resolve ``engine`` to ``"local"`` or ``"ray"`` for ``records`` records to score."""
+    if engine not in ENGINES:
+        raise WorkshopError(
+            f"Unknown scoring engine {engine!r}.",
+            f"Use one of {', '.join(repr(e) for e in ENGINES)}.",
+        )
+    if engine == "local" and ray_address:
+        raise WorkshopError(
+            f"engine='local' scores in this process, so ray_address={ray_address!r} would "
+            "be ignored.",
+            "Pass engine='ray' (or 'auto') to use the cluster, or drop ray_address.",
+        )
+    if engine == "auto":
+        return "ray" if records > RAY_THRESHOLD else "local"
+    return engine
+
+
+def _is_missing(output: object) -> bool:
+    return output is None or (isinstance(output, float) and math.isnan(output))
+
+
 def score(
-    outputs: Sequence[str | None], references: Sequence[str], bertscore: bool = False
+    outputs: Sequence[str | None],
+    references: Sequence[str],
+    bertscore: bool = False,
+    engine: str = "auto",
+    ray_address: str | None = None,
 ) -> pd.DataFrame:
     """Score outputs against references with fmeval's ROUGE and METEOR transforms.
 
     ROUGE-1, ROUGE-2 and ROUGE-L are F-measures with stemming, as fmeval computes them;
     METEOR is NLTK's, on NLTK word tokens. A missing output (``None``, a failed call)
-    gets NaN scores.
+    gets NaN scores. Both engines run the same transforms and give the same scores.
 
     Args:
         outputs: Model outputs.
         references: Reference answers, one per output.
         bertscore: Add a ``bertscore`` column; needs the Hugging Face Hub.
+        engine: ``"local"`` (in this process), ``"ray"`` (fmeval's ``evaluate_dataset``
+            on Ray) or ``"auto"`` (Ray only above :data:`RAY_THRESHOLD` outputs).
+        ray_address: Address of a running Ray cluster (``"ray://host:10001"``,
+            ``"host:6379"``); without it (and without ``RAY_ADDRESS``), Ray starts
+            locally and stops afterwards. The cluster's workers need the offline assets
+            at the same path as here. fmeval sizes its actor pools from the environment
+            variable ``PARALLELIZATION_FACTOR`` (default: this machine's cores less one).
 
     Returns:
         Columns ``rouge1, rouge2, rougeL, meteor`` (and ``bertscore``), one row per output.
 
     Raises:
-        WorkshopError: When lengths differ, offline assets are missing, or BERTScore was
-            asked for and the Hub cannot be reached.
+        WorkshopError: When lengths differ, the engine is unknown, offline assets are
+            missing, or BERTScore was asked for and the Hub cannot be reached.
     """
     import pandas as pd
 
@@ -412,17 +472,164 @@ def score(
             "Pass one reference per output, in the same order.",
         )
     columns = list(METRICS) + (["bertscore"] if bertscore else [])
+    todo = [i for i, output in enumerate(outputs) if not _is_missing(output)]
+    chosen = _choose_engine(engine, len(todo), ray_address)
     pipeline = _pipeline(bertscore)
+    pairs = [(str(outputs[i]), references[i]) for i in todo]
+    if chosen == "ray":
+        scored = _score_on_ray(pipeline, pairs, columns, ray_address)
+    else:
+        scored = _score_in_process(pipeline, pairs, columns)
+    rows = [dict.fromkeys(columns, math.nan) for _ in outputs]
+    for i, values in zip(todo, scored, strict=True):
+        rows[i] = values
+    return pd.DataFrame(rows, columns=columns, dtype=float)
+
+
+def _score_in_process(
+    pipeline: Any, pairs: Sequence[tuple[str, str]], columns: Sequence[str]
+) -> list[dict[str, float]]:
+    """Run ``pipeline`` on each (output, reference) pair in this process."""
     rows = []
     with _score_lock, _quiet_evaluate():
         # evaluate's metric objects keep per-call writer state; one caller at a time.
-        for output, reference in zip(outputs, references, strict=True):
-            if output is None or (isinstance(output, float) and math.isnan(output)):
-                rows.append(dict.fromkeys(columns, math.nan))
-                continue
+        for output, reference in pairs:
             record = pipeline.execute_record({_TARGET: reference, _OUTPUT: output})
             rows.append({name: float(record[name]) for name in columns})
-    return pd.DataFrame(rows, columns=columns, dtype=float)
+    return rows
+
+
+# --- scoring on Ray ----------------------------------------------------------------------
+
+
+def _asset_env() -> dict[str, str]:
+    """The environment variables that point NLTK and evaluate at the offline assets."""
+    names = ("NLTK_DATA", "HF_MODULES_CACHE", "HF_METRICS_CACHE", *assets.OFFLINE_FLAGS)
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
+@contextlib.contextmanager
+def _ray_session(address: str | None) -> Iterator[None]:
+    """Connect to Ray for the duration of the block.
+
+    An existing connection (a notebook's own ``ray.init``) is used as it is; its workers
+    find the assets only if :func:`utils.assets.activate` ran before that ``ray.init``.
+    Otherwise this connects to ``address`` (or ``RAY_ADDRESS``) or starts a small local
+    instance, and disconnects (stopping the local instance) on the way out.
+    """
+    import ray
+
+    if ray.is_initialized():
+        if address:
+            log.info("Ray is already initialised; using that connection, not %s.", address)
+        yield
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    # Driver-side logs from the workers would flood a notebook cell.
+    options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
+    if address:
+        # A cluster's workers do not inherit this process's environment.
+        ray.init(address=address, runtime_env={"env_vars": _asset_env()}, **options)
+    else:
+        # Workers of a local instance are children of this process and inherit the
+        # asset variables that assets.activate() set.
+        ray.init(num_cpus=RAY_LOCAL_CPUS, include_dashboard=False, **options)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _collector() -> Any:
+    """An fmeval ``SaveStrategy`` that keeps the saved per-record results in memory."""
+    from fmeval.eval_algorithms.save_strategy import SaveStrategy
+
+    class Collected(SaveStrategy):
+        def __init__(self) -> None:
+            self.records: list[Any] = []
+
+        def start(self) -> None:
+            """Nothing to open."""
+
+        def save(self, records: list[Any]) -> None:
+            """Keep one batch of ``EvalOutputRecord`` objects."""
+            self.records.extend(records)
+
+        def clean_up(self) -> None:
+            """Nothing to close."""
+
+    return Collected()
+
+
+def _score_on_ray(
+    pipeline: Any,
+    pairs: Sequence[tuple[str, str]],
+    columns: Sequence[str],
+    address: str | None = None,
+) -> list[dict[str, float]]:
+    """Score (output, reference) pairs with fmeval's ``evaluate_dataset`` on Ray."""
+    if not pairs:
+        return []
+    with _ray_session(address), _quiet_ray(), tempfile.TemporaryDirectory() as results:
+        import ray.data
+        from fmeval.constants import PARTITION_MULTIPLIER
+        from fmeval.eval_algorithms.common import evaluate_dataset
+        from fmeval.util import get_num_actors
+
+        # Rows travel through Ray's object store rather than fmeval's file loader, whose
+        # read tasks run on the workers and could not see this machine's files on a
+        # cluster. The partitioning and ordering are those of fmeval.data_loaders.
+        context = ray.data.DataContext.get_current()
+        saved = (context.execution_options.preserve_order, context.enable_progress_bars)
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        try:
+            dataset = ray.data.from_items([{_OUTPUT: out, _TARGET: ref} for out, ref in pairs])
+            dataset = dataset.repartition(get_num_actors() * PARTITION_MULTIPLIER).materialize()
+            collected = _collector()
+            evaluate_dataset(
+                dataset=dataset,
+                pipeline=pipeline,
+                dataset_name="workshop",
+                eval_name="workshop_rouge_meteor",
+                metric_names=list(columns),
+                eval_results_path=results,
+                save=True,
+                save_strategy=collected,
+            )
+        finally:
+            context.execution_options.preserve_order, context.enable_progress_bars = saved
+    # A record's scores depend only on its two texts, so matching on them is exact even
+    # for repeated pairs and does not rely on Ray keeping the order.
+    by_pair: dict[tuple[str, str], dict[str, float]] = {}
+    for record in collected.records:
+        key = (record.dataset_columns[_OUTPUT], record.dataset_columns[_TARGET])
+        values = {s.name: math.nan if s.value is None else float(s.value) for s in record.scores}
+        by_pair[key] = {name: values.get(name, math.nan) for name in columns}
+    lost = [pair for pair in pairs if pair not in by_pair]
+    if lost or len(collected.records) != len(pairs):
+        raise WorkshopError(
+            f"Ray returned {len(collected.records)} scored records for {len(pairs)} inputs.",
+            "Run again with engine='local'; report this if it happens again.",
+        )
+    return [dict(by_pair[pair]) for pair in pairs]
+
+
+@contextlib.contextmanager
+def _quiet_ray() -> Iterator[None]:
+    # Ray Data logs each execution plan at INFO to stdout, and the SageMaker SDK (which
+    # fmeval's save strategies import) where it looked for config files; it keeps a level
+    # that is already set.
+    loggers = [logging.getLogger(name) for name in ("ray.data", "fmeval", "sagemaker.config")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with _quiet_evaluate():
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 # --- comparing ---------------------------------------------------------------------------
@@ -519,11 +726,19 @@ def _result(
     bertscore: bool,
     n_boot: int,
     seed: int,
+    engine: str,
+    ray_address: str | None,
 ) -> EvaluationResult:
     import pandas as pd
 
     texts = [None if pd.isna(text) else str(text) for text in outputs["output"]]
-    scores = score(texts, [references[i] for i in outputs["record"]], bertscore=bertscore)
+    scores = score(
+        texts,
+        [references[i] for i in outputs["record"]],
+        bertscore=bertscore,
+        engine=engine,
+        ray_address=ray_address,
+    )
     per_sample = pd.concat(
         [
             outputs[["model", "record", "prompt"]].reset_index(drop=True),
@@ -552,6 +767,8 @@ def compare(
     progress: bool = True,
     n_boot: int = 2000,
     seed: int = 0,
+    engine: str = "auto",
+    ray_address: str | None = None,
     **generate_options: Any,
 ) -> EvaluationResult:
     """Generate with every model on every record's prompt and score against its reference.
@@ -564,6 +781,8 @@ def compare(
         progress: Show progress bars.
         n_boot: Bootstrap resamples for the confidence intervals.
         seed: Seed for the bootstrap, so summaries are reproducible.
+        engine: Scoring engine: ``"auto"``, ``"local"`` or ``"ray"`` (see :func:`score`).
+        ray_address: Ray cluster to score on when Ray is used (see :func:`score`).
         **generate_options: Passed to :func:`generate` (``attempts``, ``base_delay``, ...).
 
     Returns:
@@ -575,8 +794,13 @@ def compare(
             f"Records {bad[:5]} lack a 'prompt' or 'reference' key.",
             "Give every record both keys, e.g. {'prompt': ..., 'reference': ...}.",
         )
+    total = len(records) * len(runners)
+    # Fail before spending on generation: a bad engine or an unreachable Hub.
+    _choose_engine(engine, total, ray_address)
     if bertscore:
-        _pipeline(True)  # fail before spending on generation when the Hub is unreachable
+        _pipeline(True)
+    # All generation goes through this one call; its frame (generate()'s columns) is all
+    # that scoring needs, so another way of generating can slot in here.
     outputs = generate(
         runners,
         [r["prompt"] for r in records],
@@ -584,7 +808,8 @@ def compare(
         progress=progress,
         **generate_options,
     )
-    return _result(outputs, [r["reference"] for r in records], bertscore, n_boot, seed)
+    references = [r["reference"] for r in records]
+    return _result(outputs, references, bertscore, n_boot, seed, engine, ray_address)
 
 
 def score_outputs(
@@ -594,6 +819,8 @@ def score_outputs(
     n_boot: int = 2000,
     seed: int = 0,
     prompts: Sequence[str] | None = None,
+    engine: str = "auto",
+    ray_address: str | None = None,
 ) -> EvaluationResult:
     """Like :func:`compare` for outputs generated earlier (``None`` marks a failed call).
 
@@ -604,6 +831,8 @@ def score_outputs(
         n_boot: Bootstrap resamples.
         seed: Seed for the bootstrap.
         prompts: Optional prompts, for the tables.
+        engine: Scoring engine: ``"auto"``, ``"local"`` or ``"ray"`` (see :func:`score`).
+        ray_address: Ray cluster to score on when Ray is used (see :func:`score`).
 
     Returns:
         The outputs, per-sample scores, summary and failure count.
@@ -632,7 +861,7 @@ def score_outputs(
             )
     frame = pd.DataFrame(rows)
     frame.attrs["failures"] = int(frame["error"].notna().sum()) if len(frame) else 0
-    return _result(frame, references, bertscore, n_boot, seed)
+    return _result(frame, references, bertscore, n_boot, seed, engine, ray_address)
 
 
 # --- plots -------------------------------------------------------------------------------
@@ -699,7 +928,10 @@ def plot_distributions(result: EvaluationResult, title: str | None = None) -> Fi
 
 
 __all__ = [
+    "ENGINES",
     "METRICS",
+    "RAY_LOCAL_CPUS",
+    "RAY_THRESHOLD",
     "RETRYABLE_ERRORS",
     "ConverseRunner",
     "EvaluationResult",
