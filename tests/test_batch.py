@@ -145,3 +145,36 @@ def test_list_stop_and_cleanup_stop_a_running_batch_job(
     finally:
         aws.bedrock.job_seconds = 0.3
     assert remaining() == NOTHING_LEFT
+
+
+def test_compare_uses_one_batch_job_per_model_above_the_threshold(
+    place: dict[str, str], state: State, aws: StandIn
+) -> None:
+    from utils import evaluation
+
+    rows = dialogue_records(100)
+    records = [
+        {
+            "prompt": r["messages"][0]["content"][0]["text"],
+            "reference": "A customer returns an item.",
+        }
+        for r in rows
+    ]
+    settings = evaluation.BatchSettings(
+        state=state, bucket=place["bucket"], role_arn=place["role"], threshold=100
+    )
+    runners = {
+        "micro": evaluation.ConverseRunner("amazon.nova-micro-v1:0", system="Summarize."),
+        "pro": evaluation.ConverseRunner("amazon.nova-pro-v1:0", system="Summarize."),
+    }
+    batched = evaluation.compare(runners, records, batch=settings, progress=False)
+    online = evaluation.compare(runners, records, progress=False)
+    assert len(state.resources("batch-inference-job")) == 2  # one job per model
+    assert batched.failures == 0
+    # Same local models either way, so the same outputs and scores.
+    assert list(batched.outputs["output"]) == list(online.outputs["output"])
+    assert batched.table().equals(online.table())
+    small = evaluation.compare(
+        runners, records[:10], batch=settings, progress=False
+    )  # below the threshold: on demand, no new job
+    assert small.failures == 0 and len(state.resources("batch-inference-job")) == 2

@@ -759,6 +759,74 @@ def _result(
     )
 
 
+@dataclass(frozen=True)
+class BatchSettings:
+    """Where batch inference jobs put their files, and from how many records they are used.
+
+    Attributes:
+        state: The workshop state file (the jobs are recorded there for cleanup).
+        bucket: The workshop bucket for the jobs' input and output files.
+        role_arn: The service role Bedrock assumes to read and write them.
+        threshold: Records at and above which a model's outputs come from one batch job
+            rather than one call each (never below Bedrock's minimum job size).
+    """
+
+    state: Any
+    bucket: str
+    role_arn: str
+    threshold: int = 1000
+
+
+def _batch_minimum() -> int:
+    from utils import batch
+
+    return batch.MIN_RECORDS
+
+
+def generate_batch(
+    runners: Mapping[str, Runner],
+    prompts: Sequence[str],
+    settings: BatchSettings,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Like :func:`generate`, with one Bedrock batch inference job per model.
+
+    Only :class:`ConverseRunner` models know their model id and settings, so other
+    runners are called one prompt at a time as usual.
+    """
+    import pandas as pd
+
+    from utils import batch, clients
+
+    frames = []
+    for label, runner in runners.items():
+        if not isinstance(runner, ConverseRunner):
+            frames.append(generate({label: runner}, prompts, progress=progress))
+            continue
+        start = time.perf_counter()
+        table = batch.generate(
+            runner.model_id,
+            prompts,
+            state=settings.state,
+            bucket=settings.bucket,
+            role_arn=settings.role_arn,
+            system=runner.system,
+            max_tokens=runner.max_tokens,
+            temperature=runner.temperature,
+            label=f"eval-{label}",
+            progress=progress,
+        )
+        table.insert(0, "model", label)
+        table["seconds"] = (time.perf_counter() - start) / max(1, len(prompts))
+        table["attempts"] = 1
+        table["local"] = clients.current_backend() == "local"
+        frames.append(table)
+    columns = ["model", "record", "prompt", "output", "error", "seconds", "attempts", "local"]
+    frame = pd.concat(frames, ignore_index=True)[columns]
+    frame.attrs["failures"] = int(frame["error"].notna().sum())
+    return frame
+
+
 def compare(
     runners: Mapping[str, Runner],
     records: Sequence[Mapping[str, str]],
@@ -769,6 +837,7 @@ def compare(
     seed: int = 0,
     engine: str = "auto",
     ray_address: str | None = None,
+    batch: BatchSettings | None = None,
     **generate_options: Any,
 ) -> EvaluationResult:
     """Generate with every model on every record's prompt and score against its reference.
@@ -783,6 +852,9 @@ def compare(
         seed: Seed for the bootstrap, so summaries are reproducible.
         engine: Scoring engine: ``"auto"``, ``"local"`` or ``"ray"`` (see :func:`score`).
         ray_address: Ray cluster to score on when Ray is used (see :func:`score`).
+        batch: Generate with Bedrock batch inference when there are at least
+            ``batch.threshold`` records (see :class:`BatchSettings`); otherwise, or when
+            ``None``, one call per record.
         **generate_options: Passed to :func:`generate` (``attempts``, ``base_delay``, ...).
 
     Returns:
@@ -801,13 +873,13 @@ def compare(
         _pipeline(True)
     # All generation goes through this one call; its frame (generate()'s columns) is all
     # that scoring needs, so another way of generating can slot in here.
-    outputs = generate(
-        runners,
-        [r["prompt"] for r in records],
-        max_workers=max_workers,
-        progress=progress,
-        **generate_options,
-    )
+    prompts = [r["prompt"] for r in records]
+    if batch is not None and len(records) >= max(batch.threshold, _batch_minimum()):
+        outputs = generate_batch(runners, prompts, batch, progress=progress)
+    else:
+        outputs = generate(
+            runners, prompts, max_workers=max_workers, progress=progress, **generate_options
+        )
     references = [r["reference"] for r in records]
     return _result(outputs, references, bertscore, n_boot, seed, engine, ray_address)
 
