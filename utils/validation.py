@@ -490,17 +490,20 @@ class ValidationReport:
         """
         if self.valid:
             return self
-        lines = self.format_problems(show)
-        more = sum(self.counts_by_rule.values()) - len(lines)
-        if more > 0:
-            lines.append(f"... and {more} more problem(s)")
-        raise WorkshopError(
-            "The dataset is not valid:\n" + "\n".join(lines) + "\n" + self.summary(),
-            "Fix the lines listed (each message says how), then validate again.",
-        )
+        raise _invalid(self.format_problems(), self.counts_by_rule, self.summary(), show)
 
     def __str__(self) -> str:
         return "\n".join([*self.format_problems(), self.summary()])
+
+
+def _invalid(lines: list[str], counts: Counter[str], summary: str, show: int) -> WorkshopError:
+    """The error for an invalid dataset: the first ``show`` problems, a count of the rest."""
+    more = sum(counts.values()) - min(show, len(lines))
+    shown = lines[:show] + ([f"... and {more} more problem(s)"] if more > 0 else [])
+    return WorkshopError(
+        "The dataset is not valid:\n" + "\n".join(shown) + "\n" + summary,
+        "Fix the lines listed (each message says how), then validate again.",
+    )
 
 
 # --------------------------------------------------------------------------- media objects
@@ -1937,13 +1940,7 @@ class DatasetReport:
         """
         if self.valid:
             return self
-        lines = self.format_problems()
-        more = sum(self.counts_by_rule.values()) - min(show, len(lines))
-        lines = lines[:show] + ([f"... and {more} more problem(s)"] if more > 0 else [])
-        raise WorkshopError(
-            "The dataset is not valid:\n" + "\n".join(lines) + "\n" + self.summary(),
-            "Fix the lines listed (each message says how), then validate again.",
-        )
+        raise _invalid(self.format_problems(), self.counts_by_rule, self.summary(), show)
 
     def __str__(self) -> str:
         summaries = [r.summary() for r in self.reports]
