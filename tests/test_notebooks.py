@@ -197,3 +197,36 @@ def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:
     assert set(tuned["scores"]["fine-tuned"]) == {"rouge1", "rouge2", "rougeL", "meteor"}
     assert data["notebooks"][2]["results"] == {"removed": 5, "remaining": []}
     assert (tmp_path / "runs" / "latest" / FINE_TUNING).exists()
+
+
+@pytest.mark.parametrize(
+    "base_model",
+    [
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "meta.llama3-1-8b-instruct-v1:0",
+        "meta.llama3-2-1b-instruct-v1:0",
+        "amazon.titan-text-lite-v1",
+    ],
+)
+def test_fine_tuning_runs_for_every_family(
+    base_model: str, run_state: State, tmp_path: Path
+) -> None:
+    from utils import models
+
+    family = models.family(base_model)
+    setup = execute(SETUP, tmp_path, base_model=base_model)
+    assert "no problems" in text_of(setup)  # formatted for this family, and valid
+    tuned = execute(FINE_TUNING, tmp_path, base_model=base_model, eval_records=10)
+    results = run_state.results()["interactive"]
+    assert results["job:fine-tuning"]["status"] == "Completed"
+    job = clients.client("bedrock").get_model_customization_job(
+        jobIdentifier=results["job:fine-tuning"]["arn"]
+    )
+    assert job["baseModelArn"].endswith(family.customization_id)
+    assert set(job["hyperParameters"]) == {h.name for h in family.hyperparameters}
+    scores = results["scores"]
+    assert scores["fine-tuned"]["rougeL"] > scores["base model"]["rougeL"]
+    billing = "on demand" if family.on_demand_deployment else "per model unit per hour"
+    assert billing in text_of(tuned)
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT

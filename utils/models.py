@@ -9,8 +9,12 @@ Ranges follow the Amazon Bedrock user guide's hyperparameter pages (checked 2026
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from utils.errors import WorkshopError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FINE_TUNING = "FINE_TUNING"
 CONTINUED_PRE_TRAINING = "CONTINUED_PRE_TRAINING"
@@ -58,6 +62,11 @@ class ModelFamily:
     def defaults(self) -> dict[str, str]:
         """Default hyperparameters as Bedrock strings."""
         return {h.name: h.format(h.default) for h in self.hyperparameters}
+
+    @property
+    def uses_system_prompt(self) -> bool:
+        """Whether its training records carry a system prompt (so prompts at inference should)."""
+        return self.data_format in (CONVERSATION, CLAUDE_MESSAGES)
 
 
 def _hp(name: str, default: float, lo: float, hi: float, integer: bool = False) -> HyperParameter:
@@ -210,3 +219,16 @@ def check_hyperparameters(model_id: str, values: dict[str, object]) -> dict[str,
             )
         out[name] = hp.format(number)
     return out
+
+
+def hyperparameter_table(model_id: str) -> pd.DataFrame:
+    """The family's hyperparameters: default and allowed range, for display."""
+    import pandas as pd
+
+    fam = family(model_id)
+    return pd.DataFrame(
+        [
+            {"name": h.name, "default": h.default, "minimum": h.minimum, "maximum": h.maximum}
+            for h in fam.hyperparameters
+        ]
+    ).set_index("name")
