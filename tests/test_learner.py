@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import random
+import re
 import statistics
 from collections.abc import Callable
 
@@ -185,3 +187,130 @@ def test_prompts_without_a_dialogue_get_a_deterministic_answer_from_their_words(
         PRO, question
     )
     assert learner.base_generate(LITE, "?")
+
+
+# -- continued pre-training ------------------------------------------------------------------
+
+TITAN = "amazon.titan-text-lite-v1"
+
+
+@pytest.fixture(scope="module")
+def domain() -> dict[str, list[str]]:
+    """Records of about 150 words of AWS API documentation, split three ways."""
+    from utils import corpus
+
+    paragraphs = corpus.botocore_documentation(("bedrock", "s3", "iam"))
+    random.Random(7).shuffle(paragraphs)
+    records, current = [], []
+    for paragraph in paragraphs:
+        current.append(paragraph)
+        if sum(len(p.split()) for p in current) >= 150:
+            records.append(" ".join(current))
+            current = []
+        if len(records) == 200:
+            break
+    return {"train": records[:150], "validation": records[150:175], "test": records[175:]}
+
+
+@pytest.fixture(scope="module")
+def pretrained(domain) -> learner.TrainingRun:
+    return learner.continue_pretraining(domain["train"], domain["validation"], {}, TITAN)
+
+
+def test_continued_pretraining_lowers_held_out_perplexity(domain, pretrained):
+    untrained = learner.continue_pretraining(
+        domain["train"], None, {"epochCount": "1", "learningRate": "0"}, TITAN
+    )
+    unigram = learner.unigram_baseline(domain["train"], TITAN)
+    before = learner.perplexity(untrained.artifact, domain["test"])
+    frequencies = learner.perplexity(unigram, domain["test"])
+    after = learner.perplexity(pretrained.artifact, domain["test"])
+    # Word frequencies alone beat a blank model; the trained bigram model beats both clearly.
+    assert after < 0.7 * frequencies < 0.7 * before, (before, frequencies, after)
+
+
+def test_continued_pretraining_metrics_are_measured_and_fall(pretrained):
+    assert len(pretrained.validation_metrics) == 5  # Titan's default of five epochs
+    for row in pretrained.step_metrics:
+        assert list(row) == ["step_number", "epoch_number", "training_loss", "perplexity"]
+        assert row["perplexity"] == pytest.approx(math.exp(row["training_loss"]), rel=1e-5)
+    losses = [r["validation_loss"] for r in pretrained.validation_metrics]
+    assert losses[-1] < losses[0]
+    assert list(pretrained.validation_metrics[0]) == [
+        "step_number",
+        "epoch_number",
+        "validation_loss",
+        "validation_perplexity",
+    ]
+    first = statistics.mean(r["training_loss"] for r in pretrained.step_metrics[:20])
+    last = statistics.mean(r["training_loss"] for r in pretrained.step_metrics[-20:])
+    assert last < first
+
+
+def test_continued_pretraining_hyperparameters_change_the_run(domain, pretrained):
+    n = len(domain["train"])
+    assert len(pretrained.step_metrics) == 5 * n  # batchSize 1
+    short = learner.continue_pretraining(
+        domain["train"], None, {"epochCount": "2", "batchSize": "4"}, TITAN
+    )
+    assert len(short.step_metrics) == 2 * -(-n // 4)
+    assert {r["epoch_number"] for r in short.step_metrics} == {1, 2}
+    hot = learner.continue_pretraining(
+        domain["train"], domain["validation"], {"learningRate": "0.01"}, TITAN
+    )
+    final = pretrained.validation_metrics[-1]["validation_loss"]
+    assert hot.validation_metrics[-1]["validation_loss"] > 2 * final
+    with pytest.raises(ValueError, match="epochCount"):
+        learner.continue_pretraining(domain["train"], None, {"epochCount": "few"}, TITAN)
+    with pytest.raises(ValueError):
+        learner.continue_pretraining(["", "  "], None, {}, TITAN)
+
+
+def test_continued_pretraining_is_deterministic(domain, pretrained):
+    again = learner.continue_pretraining(domain["train"], domain["validation"], {}, TITAN)
+    assert json.dumps(again.artifact) == json.dumps(pretrained.artifact)
+    assert again.step_metrics == pretrained.step_metrics
+    assert again.validation_metrics == pretrained.validation_metrics
+    reseeded = learner.continue_pretraining(domain["train"], None, {}, TITAN, seed=1)
+    assert reseeded.step_metrics != pretrained.step_metrics
+
+
+def test_pretrained_artifact_round_trips_through_json(domain, pretrained):
+    text = json.dumps(pretrained.artifact, allow_nan=False)
+    assert len(text) < 1_000_000
+    restored = json.loads(text)
+    assert restored["kind"] == "continued-pretraining"
+    assert learner.perplexity(restored, domain["test"]) == pytest.approx(
+        learner.perplexity(pretrained.artifact, domain["test"])
+    )
+    for start in ("The bucket", "A model customization job", "The IAM policy"):
+        assert learner.custom_generate(restored, start) == learner.custom_generate(
+            pretrained.artifact, start
+        )
+
+
+def test_pretrained_model_continues_a_domain_prompt_with_domain_words(domain, pretrained):
+    prompt_text = "To store training data for a model customization job, the"
+    text = learner.custom_generate(pretrained.artifact, prompt_text, max_tokens=40)
+    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9_'’-]*", text)
+    assert len(words) >= 5, text
+    assert len(words) <= 40
+    vocabulary = {w.lower() for t in domain["train"] for w in re.findall(r"\S+", t)}
+    vocabulary |= {w.strip(".,;:?!()").lower() for w in vocabulary}
+    assert all(w.lower() in vocabulary for w in words), text
+    assert text != learner.base_generate(TITAN, prompt_text)
+    assert len(learner.custom_generate(pretrained.artifact, prompt_text, max_tokens=3).split()) <= 3
+    # Dialogues and prompts without a single known word are left to the base model.
+    dialogue = "#Person1#: Hi, I lost my keys.\n#Person2#: Let us look in the car."
+    assert learner.custom_generate(pretrained.artifact, dialogue) == learner.base_generate(
+        TITAN, dialogue
+    )
+    assert learner.custom_generate(pretrained.artifact, "Zyxx qwv?") == learner.base_generate(
+        TITAN, "Zyxx qwv?"
+    )
+
+
+def test_fine_tune_artifacts_still_refuse_other_formats(runs):
+    assert "kind" not in runs[LITE].artifact
+    with pytest.raises(ValueError):
+        learner.custom_generate({"format": "other", "kind": "other"}, "The bucket")

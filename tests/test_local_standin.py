@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.error
 import urllib.request
@@ -365,3 +366,113 @@ def test_reset_forgets_everything(trained: dict[str, str], aws: StandIn) -> None
     bedrock = clients.client("bedrock")
     assert bedrock.list_custom_models()["modelSummaries"] == []
     assert clients.client("s3").list_buckets()["Buckets"] == []
+
+
+def _domain_records(n: int) -> list[dict[str, str]]:
+    """``n`` continued pre-training records of about 100 words of AWS API documentation."""
+    from utils import corpus
+
+    records, current = [], []
+    for paragraph in corpus.botocore_documentation(("bedrock", "s3")):
+        current.append(paragraph)
+        if sum(len(p.split()) for p in current) >= 100:
+            records.append({"input": " ".join(current)})
+            current = []
+            if len(records) == n:
+                break
+    return records
+
+
+def _start_cpt_job(role: str, train_uri: str, name: str = "cpt-a", **extra: Any) -> str:
+    return _start_job(
+        role,
+        train_uri,
+        name,
+        baseModelIdentifier="amazon.titan-text-lite-v1:0:4k",
+        customizationType="CONTINUED_PRE_TRAINING",
+        hyperParameters={"epochCount": "2", "batchSize": "2"},
+        **extra,
+    )
+
+
+def test_continued_pretraining_job_learns_the_domain(aws: StandIn) -> None:
+    bucket = make_bucket()
+    records = _domain_records(140)
+    train = put_jsonl(bucket, "cpt/train.jsonl", records[:120])
+    val = put_jsonl(bucket, "cpt/validation.jsonl", records[120:])
+    arn = _start_cpt_job(make_role(), train, validationDataConfig={"validators": [{"s3Uri": val}]})
+    bedrock = clients.client("bedrock")
+    job = _wait_status(
+        lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Completed", "Failed"}
+    )
+    assert job["status"] == "Completed", job.get("failureMessage")
+    _checked(BEDROCK, "GetModelCustomizationJob", job)
+    assert job["customizationType"] == "CONTINUED_PRE_TRAINING"
+    model = bedrock.get_custom_model(modelIdentifier=job["outputModelArn"])
+    assert model["customizationType"] == "CONTINUED_PRE_TRAINING"
+
+    s3 = clients.client("s3")
+    prefix = f"output/model-customization-job-{arn.rsplit('/', 1)[-1]}"
+    steps = s3.get_object(
+        Bucket=bucket, Key=f"{prefix}/training_artifacts/step_wise_training_metrics.csv"
+    )["Body"].read()
+    rows = [line.split(",") for line in steps.decode().strip().splitlines()]
+    assert rows[0] == ["step_number", "epoch_number", "training_loss", "perplexity"]
+    assert len(rows) - 1 == 2 * 60  # two epochs of 120 records, two per step
+    for _, _, loss, perplexity in rows[1:]:
+        assert float(perplexity) == pytest.approx(math.exp(float(loss)), rel=1e-4)
+    validation = s3.get_object(
+        Bucket=bucket,
+        Key=f"{prefix}/validation_artifacts/post_fine_tuning_validation/validation/"
+        "validation_metrics.csv",
+    )["Body"].read()
+    val_rows = [line.split(",") for line in validation.decode().strip().splitlines()]
+    assert val_rows[0][-1] == "validation_perplexity"
+    assert float(val_rows[-1][2]) < float(val_rows[1][2])  # validation loss fell
+    assert job["trainingMetrics"]["trainingLoss"] == pytest.approx(float(rows[-1][2]))
+
+    pt = bedrock.create_provisioned_model_throughput(
+        modelUnits=1, provisionedModelName="pt-cpt", modelId=job["outputModelArn"]
+    )["provisionedModelArn"]
+    _wait_status(
+        lambda: bedrock.get_provisioned_model_throughput(provisionedModelId=pt), {"InService"}
+    )
+    runtime = clients.client("bedrock-runtime")
+    body = json.dumps(
+        {"inputText": "A model customization job", "textGenerationConfig": {"maxTokenCount": 30}}
+    )
+    custom = json.loads(runtime.invoke_model(modelId=pt, body=body)["body"].read())
+    base = json.loads(
+        runtime.invoke_model(modelId="amazon.titan-text-lite-v1", body=body)["body"].read()
+    )
+    custom_text = custom["results"][0]["outputText"]
+    assert custom_text.strip() and custom_text != base["results"][0]["outputText"]
+    assert len(custom_text.split()) <= 30
+    domain_words = {w.lower().strip(".,;:()") for r in records[:120] for w in r["input"].split()}
+    assert all(w.lower().strip(".,;:()") in domain_words for w in custom_text.split())
+    bedrock.delete_provisioned_model_throughput(provisionedModelId=pt)
+
+
+def test_continued_pretraining_is_refused_where_bedrock_refuses_it(aws: StandIn) -> None:
+    make_bucket()
+    role = make_role()
+    for change, needle in (
+        ({"customizationType": "CONTINUED_PRE_TRAINING"}, "does not support"),
+        ({"customizationType": "DISTILLATION"}, "does not run DISTILLATION jobs yet"),
+    ):
+        with pytest.raises(ClientError) as caught:
+            _start_job(role, "s3://workshop-test-bucket/x.jsonl", "nova-job", **change)
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+        assert needle in caught.value.response["Error"]["Message"]
+
+
+def test_malformed_continued_pretraining_data_names_the_line(aws: StandIn) -> None:
+    bucket = make_bucket()
+    records: list[dict[str, Any]] = _domain_records(6)
+    records[2] = {"prompt": "Not a continued pre-training record.", "completion": "No."}
+    train = put_jsonl(bucket, "cpt/bad.jsonl", records)
+    arn = _start_cpt_job(make_role(), train)
+    bedrock = clients.client("bedrock")
+    job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
+    assert "bad.jsonl:3:" in job["failureMessage"]
+    assert "outputModelArn" not in job

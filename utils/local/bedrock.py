@@ -343,9 +343,10 @@ class LocalBedrock:
         ctype = p.get("customizationType", models.FINE_TUNING)
         if ctype not in fam.customizations:
             raise validation_error(f"{fam.name} does not support customization type {ctype}.")
-        if ctype != models.FINE_TUNING:
+        if ctype not in (models.FINE_TUNING, models.CONTINUED_PRE_TRAINING):
             raise validation_error(
-                f"The local stand-in does not run {ctype} jobs yet; only FINE_TUNING."
+                f"The local stand-in does not run {ctype} jobs yet; only FINE_TUNING and "
+                "CONTINUED_PRE_TRAINING."
             )
         try:
             models.check_hyperparameters(fam.model_id, p.get("hyperParameters", {}))
@@ -468,6 +469,21 @@ class LocalBedrock:
 
     def _pairs(self, job: Job, uri: str, split: str) -> list[tuple[str, str]]:
         """Read and check a dataset as Bedrock does; the (prompt, completion) pairs it teaches."""
+        body = self._validated(job, uri, split, "fine-tuning")
+        pairs = []
+        for line in body.decode("utf-8").splitlines():
+            if line.strip():
+                pairs.append(_pair(job.family.data_format, json.loads(line)))
+        return pairs
+
+    def _inputs(self, job: Job, uri: str, split: str) -> list[str]:
+        """Read and check continued pre-training data; the ``input`` text of each record."""
+        body = self._validated(job, uri, split, "continued-pretraining")
+        lines = body.decode("utf-8").splitlines()
+        return [json.loads(line)["input"] for line in lines if line.strip()]
+
+    def _validated(self, job: Job, uri: str, split: str, kind: str) -> bytes:
+        """The dataset at ``uri``, after the checks Bedrock makes for a ``kind`` job."""
         from utils import validation
 
         what = "training" if split == "train" else "validation"
@@ -481,7 +497,7 @@ class LocalBedrock:
                 "and that the job's service role may read it."
             ) from None
         report = validation.validate_stream(
-            io.BytesIO(body), "fine-tuning", job.family.model_id, split, source=uri
+            io.BytesIO(body), kind, job.family.model_id, split, source=uri
         )
         if not report.valid:
             shown = "; ".join(report.format_problems(limit=3))
@@ -489,25 +505,24 @@ class LocalBedrock:
                 f"The {what} data failed validation ({report.records_invalid} of "
                 f"{report.records_read} records invalid): {shown}"
             )
-        pairs = []
-        for line in body.decode("utf-8").splitlines():
-            if line.strip():
-                pairs.append(_pair(job.family.data_format, json.loads(line)))
-        return pairs
+        return body
 
     def _finish(self, job: Job) -> None:
         from utils.local import learner  # imported late: numpy work only when a job ends
 
         p = job.request
+        pretraining = p.get("customizationType") == models.CONTINUED_PRE_TRAINING
+        read: Callable[[Job, str, str], list[Any]] = self._inputs if pretraining else self._pairs
+        train_on: Callable[..., learner.TrainingRun] = (
+            learner.continue_pretraining if pretraining else learner.fine_tune
+        )
         try:
-            train = self._pairs(job, p["trainingDataConfig"]["s3Uri"], "train")
+            train = read(job, p["trainingDataConfig"]["s3Uri"], "train")
             validators = p.get("validationDataConfig", {}).get("validators", [])
-            validation = (
-                self._pairs(job, validators[0]["s3Uri"], "validation") if validators else None
-            )
+            validation = read(job, validators[0]["s3Uri"], "validation") if validators else None
             hyper = models.check_hyperparameters(job.family.model_id, p.get("hyperParameters", {}))
             try:
-                run = learner.fine_tune(train, validation, hyper, base_model_id=job.family.model_id)
+                run = train_on(train, validation, hyper, base_model_id=job.family.model_id)
             except ValueError as err:
                 raise DataError(f"Training could not start: {err}") from None
             self._write_metrics(job, run.step_metrics, run.validation_metrics)

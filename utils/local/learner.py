@@ -1,6 +1,6 @@
 """Small numpy models that stand in for Bedrock's foundation and custom models offline.
 
-Two kinds of model live here, and both compute their answers from the prompt:
+Three kinds of model live here, and all compute their answers from the prompt:
 
 * **Base models** (:func:`base_generate`) are extractive baselines. Given a dialogue in
   DialogSum layout (``#Person1#: ...`` turns) they return a lead extract whose quality
@@ -13,6 +13,10 @@ Two kinds of model live here, and both compute their answers from the prompt:
   a learned opening frame followed by the most likely tokens in dialogue order, trimmed to
   a learned length. Its features are the token's position, turn, speaker, shape and
   frequency, plus learned biases for the (hashed) word and the word before it.
+* **Continued pre-training** (:func:`continue_pretraining`) fits a bigram language model
+  on unlabeled domain text by mini-batch Adam on next-token cross-entropy, so its losses
+  and perplexities are measured; its custom models continue a prompt with the domain's
+  most likely words (:func:`custom_generate` dispatches on ``artifact["kind"]``).
 
 Everything is deterministic: the same data, hyperparameters and seed give the same
 artifact, metrics and generations. No randomness enters generation at all.
@@ -596,12 +600,17 @@ def _load_weights(artifact: dict[str, Any]) -> _Weights:
 def custom_generate(
     artifact: dict[str, Any], prompt: str, system: str | None = None, max_tokens: int = 512
 ) -> str:
-    """Answer ``prompt`` with a fine-tuned artifact from :func:`fine_tune`.
+    """Answer ``prompt`` with a custom model's artifact.
+
+    Artifacts of :func:`fine_tune` summarise dialogues; artifacts of
+    :func:`continue_pretraining` (``artifact["kind"] == "continued-pretraining"``) continue
+    the prompt with domain text (see :func:`continue_pretraining` for when they defer to
+    the base model instead).
 
     Args:
         artifact: The artifact of a :class:`TrainingRun` (or its JSON round trip).
-        prompt: The user's text; a dialogue with ``#PersonN#:`` turns is summarised, any
-            other prompt is answered as the base model would.
+        prompt: The user's text; for a fine-tuned artifact, a dialogue with ``#PersonN#:``
+            turns is summarised and any other prompt is answered as the base model would.
         system: Ignored, as for base models.
         max_tokens: Upper bound on whitespace-separated words in the answer.
 
@@ -611,6 +620,8 @@ def custom_generate(
     Raises:
         ValueError: If ``artifact`` was not made by this module.
     """
+    if artifact.get("kind") == CPT_KIND:
+        return _cpt_generate(artifact, prompt, system, max_tokens)
     if artifact.get("format") != ARTIFACT_FORMAT:
         raise ValueError(f"Not a {ARTIFACT_FORMAT} artifact.")
     if not any(t.text for t in _dialogue_turns(prompt)):
@@ -635,3 +646,430 @@ def custom_generate(
     words = ([frame] if frame else []) + [feats.surfaces[i] for i in sorted(chosen)]
     text = " ".join(words)
     return _limit(text + ("." if text and text[-1].isalnum() else ""), max_tokens)
+
+
+# -- continued pre-training: a bigram language model -----------------------------------------
+
+CPT_ARTIFACT_FORMAT = "utils.local.learner/bigram-lm-v1"
+"""Value of ``artifact["format"]`` for :func:`continue_pretraining` artifacts."""
+
+CPT_KIND = "continued-pretraining"
+"""Value of ``artifact["kind"]``; :func:`custom_generate` dispatches on it."""
+
+CPT_LEARNING_RATE_SCALE = 5_000.0
+"""Multiplies Bedrock's learning rate into the language model's Adam step size.
+
+Titan's default rate (1e-5) becomes a step of 0.05 on the logits, which fits a few
+thousand records in a handful of epochs; a rate 1000 times larger (a step of 50) throws
+the logits far past any sensible value, and the measured loss ends higher, not lower.
+"""
+
+CPT_DEFAULT_HYPERPARAMETERS = {
+    "epochCount": 5,
+    "learningRate": 1e-5,
+    "learningRateWarmupSteps": 5,
+    "batchSize": 1,
+}
+"""Values used when a hyperparameter is missing (Amazon Titan Text's defaults)."""
+
+CPT_WEIGHT_DECAY = 1e-5
+"""L2 penalty on the bigram weights (on the per-token mean loss), a light brake on rare pairs."""
+
+MIN_BIGRAM_COUNT = 2
+"""A word pair needs this many occurrences in the training text to get a weight of its own;
+rarer pairs fall back to the unigram part, as a backed-off n-gram model would."""
+
+_VOCABULARY = {1: 1_000, 2: 2_000, 3: 3_000}
+"""Words (besides ``<unk>`` and ``</s>``) a model of each tier keeps: bigger, more words."""
+
+_UNK, _END = 0, 1  # output ids of <unk> and </s>; the start context <s> is row ``len(vocab)``
+_LM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'’-]*|[.,;:?!()]")
+_PUNCTUATION = frozenset(".,;:?!()")
+
+
+def _lm_tokens(text: str) -> list[str]:
+    return _LM_TOKEN.findall(text)
+
+
+def _cpt_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
+    """Titan's string hyperparameters as numbers, with Titan's defaults for missing ones."""
+    out: dict[str, float | int] = dict(CPT_DEFAULT_HYPERPARAMETERS)
+    for name in CPT_DEFAULT_HYPERPARAMETERS:
+        if name in hyperparameters:
+            try:
+                value = float(hyperparameters[name])
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Hyperparameter {name} must be a number, got {hyperparameters[name]!r}."
+                ) from None
+            out[name] = value if name == "learningRate" else int(value)
+    if out["epochCount"] < 1 or out["batchSize"] < 1:
+        raise ValueError("epochCount and batchSize must be at least 1.")
+    if out["learningRate"] < 0 or out["learningRateWarmupSteps"] < 0:
+        raise ValueError("learningRate and learningRateWarmupSteps must not be negative.")
+    return out
+
+
+def _build_vocabulary(texts: list[str], size: int) -> list[str]:
+    """``<unk>``, ``</s>`` and the ``size`` most frequent words (ties alphabetical).
+
+    Words are matched case-insensitively; each keeps its most frequent spelling.
+    """
+    counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    for text in texts:
+        for token in _lm_tokens(text):
+            key = token.lower()
+            counts[key] += 1
+            spellings.setdefault(key, Counter())[token] += 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:size]
+    words = [min(spellings[k].items(), key=lambda s: (-s[1], s[0]))[0] for k, _ in ranked]
+    return ["<unk>", "</s>", *words]
+
+
+def _encode(text: str, index: dict[str, int]) -> np.ndarray:
+    """Output ids of a record's tokens followed by ``</s>``."""
+    ids = [index.get(token.lower(), _UNK) for token in _lm_tokens(text)]
+    return np.array([*ids, _END], dtype=np.int64)
+
+
+@dataclass
+class _BigramCounts:
+    """(context row, next word) pair counts of some records, as parallel arrays."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, records: list[np.ndarray], start_row: int, n_out: int) -> _BigramCounts:
+        if not records:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty, np.zeros(0))
+        prev = np.concatenate([np.concatenate(([start_row], r[:-1])) for r in records])
+        nxt = np.concatenate(records)
+        pairs, counts = np.unique(prev * n_out + nxt, return_counts=True)
+        return cls(pairs // n_out, pairs % n_out, counts.astype(float))
+
+
+class _BigramModel:
+    """logit(next | previous) = unigram[next] + bigram[previous, next].
+
+    The bigram weights exist only for pairs seen at least :data:`MIN_BIGRAM_COUNT` times
+    in training (a fixed sparse support, rows sorted), so unseen pairs back off to the
+    unigram part. Both parts start at zero, i.e. a uniform distribution over the words.
+    """
+
+    def __init__(self, n_out: int, n_rows: int, rows: np.ndarray, cols: np.ndarray) -> None:
+        self.n_out = n_out
+        self.n_rows = n_rows
+        self.unigram = np.zeros(n_out)
+        self.rows = rows
+        self.cols = cols
+        self.bigram = np.zeros(len(rows))
+        # Row pointers: the support entries of row r are bigram[ptr[r]:ptr[r + 1]].
+        self.ptr = np.searchsorted(rows, np.arange(n_rows + 1))
+
+    def entries(self, batch_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Support indices of ``batch_rows`` and the position of each in ``batch_rows``."""
+        starts, ends = self.ptr[batch_rows], self.ptr[batch_rows + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        local = np.repeat(np.arange(len(batch_rows)), lengths)
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        return offsets + np.arange(total), local
+
+    def log_probs(self, batch_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Log-probabilities over next words for each row, with the support entries used."""
+        idx, local = self.entries(batch_rows)
+        logits = np.tile(self.unigram, (len(batch_rows), 1))
+        logits[local, self.cols[idx]] += self.bigram[idx]
+        logits -= logits.max(axis=1, keepdims=True)
+        logits -= np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return logits, idx, local
+
+    def loss(self, counts: _BigramCounts) -> float:
+        """Mean cross-entropy (nats per token) of the given pair counts."""
+        if not len(counts.counts):
+            return 0.0
+        used, inverse = np.unique(counts.rows, return_inverse=True)
+        logp, _, _ = self.log_probs(used)
+        return float(-(counts.counts * logp[inverse, counts.cols]).sum() / counts.counts.sum())
+
+
+def _batch_gradient(
+    model: _BigramModel, counts: _BigramCounts
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Loss of a batch and the gradients of its mean cross-entropy.
+
+    For a softmax row, d(loss)/d(logits) = n_row * p - counts, divided by the tokens.
+    """
+    used, inverse = np.unique(counts.rows, return_inverse=True)
+    logp, idx, local = model.log_probs(used)
+    total = counts.counts.sum()
+    target = np.zeros_like(logp)
+    np.add.at(target, (inverse, counts.cols), counts.counts)
+    row_tokens = target.sum(axis=1, keepdims=True)
+    error = (row_tokens * np.exp(logp) - target) / total
+    loss = float(-(counts.counts * logp[inverse, counts.cols]).sum() / total)
+    grad_bigram = error[local, model.cols[idx]] + CPT_WEIGHT_DECAY * model.bigram[idx]
+    return loss, error.sum(axis=0), grad_bigram, idx
+
+
+def _records_counts(
+    encoded: list[np.ndarray], picks: np.ndarray, start_row: int, n_out: int
+) -> _BigramCounts:
+    return _BigramCounts.of([encoded[i] for i in picks], start_row, n_out)
+
+
+def continue_pretraining(
+    train: list[str],
+    validation: list[str] | None,
+    hyperparameters: dict[str, str],
+    base_model_id: str,
+    seed: int = 0,
+) -> TrainingRun:
+    """Fit a bigram language model on unlabeled domain text, as continued pre-training.
+
+    The model predicts each word from the word before it over a bounded vocabulary (the
+    most frequent words of ``train`` plus ``<unk>`` and an end-of-record token); its
+    logits are a unigram part plus bigram weights for pairs seen in training, fitted by
+    mini-batch Adam on next-token cross-entropy. Every reported loss is measured: the
+    training loss of each mini-batch before its update, and the loss on ``validation``
+    after each epoch. Perplexity is ``exp(loss)``, per token of the bounded vocabulary.
+
+    Args:
+        train: Training texts (the ``input`` of each record).
+        validation: Texts scored after every epoch, or None.
+        hyperparameters: Bedrock's string values; ``epochCount``, ``batchSize`` (records
+            per step), ``learningRate`` (multiplied by :data:`CPT_LEARNING_RATE_SCALE`)
+            and ``learningRateWarmupSteps`` are used, unknown names are ignored.
+        base_model_id: The base model; its tier sets the vocabulary size, and prompts the
+            custom model does not continue are answered as this base model would.
+        seed: Seed of the mini-batch order.
+
+    Returns:
+        The artifact (kind ``continued-pretraining``) and the measured metrics.
+
+    Raises:
+        ValueError: If there is no training text or a hyperparameter is invalid.
+    """
+    texts = [t for t in train if _lm_tokens(t)]
+    if not texts:
+        raise ValueError("Continued pre-training needs at least one record with words in it.")
+    hp = _cpt_hyperparameters(hyperparameters)
+    vocabulary = _build_vocabulary(texts, _VOCABULARY[model_tier(base_model_id)])
+    index = {word.lower(): i for i, word in enumerate(vocabulary) if i > _END}
+    n_out = len(vocabulary)
+    start_row = n_out  # context row of <s>: rows 0..n_out-1 are the words themselves
+    encoded = [_encode(t, index) for t in texts]
+    held_out = _BigramCounts.of(
+        [_encode(t, index) for t in validation or [] if _lm_tokens(t)], start_row, n_out
+    )
+
+    everything = _BigramCounts.of(encoded, start_row, n_out)
+    keep = everything.counts >= MIN_BIGRAM_COUNT
+    model = _BigramModel(n_out, n_out + 1, everything.rows[keep], everything.cols[keep])
+
+    epochs, batch_size = int(hp["epochCount"]), int(hp["batchSize"])
+    peak = float(hp["learningRate"]) * CPT_LEARNING_RATE_SCALE
+    warmup = int(hp["learningRateWarmupSteps"])
+    rng = np.random.default_rng(seed)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    m_u, v_u = np.zeros(n_out), np.zeros(n_out)
+    m_b, v_b = np.zeros(len(model.bigram)), np.zeros(len(model.bigram))
+    step_metrics: list[dict[str, Any]] = []
+    validation_metrics: list[dict[str, Any]] = []
+    step = 0
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(len(encoded))
+        for batch_start in range(0, len(encoded), batch_size):
+            batch = _records_counts(
+                encoded, order[batch_start : batch_start + batch_size], start_row, n_out
+            )
+            loss, grad_u, grad_b, idx = _batch_gradient(model, batch)
+            step += 1
+            rate = peak * min(1.0, step / (warmup + 1))
+            correction1, correction2 = 1 - beta1**step, 1 - beta2**step
+            m_u = beta1 * m_u + (1 - beta1) * grad_u
+            v_u = beta2 * v_u + (1 - beta2) * grad_u * grad_u
+            model.unigram -= rate * (m_u / correction1) / (np.sqrt(v_u / correction2) + eps)
+            # Lazy Adam for the sparse bigram weights: only the rows in the batch move.
+            m_b[idx] = beta1 * m_b[idx] + (1 - beta1) * grad_b
+            v_b[idx] = beta2 * v_b[idx] + (1 - beta2) * grad_b * grad_b
+            model.bigram[idx] -= (
+                rate * (m_b[idx] / correction1) / (np.sqrt(v_b[idx] / correction2) + eps)
+            )
+            step_metrics.append(_metric_row(step, epoch, loss, "training_loss", "perplexity"))
+        if len(held_out.counts):
+            validation_metrics.append(
+                _metric_row(
+                    step, epoch, model.loss(held_out), "validation_loss", "validation_perplexity"
+                )
+            )
+
+    lengths = sorted(len(r) - 1 for r in encoded)
+    artifact = {
+        "format": CPT_ARTIFACT_FORMAT,
+        "kind": CPT_KIND,
+        "base_model_id": base_model_id,
+        "config": {
+            "hyperparameters": {k: hp[k] for k in sorted(hp)},
+            "learning_rate_scale": CPT_LEARNING_RATE_SCALE,
+            "min_bigram_count": MIN_BIGRAM_COUNT,
+            "seed": seed,
+            "steps": step,
+            "steps_per_epoch": math.ceil(len(encoded) / batch_size),
+            "typical_length": lengths[len(lengths) // 2],
+        },
+        "vocabulary": vocabulary,
+        "unigram": _rounded(model.unigram),
+        # Sparse rows: the weights of context row r are values[row_starts[r]:row_starts[r+1]].
+        "bigram": {
+            "row_starts": [int(i) for i in model.ptr],
+            "cols": [int(c) for c in model.cols],
+            "values": _rounded(model.bigram),
+        },
+    }
+    return TrainingRun(artifact, step_metrics, validation_metrics)
+
+
+def unigram_baseline(train: list[str], base_model_id: str) -> dict[str, Any]:
+    """A continued-pre-training artifact with no bigram weights: add-one unigram frequencies.
+
+    It shares the vocabulary :func:`continue_pretraining` would build from ``train``, so
+    :func:`perplexity` compares the two fairly: what the bigram training adds is what a
+    word-frequency model of the same domain cannot capture.
+    """
+    texts = [t for t in train if _lm_tokens(t)]
+    vocabulary = _build_vocabulary(texts, _VOCABULARY[model_tier(base_model_id)])
+    index = {word.lower(): i for i, word in enumerate(vocabulary) if i > _END}
+    counts = np.bincount(
+        np.concatenate([_encode(t, index) for t in texts]), minlength=len(vocabulary)
+    )
+    lengths = sorted(len(_lm_tokens(t)) for t in texts)
+    return {
+        "format": CPT_ARTIFACT_FORMAT,
+        "kind": CPT_KIND,
+        "base_model_id": base_model_id,
+        "config": {"typical_length": lengths[len(lengths) // 2]},
+        "vocabulary": vocabulary,
+        "unigram": _rounded(np.log(counts + 1.0)),
+        "bigram": {"row_starts": [0] * (len(vocabulary) + 2), "cols": [], "values": []},
+    }
+
+
+def _load_bigram(artifact: dict[str, Any]) -> _BigramModel:
+    if artifact.get("format") != CPT_ARTIFACT_FORMAT or artifact.get("kind") != CPT_KIND:
+        raise ValueError(f"Not a {CPT_ARTIFACT_FORMAT} artifact.")
+    n_out = len(artifact["vocabulary"])
+    bigram = artifact["bigram"]
+    starts = np.array(bigram["row_starts"], dtype=np.int64)
+    rows = np.repeat(np.arange(n_out + 1), np.diff(starts))
+    model = _BigramModel(n_out, n_out + 1, rows, np.array(bigram["cols"], dtype=np.int64))
+    model.unigram[:] = artifact["unigram"]
+    model.bigram[:] = bigram["values"]
+    return model
+
+
+def perplexity(artifact: dict[str, Any], texts: list[str]) -> float:
+    """Per-token perplexity of a continued-pre-training artifact on ``texts``.
+
+    Tokens outside the model's vocabulary count as ``<unk>``, and each text ends with an
+    end-of-record token, exactly as during training.
+    """
+    model = _load_bigram(artifact)
+    vocabulary = artifact["vocabulary"]
+    index = {word.lower(): i for i, word in enumerate(vocabulary) if i > _END}
+    counts = _BigramCounts.of(
+        [_encode(t, index) for t in texts if _lm_tokens(t)], len(vocabulary), len(vocabulary)
+    )
+    loss = model.loss(counts)
+    return math.exp(loss) if loss < 700 else math.inf
+
+
+def _join(tokens: list[str], capitalise: bool) -> str:
+    """Tokens as text: no space before closing punctuation, capitals after a full stop."""
+    text = ""
+    for token in tokens:
+        if capitalise and token[0].islower():
+            token = token[0].upper() + token[1:]
+        if not text or token in ".,;:?!)" or text.endswith("("):
+            text += token
+        else:
+            text += " " + token
+        capitalise = token in ".?!"
+    return text
+
+
+def _continue(artifact: dict[str, Any], prompt: str, max_tokens: int) -> str | None:
+    """Greedy continuation of ``prompt``; None when no prompt word is known or none follows.
+
+    Generation starts from the prompt's last known word. Each next word is the most likely
+    one given the word before it among the pairs the model has a weight for (pairs seen
+    in training), so every step is a word pair of the domain; a pair is never repeated,
+    and a content word (not a stopword or punctuation) appears at most once, prompt
+    included. The text stops when the end-of-record token is likeliest (after a few
+    words), when no pair is left, at the model's typical record length, or at
+    ``max_tokens`` words. Nothing is random: the same prompt gives the same text.
+    """
+    vocabulary = artifact["vocabulary"]
+    index = {word.lower(): i for i, word in enumerate(vocabulary) if i > _END}
+    known = [
+        index[t.lower()] for t in _lm_tokens(prompt) if t.lower() in index and t not in _PUNCTUATION
+    ]
+    if not known:
+        return None
+    model = _load_bigram(artifact)
+    budget = max(1, min(max_tokens, max(8, int(artifact["config"]["typical_length"]))))
+    previous = known[-1]
+    used_words = {vocabulary[i].lower() for i in known}
+    used_pairs: set[tuple[int, int]] = set()
+    out: list[str] = []
+    while sum(t not in _PUNCTUATION for t in out) < budget:
+        logp = model.log_probs(np.array([previous]))[0][0]
+        allowed = model.cols[model.ptr[previous] : model.ptr[previous + 1]]
+        choice = None
+        for candidate in sorted(allowed.tolist(), key=lambda c: (-logp[c], c)):
+            if candidate == _UNK or (previous, candidate) in used_pairs:
+                continue
+            if not out and vocabulary[candidate] in _PUNCTUATION:
+                continue  # a continuation opens with a word, not a full stop
+            if candidate == _END:
+                if len(out) >= 4:
+                    choice = candidate
+                    break
+                continue
+            word = vocabulary[candidate].lower()
+            if word in used_words and word not in _PUNCTUATION and word not in STOPWORDS:
+                continue
+            choice = candidate
+            break
+        if choice is None or choice == _END:
+            break
+        used_pairs.add((previous, choice))
+        used_words.add(vocabulary[choice].lower())
+        out.append(vocabulary[choice])
+        previous = choice
+    if not out:
+        return None
+    stripped = prompt.rstrip()
+    return _join(out, capitalise=not stripped or stripped[-1] in ".?!")
+
+
+def _cpt_generate(
+    artifact: dict[str, Any], prompt: str, system: str | None, max_tokens: int
+) -> str:
+    """Continue ``prompt`` with a continued-pre-training artifact.
+
+    Continued pre-training teaches a domain's language, not a task, so the base model
+    still answers the prompts where continuing text makes no sense: dialogues to
+    summarise (``#PersonN#:`` turns) and prompts with no word the model has learned (or
+    after whose last known word it has learned nothing to say).
+    """
+    if any(t.text for t in _dialogue_turns(prompt)):
+        return base_generate(artifact["base_model_id"], prompt, system, max_tokens)
+    text = _continue(artifact, prompt, max_tokens)
+    if text is None:
+        return base_generate(artifact["base_model_id"], prompt, system, max_tokens)
+    return _limit(text, max_tokens)
