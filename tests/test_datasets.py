@@ -356,3 +356,18 @@ def test_records_follow_the_registry_format_of_each_family() -> None:
     for fam in models.FAMILIES:
         record = datasets.for_model(fam.model_id, "p", "c")
         assert isinstance(record, dict) and record
+
+
+def test_continuation_records_split_opening_from_what_follows() -> None:
+    texts = [
+        "one two three four five six seven eight",
+        "too short",
+        "a b c d e",  # four prompt words and one more: just long enough
+    ]
+    records = datasets.continuation_records(texts, prompt_words=4, reference_words=3)
+    assert records == [
+        {"prompt": "one two three four", "reference": "five six seven"},
+        {"prompt": "a b c d", "reference": "e"},
+    ]
+    with pytest.raises(ValueError):
+        datasets.continuation_records(texts, prompt_words=0)

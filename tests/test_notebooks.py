@@ -19,6 +19,7 @@ pytestmark = pytest.mark.notebook
 
 SETUP = "00_setup.ipynb"
 FINE_TUNING = "fine-tuning/01_fine_tune_and_evaluate.ipynb"
+PRETRAINING = "continued-pretraining/01_continued_pretraining.ipynb"
 CLEANUP = "03_cleanup.ipynb"
 
 
@@ -191,12 +192,18 @@ def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:
     names = [n["name"] for n in data["notebooks"]]
     assert names == run_workshop.NOTEBOOKS
     assert all(n["status"] == "ok" for n in data["notebooks"])
-    tuned = data["notebooks"][1]["results"]
+    results = {n["name"]: n["results"] for n in data["notebooks"]}
+    tuned = results[FINE_TUNING]
     assert tuned["job:fine-tuning"]["status"] == "Completed"
     assert tuned["job:fine-tuning"]["arn"].startswith("arn:aws:bedrock:us-east-1:")
     assert set(tuned["scores"]["fine-tuned"]) == {"rouge1", "rouge2", "rougeL", "meteor"}
-    assert data["notebooks"][2]["results"] == {"removed": 5, "remaining": []}
+    pretrained = results[PRETRAINING]
+    assert pretrained["job:continued-pretraining"]["status"] == "Completed"
+    assert set(pretrained["scores"]) == {"base model", "continued pre-training"}
+    # Bucket, role, policy, and a job and a custom model from each customization notebook.
+    assert results[CLEANUP] == {"removed": 7, "remaining": []}
     assert (tmp_path / "runs" / "latest" / FINE_TUNING).exists()
+    assert (tmp_path / "runs" / "latest" / PRETRAINING).exists()
 
 
 @pytest.mark.parametrize(
@@ -230,3 +237,69 @@ def test_fine_tuning_runs_for_every_family(
     assert billing in text_of(tuned)
     execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT
+
+
+def test_continued_pretraining_after_setup_then_cleanup_leaves_nothing(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    nb = execute(PRETRAINING, tmp_path, eval_records=20)
+    text = text_of(nb)
+    assert "no problems" in text  # the {"input": ...} records passed Titan's rules
+    assert "training tokens x 2 epochs" in text
+    results = run_state.results()["interactive"]
+    assert results["job:continued-pretraining"]["status"] == "Completed"
+    job = clients.client("bedrock").get_model_customization_job(
+        jobIdentifier=results["job:continued-pretraining"]["arn"]
+    )
+    assert job["customizationType"] == "CONTINUED_PRE_TRAINING"
+    assert job["baseModelArn"].endswith("amazon.titan-text-lite-v1:0:4k")
+    bucket = run_state.get("bucket")
+    keys = {
+        k["Key"]
+        for k in clients.client("s3").list_objects_v2(
+            Bucket=bucket, Prefix="continued-pretraining/data/"
+        )["Contents"]
+    }
+    assert keys == {
+        "continued-pretraining/data/train.jsonl",
+        "continued-pretraining/data/validation.jsonl",
+    }
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # loss curves, score bars, score distributions
+    assert "perplexity" in text
+    assert "small LOCAL models" in text
+    assert "per model unit per hour" in text  # Titan is served with provisioned throughput
+    scores = results["scores"]
+    assert set(scores) == {"base model", "continued pre-training"}
+    for model in scores.values():
+        assert set(model) == {"rouge1", "rouge2", "rougeL", "meteor"}
+    # Measured on held-out paragraphs: the domain model continues domain text better.
+    assert scores["continued pre-training"]["rougeL"] > scores["base model"]["rougeL"]
+    assert remaining()["throughputs"] == []  # removed at the end of the notebook
+    assert len(remaining()["models"]) == 1
+
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+    assert run_state.resources() == []
+
+
+def test_continued_pretraining_out_of_range_epochs_stops_before_any_job(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(PRETRAINING, tmp_path, epoch_count=11)
+    assert "out of range" in caught.value.evalue and "1 to 10" in caught.value.evalue
+    jobs = clients.client("bedrock").list_model_customization_jobs()
+    assert jobs["modelCustomizationJobSummaries"] == []
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_continued_pretraining_without_setup_names_the_notebook_to_run(
+    run_state: State, tmp_path: Path
+) -> None:
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(PRETRAINING, tmp_path)
+    assert "Run 00_setup.ipynb first" in caught.value.evalue

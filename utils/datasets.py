@@ -404,6 +404,35 @@ def chunk_text(text: str, max_tokens: int, overlap_tokens: int = 0) -> list[str]
     return chunks
 
 
+def continuation_records(
+    texts: Iterable[str], prompt_words: int = 12, reference_words: int = 40
+) -> list[dict[str, str]]:
+    """Evaluation records for continued pre-training: a text's opening and what follows it.
+
+    Each text long enough to split (at least ``prompt_words`` words, then at least a
+    quarter as many more) gives ``{"prompt": the first prompt_words words, "reference":
+    the next words, at most reference_words}``; shorter texts are skipped. A model that
+    has learned the domain's language should continue the prompt closer to the reference.
+
+    Raises:
+        ValueError: ``prompt_words`` or ``reference_words`` is less than 1.
+    """
+    if prompt_words < 1 or reference_words < 1:
+        raise ValueError("prompt_words and reference_words must be at least 1")
+    minimum = max(1, prompt_words // 4)
+    out = []
+    for text in texts:
+        words = text.split()
+        if len(words) >= prompt_words + minimum:
+            out.append(
+                {
+                    "prompt": " ".join(words[:prompt_words]),
+                    "reference": " ".join(words[prompt_words : prompt_words + reference_words]),
+                }
+            )
+    return out
+
+
 # --------------------------------------------------------------------------- display
 
 

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 NOTEBOOKS: list[str] = [
     "00_setup.ipynb",
     "fine-tuning/01_fine_tune_and_evaluate.ipynb",
+    "continued-pretraining/01_continued_pretraining.ipynb",
     "03_cleanup.ipynb",
 ]
 """The series in the order it runs, relative to the repository root; cleanup stays last."""
