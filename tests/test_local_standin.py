@@ -458,7 +458,7 @@ def test_continued_pretraining_is_refused_where_bedrock_refuses_it(aws: StandIn)
     role = make_role()
     for change, needle in (
         ({"customizationType": "CONTINUED_PRE_TRAINING"}, "does not support"),
-        ({"customizationType": "DISTILLATION"}, "does not run DISTILLATION jobs yet"),
+        ({"customizationType": "DISTILLATION"}, "teacherModelIdentifier"),
     ):
         with pytest.raises(ClientError) as caught:
             _start_job(role, "s3://workshop-test-bucket/x.jsonl", "nova-job", **change)
@@ -475,4 +475,169 @@ def test_malformed_continued_pretraining_data_names_the_line(aws: StandIn) -> No
     bedrock = clients.client("bedrock")
     job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
     assert "bad.jsonl:3:" in job["failureMessage"]
+    assert "outputModelArn" not in job
+
+
+# -- distillation ------------------------------------------------------------------------
+
+STUDENT = "amazon.nova-micro-v1:0:128k"
+TEACHER = "amazon.nova-pro-v1:0"
+
+
+def _distillation_prompts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Distillation prompt records: the system block and the user turn only."""
+    from utils.datasets import summary_prompt
+
+    return [
+        {
+            "schemaVersion": "bedrock-conversation-2024",
+            "system": [{"text": "You summarize dialogues."}],
+            "messages": [{"role": "user", "content": [{"text": summary_prompt(r["dialogue"])}]}],
+        }
+        for r in rows
+    ]
+
+
+def _start_distillation(
+    role: str, train_uri: str, name: str = "distil-a", student: str = STUDENT, **teacher: Any
+) -> str:
+    config = {"teacherModelIdentifier": TEACHER, "maxResponseLengthForInference": 200}
+    config.update(teacher)
+    return _start_job(
+        role,
+        train_uri,
+        name,
+        customizationType="DISTILLATION",
+        baseModelIdentifier=student,
+        customizationConfig={"distillationConfig": {"teacherModelConfig": config}},
+    )
+
+
+def test_distillation_job_brings_the_student_closer_to_the_teacher(aws: StandIn) -> None:
+    from rouge_score import rouge_scorer
+
+    from utils.datasets import load_bundled_dialogues, summary_prompt
+
+    rows = load_bundled_dialogues()
+    assert len(rows) >= 140
+    bucket = make_bucket()
+    train = put_jsonl(bucket, "distil/prompts.jsonl", _distillation_prompts(rows[:120]))
+    arn = _start_distillation(make_role(), train)
+    bedrock = clients.client("bedrock")
+    job = _wait_status(
+        lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Completed", "Failed"}
+    )
+    assert job["status"] == "Completed", job.get("failureMessage")
+    _checked(BEDROCK, "GetModelCustomizationJob", job)
+    assert job["customizationType"] == "DISTILLATION"
+    teacher_config = job["customizationConfig"]["distillationConfig"]["teacherModelConfig"]
+    assert teacher_config["teacherModelIdentifier"] == TEACHER
+    model = bedrock.get_custom_model(modelIdentifier=job["outputModelArn"])
+    assert model["customizationType"] == "DISTILLATION"
+
+    s3 = clients.client("s3")
+    prefix = f"output/model-customization-job-{arn.rsplit('/', 1)[-1]}"
+    steps = s3.get_object(
+        Bucket=bucket, Key=f"{prefix}/training_artifacts/step_wise_training_metrics.csv"
+    )["Body"].read()
+    assert steps.decode().splitlines()[0] == "step_number,epoch_number,training_loss,perplexity"
+    validation = s3.get_object(
+        Bucket=bucket,
+        Key=f"{prefix}/validation_artifacts/post_fine_tuning_validation/validation/"
+        "validation_metrics.csv",
+    )["Body"].read()
+    assert len(validation.decode().strip().splitlines()) >= 2
+    assert job["validationMetrics"]
+
+    pt = bedrock.create_provisioned_model_throughput(
+        modelUnits=1, provisionedModelName="pt-distil", modelId=job["outputModelArn"]
+    )["provisionedModelArn"]
+    _wait_status(
+        lambda: bedrock.get_provisioned_model_throughput(provisionedModelId=pt), {"InService"}
+    )
+    runtime = clients.client("bedrock-runtime")
+
+    def answer(model_id: str, prompt: str) -> str:
+        reply = runtime.converse(
+            modelId=model_id,
+            system=[{"text": "You summarize dialogues."}],
+            messages=[{"role": "user", "content": [{"text": prompt}]}],
+            inferenceConfig={"maxTokens": 200},
+        )
+        return reply["output"]["message"]["content"][0]["text"]
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    held_out = [summary_prompt(r["dialogue"]) for r in rows[120:140]]
+    base_scores, distilled_scores = [], []
+    for prompt in held_out:
+        teacher_text = answer(TEACHER, prompt)
+        base = scorer.score(teacher_text, answer("amazon.nova-micro-v1:0", prompt))
+        distilled = scorer.score(teacher_text, answer(pt, prompt))
+        base_scores.append(base["rougeL"].fmeasure)
+        distilled_scores.append(distilled["rougeL"].fmeasure)
+    base_mean = sum(base_scores) / len(base_scores)
+    distilled_mean = sum(distilled_scores) / len(distilled_scores)
+    print(f"ROUGE-L against the teacher: base {base_mean:.3f}, distilled {distilled_mean:.3f}")
+    assert distilled_mean > base_mean
+    bedrock.delete_provisioned_model_throughput(provisionedModelId=pt)
+
+
+@pytest.mark.parametrize(
+    ("student", "teacher", "needle"),
+    [
+        ("amazon.nova-lite-v1:0:300k", {"teacherModelIdentifier": "amazon.nova-micro-v1:0"},
+         "not stronger"),
+        (STUDENT, {"teacherModelIdentifier": "amazon.nova-micro-v1:0"}, "not stronger"),
+        (STUDENT, {"teacherModelIdentifier": "acme.giant-v9:0"}, "not a base model"),
+        (STUDENT, {"maxResponseLengthForInference": 0}, "positive integer"),
+    ],
+)  # fmt: skip
+def test_distillation_teacher_must_be_known_and_stronger(
+    aws: StandIn, student: str, teacher: dict[str, Any], needle: str
+) -> None:
+    make_bucket()
+    with pytest.raises(ClientError) as caught:
+        _start_distillation(
+            make_role(), "s3://workshop-test-bucket/x.jsonl", student=student, **teacher
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert needle in caught.value.response["Error"]["Message"]
+    bedrock = clients.client("bedrock")
+    assert bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"] == []
+
+
+def test_distillation_from_invocation_logs_is_refused_honestly(aws: StandIn) -> None:
+    make_bucket()
+    with pytest.raises(ClientError) as caught:
+        _start_job(
+            make_role(),
+            "s3://workshop-test-bucket/x.jsonl",
+            "distil-logs",
+            customizationType="DISTILLATION",
+            trainingDataConfig={
+                "invocationLogsConfig": {
+                    "invocationLogSource": {"s3Uri": "s3://workshop-test-bucket/logs/"}
+                }
+            },
+            customizationConfig={
+                "distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": TEACHER}}
+            },
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "invocation logs yet" in caught.value.response["Error"]["Message"]
+
+
+def test_too_few_distillation_prompts_fail_the_job(aws: StandIn) -> None:
+    from utils.datasets import load_bundled_dialogues
+
+    bucket = make_bucket()
+    train = put_jsonl(
+        bucket, "distil/few.jsonl", _distillation_prompts(load_bundled_dialogues()[:40])
+    )
+    arn = _start_distillation(make_role(), train, "distil-few")
+    bedrock = clients.client("bedrock")
+    job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
+    _checked(BEDROCK, "GetModelCustomizationJob", job)
+    assert "failed validation" in job["failureMessage"]
+    assert "100" in job["failureMessage"]
     assert "outputModelArn" not in job

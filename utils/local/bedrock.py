@@ -343,11 +343,18 @@ class LocalBedrock:
         ctype = p.get("customizationType", models.FINE_TUNING)
         if ctype not in fam.customizations:
             raise validation_error(f"{fam.name} does not support customization type {ctype}.")
-        if ctype not in (models.FINE_TUNING, models.CONTINUED_PRE_TRAINING):
+        if ctype not in (models.FINE_TUNING, models.CONTINUED_PRE_TRAINING, models.DISTILLATION):
             raise validation_error(
-                f"The local stand-in does not run {ctype} jobs yet; only FINE_TUNING and "
-                "CONTINUED_PRE_TRAINING."
+                f"The local stand-in does not run {ctype} jobs yet; only FINE_TUNING, "
+                "CONTINUED_PRE_TRAINING and DISTILLATION."
             )
+        if ctype == models.DISTILLATION:
+            _distillation_settings(p, fam)
+            if p.get("validationDataConfig", {}).get("validators"):
+                raise validation_error(
+                    "The local stand-in takes no validation data for DISTILLATION jobs; it "
+                    "holds back every tenth prompt to measure the validation loss."
+                )
         try:
             models.check_hyperparameters(fam.model_id, p.get("hyperParameters", {}))
         except WorkshopError as err:
@@ -356,6 +363,11 @@ class LocalBedrock:
             raise conflict(f"A model customization job named {p['jobName']} already exists.")
         if any(m.name == p["customModelName"] for m in self.custom_models.values()):
             raise conflict(f"A custom model named {p['customModelName']} already exists.")
+        if ctype == models.DISTILLATION and "invocationLogsConfig" in p["trainingDataConfig"]:
+            raise validation_error(
+                "The local stand-in does not distil from model invocation logs yet; give the "
+                "prompts as a JSON Lines file in trainingDataConfig.s3Uri."
+            )
         _split_s3(p["trainingDataConfig"].get("s3Uri", ""))
         _split_s3(p["outputDataConfig"]["s3Uri"])
         self._check_role(p["roleArn"])
@@ -507,10 +519,68 @@ class LocalBedrock:
             )
         return body
 
+    def _prompts(self, job: Job, uri: str) -> list[tuple[str, str | None, str | None]]:
+        """Read and check distillation prompts: (prompt, system, given answer or None)."""
+        body = self._validated(job, uri, "train", "distillation")
+        prompts = []
+        for line in body.decode("utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                messages = record["messages"]
+                if messages[0]["role"] != "user":
+                    continue
+                prompt = _texts(messages[0]["content"])
+                system = "\n".join(b["text"] for b in record.get("system", [])) or None
+                answer = _texts(messages[1]["content"]) if len(messages) > 1 else None
+            except (ValueError, KeyError, IndexError, TypeError):
+                continue  # an invalid record; the validator already counted it
+            prompts.append((prompt, system, answer))
+        return prompts
+
+    def _distil(self, job: Job) -> list[tuple[str, str]]:
+        """The (prompt, answer) pairs the student learns: the teacher answers each prompt."""
+        teacher, max_tokens = _distillation_settings(job.request, job.family)
+        _, generate = self.resolve(teacher)
+        pairs = []
+        for prompt, system, answer in self._prompts(
+            job, job.request["trainingDataConfig"]["s3Uri"]
+        ):
+            pairs.append((prompt, answer if answer else generate(prompt, system, max_tokens)))
+        return pairs
+
+    def _finish_distillation(self, job: Job) -> Any:
+        """Distil: ask the teacher, hold back every tenth pair, fine-tune the student."""
+        from utils.local import learner
+
+        pairs = self._distil(job)
+        train = [pair for i, pair in enumerate(pairs) if i % 10 != 9]
+        held_out = [pair for i, pair in enumerate(pairs) if i % 10 == 9]
+        hyper = models.check_hyperparameters(
+            job.family.model_id, job.request.get("hyperParameters", {})
+        )
+        try:
+            run = learner.fine_tune(
+                train, held_out or None, hyper, base_model_id=job.family.model_id
+            )
+        except ValueError as err:
+            raise DataError(f"Training could not start: {err}") from None
+        self._write_metrics(job, run.step_metrics, run.validation_metrics)
+        return run
+
     def _finish(self, job: Job) -> None:
         from utils.local import learner  # imported late: numpy work only when a job ends
 
         p = job.request
+        if p.get("customizationType") == models.DISTILLATION:
+            try:
+                run = self._finish_distillation(job)
+            except DataError as err:
+                self._end(job, "Failed", str(err))
+                return
+            self._complete(job, run)
+            return
         pretraining = p.get("customizationType") == models.CONTINUED_PRE_TRAINING
         read: Callable[[Job, str, str], list[Any]] = self._inputs if pretraining else self._pairs
         train_on: Callable[..., learner.TrainingRun] = (
@@ -529,6 +599,11 @@ class LocalBedrock:
         except DataError as err:
             self._end(job, "Failed", str(err))
             return
+        self._complete(job, run)
+
+    def _complete(self, job: Job, run: Any) -> None:
+        """Create the custom model a finished run produced and end the job Completed."""
+        p = job.request
         model_id = _new_id()
         model = CustomModel(
             arn=self._arn("custom-model", f"{job.family.customization_id}/{model_id}"),
@@ -891,6 +966,46 @@ class LocalBedrock:
             raise validation_error("The request body is not valid JSON.") from None
         body = _invoke_body(request, generate)
         return {"body": json.dumps(body).encode(), "contentType": "application/json"}
+
+
+DEFAULT_MAX_RESPONSE_LENGTH = 1000
+
+
+def _distillation_settings(p: dict[str, Any], student: models.ModelFamily) -> tuple[str, int]:
+    """The teacher's base model id and the answer length of a DISTILLATION request.
+
+    Raises:
+        ServiceError: A ValidationException when the teacher is missing, unknown or not
+            stronger than the student, or the response length is not a positive integer.
+    """
+    from utils.local import learner
+
+    config = (p.get("customizationConfig") or {}).get("distillationConfig") or {}
+    teacher_config = config.get("teacherModelConfig") or {}
+    teacher = teacher_config.get("teacherModelIdentifier")
+    if not teacher:
+        raise validation_error(
+            "A DISTILLATION job needs customizationConfig.distillationConfig."
+            "teacherModelConfig.teacherModelIdentifier (for example amazon.nova-pro-v1:0)."
+        )
+    teacher_id = urllib.parse.unquote(str(teacher)).split("foundation-model/")[-1]
+    fam = models.find(teacher_id)
+    if fam is None:
+        raise validation_error(
+            f"The teacher model {teacher} is not a base model the stand-in knows; use a "
+            "stronger model of the workshop, such as amazon.nova-pro-v1:0."
+        )
+    if learner.model_tier(fam.model_id) <= learner.model_tier(student.model_id):
+        raise validation_error(
+            f"The teacher model {fam.model_id} is not stronger than the student "
+            f"{student.model_id}; choose a larger teacher, such as amazon.nova-pro-v1:0."
+        )
+    length = teacher_config.get("maxResponseLengthForInference", DEFAULT_MAX_RESPONSE_LENGTH)
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise validation_error(
+            f"maxResponseLengthForInference is {length!r}; it must be a positive integer."
+        )
+    return fam.model_id, length
 
 
 def _page(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | None]:
