@@ -272,3 +272,35 @@ def test_family_without_on_demand_gets_provisioned_throughput(
     report = cleanup.cleanup(state)
     assert not report["remains"].any()
     assert remaining() == NOTHING_LEFT
+
+
+def test_customization_config_is_sent_only_when_given(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    plain = jobs.describe(_start(state, setup))
+    assert "customizationConfig" not in plain
+    config = {
+        "distillationConfig": {
+            "teacherModelConfig": {
+                "teacherModelIdentifier": "amazon.nova-pro-v1:0",
+                "maxResponseLengthForInference": 1000,
+            }
+        }
+    }
+    prompts = [
+        {"schemaVersion": r["schemaVersion"], "system": r["system"], "messages": r["messages"][:1]}
+        for r in dialogue_records(120)
+    ]
+    job = _start(
+        state,
+        setup,
+        key="distillation",
+        training_uri=put_jsonl(setup["bucket"], "distillation/prompts.jsonl", prompts),
+        validation_uri=None,
+        customization_type="DISTILLATION",
+        customization_config=config,
+    )
+    described = jobs.describe(job)
+    assert described["customizationType"] == "DISTILLATION"
+    assert described["customizationConfig"] == config
+    assert jobs.settings(job)["customizationConfig"] == config

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.notebook
 SETUP = "00_setup.ipynb"
 FINE_TUNING = "fine-tuning/01_fine_tune_and_evaluate.ipynb"
 PRETRAINING = "continued-pretraining/01_continued_pretraining.ipynb"
+DISTILLATION = "distillation/01_distillation_from_prompts.ipynb"
 CLEANUP = "03_cleanup.ipynb"
 
 
@@ -200,8 +201,14 @@ def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:
     pretrained = results[PRETRAINING]
     assert pretrained["job:continued-pretraining"]["status"] == "Completed"
     assert set(pretrained["scores"]) == {"base model", "continued pre-training"}
+    distilled = results[DISTILLATION]
+    assert distilled["job:distillation"]["status"] == "Completed"
+    assert set(distilled["scores"]) == {"teacher", "distilled student", "student base"}
     # Bucket, role, policy, and a job and a custom model from each customization notebook.
-    assert results[CLEANUP] == {"removed": 7, "remaining": []}
+    customizations = sum(
+        1 for name in run_workshop.NOTEBOOKS if name.startswith(("fine", "cont", "dist"))
+    )
+    assert results[CLEANUP] == {"removed": 3 + 2 * customizations, "remaining": []}
     assert (tmp_path / "runs" / "latest" / FINE_TUNING).exists()
     assert (tmp_path / "runs" / "latest" / PRETRAINING).exists()
 
@@ -303,3 +310,61 @@ def test_continued_pretraining_without_setup_names_the_notebook_to_run(
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(PRETRAINING, tmp_path)
     assert "Run 00_setup.ipynb first" in caught.value.evalue
+
+
+def test_distillation_after_setup_then_cleanup_leaves_nothing(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    nb = execute(DISTILLATION, tmp_path, num_prompts=120, eval_records=20)
+    text = text_of(nb)
+    assert "120 records read, 120 valid, 0 invalid; no problems" in text
+    results = run_state.results()["interactive"]
+    assert results["job:distillation"]["status"] == "Completed"
+    job = clients.client("bedrock").get_model_customization_job(
+        jobIdentifier=results["job:distillation"]["arn"]
+    )
+    assert job["customizationType"] == "DISTILLATION"
+    assert job["baseModelArn"].endswith("amazon.nova-micro-v1:0:128k")
+    teacher = job["customizationConfig"]["distillationConfig"]["teacherModelConfig"]
+    assert teacher["teacherModelIdentifier"] == "amazon.nova-pro-v1:0"
+    bucket = run_state.get("bucket")
+    keys = {
+        k["Key"]
+        for k in clients.client("s3").list_objects_v2(Bucket=bucket, Prefix="distillation/data/")[
+            "Contents"
+        ]
+    }
+    assert keys == {"distillation/data/prompts.jsonl"}
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # loss curves, score bars, score distributions
+    assert "small LOCAL models" in text
+    assert "on demand: per token used" in text  # Nova is served the cheap way
+    # Measured on held-out dialogues: distillation brings the student closer to its teacher.
+    scores = results["scores"]
+    assert set(scores) == {"teacher", "distilled student", "student base"}
+    for metric in ("rouge1", "rougeL", "meteor"):
+        teacher_score = scores["teacher"][metric]
+        distilled_gap = abs(teacher_score - scores["distilled student"][metric])
+        base_gap = abs(teacher_score - scores["student base"][metric])
+        assert distilled_gap < base_gap, metric
+    agreement = results["agreement with teacher"]
+    assert agreement["distilled student"]["rougeL"] > agreement["student base"]["rougeL"]
+    assert remaining()["deployments"] == remaining()["throughputs"] == []  # removed at the end
+    assert len(remaining()["models"]) == 1
+
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+    assert run_state.resources() == []
+
+
+def test_distillation_with_too_few_prompts_stops_before_any_job(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError):
+        execute(DISTILLATION, tmp_path, num_prompts=50)
+    jobs = clients.client("bedrock").list_model_customization_jobs()
+    assert jobs["modelCustomizationJobSummaries"] == []
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT

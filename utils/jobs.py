@@ -79,12 +79,16 @@ def start(
     validation_uri: str | None = None,
     customization_type: str = models.FINE_TUNING,
     name_prefix: str | None = None,
+    customization_config: dict[str, Any] | None = None,
 ) -> Job:
     """Start a customization job, or re-attach to the one this workshop already runs for ``key``.
 
     A job recorded under ``key`` that is still running or has completed is reused, so a
     re-run or a kernel restart never starts (and bills) a second job. A failed or
     stopped job is not reused: a new one starts with a new name.
+
+    ``customization_config`` is sent as ``customizationConfig`` when given, for example
+    the teacher model of a DISTILLATION job.
     """
     family = models.family(base_model)
     hyper = models.check_hyperparameters(base_model, hyperparameters or {})
@@ -117,6 +121,8 @@ def start(
         "jobTags": [{"key": "workshop-id", "value": state.workshop_id}],
         "customModelTags": [{"key": "workshop-id", "value": state.workshop_id}],
     }
+    if customization_config:
+        request["customizationConfig"] = customization_config
     if validation_uri:
         request["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
     state.add_resource("customization-job", name, status="creating", key=key)
@@ -134,6 +140,7 @@ def start(
 REQUEST_FIELDS = (
     "jobName",
     "customizationType",
+    "customizationConfig",
     "baseModelArn",
     "hyperParameters",
     "trainingDataConfig",
