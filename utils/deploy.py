@@ -7,6 +7,7 @@ exists; every family). :func:`serve` picks the first where the family supports i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,20 @@ def _describe(ident: str) -> dict[str, Any]:
     return clients.client("bedrock").get_provisioned_model_throughput(provisionedModelId=ident)
 
 
+def _reusable(
+    recorded: dict[str, Any] | None,
+    describe: Callable[[str], dict[str, Any]],
+    usable: Callable[[dict[str, Any]], bool],
+) -> str | None:
+    """The ARN of an endpoint this workshop recorded earlier if it still serves, else None."""
+    if not recorded:
+        return None
+    try:
+        return str(recorded["arn"]) if usable(describe(recorded["arn"])) else None
+    except ClientError:
+        return None
+
+
 def provision(
     *, state: State, key: str, model_arn: str, name_prefix: str, model_units: int = 1
 ) -> str:
@@ -34,14 +49,13 @@ def provision(
     It bills per hour from creation until deletion, so it is recorded in the state
     file before it is requested and deleted at the end of the notebook.
     """
-    recorded = state.get(f"throughput:{key}")
-    if recorded:
-        try:
-            found = _describe(recorded["arn"])
-            if found["status"] in REUSABLE and found["modelArn"] == model_arn:
-                return str(recorded["arn"])
-        except ClientError:
-            pass
+    reused = _reusable(
+        state.get(f"throughput:{key}"),
+        _describe,
+        lambda found: found["status"] in REUSABLE and found["modelArn"] == model_arn,
+    )
+    if reused:
+        return reused
     name = unique_name(name_prefix, state.workshop_id)
     state.add_resource("provisioned-throughput", name, status="creating", key=key)
     try:
@@ -142,14 +156,13 @@ def _describe_deployment(ident: str) -> dict[str, Any]:
 
 def deploy_on_demand(*, state: State, key: str, model_arn: str, name_prefix: str) -> str:
     """Create an on-demand custom model deployment (or reuse ours); returns its ARN."""
-    recorded = state.get(f"deployment:{key}")
-    if recorded:
-        try:
-            found = _describe_deployment(recorded["arn"])
-            if found["status"] != "Failed" and found["modelArn"] == model_arn:
-                return str(recorded["arn"])
-        except ClientError:
-            pass
+    reused = _reusable(
+        state.get(f"deployment:{key}"),
+        _describe_deployment,
+        lambda found: found["status"] != "Failed" and found["modelArn"] == model_arn,
+    )
+    if reused:
+        return reused
     name = unique_name(name_prefix, state.workshop_id)
     state.add_resource("custom-model-deployment", name, status="creating", key=key)
     try:

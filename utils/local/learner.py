@@ -414,10 +414,12 @@ def _evaluate(weights: _Weights, corpus: _Corpus) -> float:
     )
 
 
-def _hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
-    """Parse Bedrock's string hyperparameters, filling in defaults and ignoring the rest."""
-    out: dict[str, float | int] = dict(DEFAULT_HYPERPARAMETERS)
-    for name in DEFAULT_HYPERPARAMETERS:
+def _numbers(
+    hyperparameters: dict[str, str], defaults: dict[str, float | int]
+) -> dict[str, float | int]:
+    """Bedrock's string values as numbers for the names in ``defaults``, defaults for the rest."""
+    out: dict[str, float | int] = dict(defaults)
+    for name in defaults:
         if name in hyperparameters:
             try:
                 value = float(hyperparameters[name])
@@ -426,6 +428,12 @@ def _hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
                     f"Hyperparameter {name} must be a number, got {hyperparameters[name]!r}."
                 ) from None
             out[name] = value if name == "learningRate" else int(value)
+    return out
+
+
+def _hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
+    """Parse Bedrock's string hyperparameters, filling in defaults and ignoring the rest."""
+    out = _numbers(hyperparameters, DEFAULT_HYPERPARAMETERS)
     # Claude 3 Haiku sends a multiplier of its default rather than a rate.
     if "learningRateMultiplier" in hyperparameters and "learningRate" not in hyperparameters:
         out["learningRate"] = DEFAULT_HYPERPARAMETERS["learningRate"] * float(
@@ -693,16 +701,7 @@ def _lm_tokens(text: str) -> list[str]:
 
 def _cpt_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
     """Titan's string hyperparameters as numbers, with Titan's defaults for missing ones."""
-    out: dict[str, float | int] = dict(CPT_DEFAULT_HYPERPARAMETERS)
-    for name in CPT_DEFAULT_HYPERPARAMETERS:
-        if name in hyperparameters:
-            try:
-                value = float(hyperparameters[name])
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"Hyperparameter {name} must be a number, got {hyperparameters[name]!r}."
-                ) from None
-            out[name] = value if name == "learningRate" else int(value)
+    out = _numbers(hyperparameters, CPT_DEFAULT_HYPERPARAMETERS)
     if out["epochCount"] < 1 or out["batchSize"] < 1:
         raise ValueError("epochCount and batchSize must be at least 1.")
     if out["learningRate"] < 0 or out["learningRateWarmupSteps"] < 0:
