@@ -71,6 +71,7 @@ NOTHING_LEFT = {
     "throughputs": [],
     "deployments": [],
     "running jobs": [],
+    "invocation logging": [],
 }
 
 
@@ -93,4 +94,11 @@ def remaining() -> dict[str, list[str]]:
             for d in bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]
         ],
         "running jobs": [j["jobName"] for j in jobs["modelCustomizationJobSummaries"]],
+        "invocation logging": [
+            config["s3Config"]["bucketName"]
+            for config in [
+                bedrock.get_model_invocation_logging_configuration().get("loggingConfig")
+            ]
+            if config
+        ],
     }

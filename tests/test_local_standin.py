@@ -146,6 +146,17 @@ def test_every_served_operation_matches_botocore_output_shapes(
     call("GetModelInvocationJob", jobIdentifier=batch_job)
     call("ListModelInvocationJobs")
     call("StopModelInvocationJob", jobIdentifier=batch_job)
+    call("GetModelInvocationLoggingConfiguration")
+    from utils.invocation_logs import allow_bedrock_logging
+
+    allow_bedrock_logging("workshop-test-bucket", "logs", "123456789012", "us-east-1")
+    logging_config = {
+        "s3Config": {"bucketName": "workshop-test-bucket", "keyPrefix": "logs"},
+        "textDataDeliveryEnabled": True,
+    }
+    call("PutModelInvocationLoggingConfiguration", loggingConfig=logging_config)
+    assert call("GetModelInvocationLoggingConfiguration")["loggingConfig"] == logging_config
+    call("DeleteModelInvocationLoggingConfiguration")
     assert seen == set(aws.bedrock.service.operations)
 
 
@@ -606,25 +617,21 @@ def test_distillation_teacher_must_be_known_and_stronger(
     assert bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"] == []
 
 
-def test_distillation_from_invocation_logs_is_refused_honestly(aws: StandIn) -> None:
+def test_invocation_logs_feed_distillation_jobs_only(aws: StandIn) -> None:
     make_bucket()
     with pytest.raises(ClientError) as caught:
         _start_job(
             make_role(),
             "s3://workshop-test-bucket/x.jsonl",
-            "distil-logs",
-            customizationType="DISTILLATION",
+            "tune-from-logs",
             trainingDataConfig={
                 "invocationLogsConfig": {
                     "invocationLogSource": {"s3Uri": "s3://workshop-test-bucket/logs/"}
                 }
             },
-            customizationConfig={
-                "distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": TEACHER}}
-            },
         )
     assert caught.value.response["Error"]["Code"] == "ValidationException"
-    assert "invocation logs yet" in caught.value.response["Error"]["Message"]
+    assert "only for DISTILLATION" in caught.value.response["Error"]["Message"]
 
 
 def test_too_few_distillation_prompts_fail_the_job(aws: StandIn) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from utils import clients, iam, s3
+from utils import clients, iam, invocation_logs, s3
 from utils.state import State
 
 # Serving resources bill while they exist, so they go first; the role goes last because a
@@ -19,6 +19,7 @@ ORDER = (
     "batch-inference-job",
     "customization-job",
     "custom-model",
+    "invocation-logging",
     "s3-bucket",
     "iam-policy",
     "iam-role",
@@ -102,6 +103,8 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
         "batch-inference-job": _remove_batch_job,
         "customization-job": lambda rec: _remove_job(rec, state),
         "custom-model": _remove_model,
+        # Switched off before the bucket goes, or Bedrock would keep writing logs to it.
+        "invocation-logging": lambda rec: invocation_logs.disable(state, rec["id"]),
         "s3-bucket": _remove_bucket,
         "iam-policy": _remove_policy,
         "iam-role": _remove_role,

@@ -125,6 +125,8 @@ class ConverseRunner:
         temperature: Sampling temperature; 0 keeps comparisons repeatable.
         region: Region of the Bedrock runtime endpoint (default: the session's).
         client: A ``bedrock-runtime`` client to use instead of the shared one (tests).
+        request_metadata: Tags for the invocation log of each call (``requestMetadata``),
+            which a distillation job can filter on.
 
     Attributes:
         last_was_local: Whether the latest :meth:`predict` call was answered by the local
@@ -140,8 +142,10 @@ class ConverseRunner:
         temperature: float = 0.0,
         region: str | None = None,
         client: Any | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> None:
         self.model_id = model_id
+        self.request_metadata = dict(request_metadata) if request_metadata else None
         self.system = system
         self.max_tokens = max_tokens
         self.temperature = temperature
@@ -179,6 +183,8 @@ class ConverseRunner:
         }
         if self.system:
             kwargs["system"] = [{"text": self.system}]
+        if self.request_metadata:
+            kwargs["requestMetadata"] = self.request_metadata
         return kwargs
 
     def generate_one(self, prompt: str) -> Reply:

@@ -72,7 +72,7 @@ def start(
     state: State,
     key: str,
     base_model: str,
-    training_uri: str,
+    training_uri: str | None = None,
     output_uri: str,
     role_arn: str,
     hyperparameters: dict[str, Any] | None = None,
@@ -80,6 +80,7 @@ def start(
     customization_type: str = models.FINE_TUNING,
     name_prefix: str | None = None,
     customization_config: dict[str, Any] | None = None,
+    training_data_config: dict[str, Any] | None = None,
 ) -> Job:
     """Start a customization job, or re-attach to the one this workshop already runs for ``key``.
 
@@ -88,8 +89,14 @@ def start(
     stopped job is not reused: a new one starts with a new name.
 
     ``customization_config`` is sent as ``customizationConfig`` when given, for example
-    the teacher model of a DISTILLATION job.
+    the teacher model of a DISTILLATION job. ``training_data_config`` replaces
+    ``training_uri`` when the data is not one S3 file, for example invocation logs.
     """
+    if (training_uri is None) == (training_data_config is None):
+        raise WorkshopError(
+            "A job needs its training data given once.",
+            "Pass either training_uri (an s3:// JSON Lines file) or training_data_config.",
+        )
     family = models.family(base_model)
     hyper = models.check_hyperparameters(base_model, hyperparameters or {})
     if customization_type not in family.customizations:
@@ -116,7 +123,7 @@ def start(
         "baseModelIdentifier": family.customization_id,
         "customizationType": customization_type,
         "hyperParameters": hyper,
-        "trainingDataConfig": {"s3Uri": training_uri},
+        "trainingDataConfig": training_data_config or {"s3Uri": training_uri},
         "outputDataConfig": {"s3Uri": output_uri},
         "jobTags": [{"key": "workshop-id", "value": state.workshop_id}],
         "customModelTags": [{"key": "workshop-id", "value": state.workshop_id}],

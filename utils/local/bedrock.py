@@ -143,6 +143,7 @@ class LocalBedrock:
             min(DEFAULT_PT_SECONDS, self.job_seconds) if pt_seconds is None else pt_seconds
         )
         self.endpoint: str | None = None  # set once the server is bound
+        self.account_id = ACCOUNT_ID
         self._lock = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self.reset()
@@ -167,11 +168,14 @@ class LocalBedrock:
             "Converse": self.converse,
             "InvokeModel": self.invoke_model,
         }
-        # Imported here: batch.py builds on this module's helpers.
+        # Imported here: batch.py and logs.py build on this module's helpers.
         from utils.local.batch import BatchInference
+        from utils.local.logs import DEFAULT_DELIVERY_SECONDS, InvocationLogging
 
         self.batch = BatchInference(self)
         control.update(self.batch.handlers())
+        self.logs = InvocationLogging(self, min(DEFAULT_DELIVERY_SECONDS, self.job_seconds))
+        control.update(self.logs.handlers())
         self.service = RestJsonService(["bedrock", "bedrock-runtime"], control)
 
     def reset(self) -> None:
@@ -184,6 +188,7 @@ class LocalBedrock:
             self.tokens: dict[str, str] = {}
             if hasattr(self, "batch"):
                 self.batch.reset()
+                self.logs.reset()
 
     # -- plumbing --------------------------------------------------------------------
     def _arn(self, kind: str, rest: str, account: str = ACCOUNT_ID) -> str:
@@ -363,12 +368,16 @@ class LocalBedrock:
             raise conflict(f"A model customization job named {p['jobName']} already exists.")
         if any(m.name == p["customModelName"] for m in self.custom_models.values()):
             raise conflict(f"A custom model named {p['customModelName']} already exists.")
-        if ctype == models.DISTILLATION and "invocationLogsConfig" in p["trainingDataConfig"]:
-            raise validation_error(
-                "The local stand-in does not distil from model invocation logs yet; give the "
-                "prompts as a JSON Lines file in trainingDataConfig.s3Uri."
-            )
-        _split_s3(p["trainingDataConfig"].get("s3Uri", ""))
+        logs_config = p["trainingDataConfig"].get("invocationLogsConfig")
+        if logs_config is not None:
+            if ctype != models.DISTILLATION:
+                raise validation_error(
+                    "invocationLogsConfig is only for DISTILLATION jobs; give "
+                    "trainingDataConfig.s3Uri instead."
+                )
+            _check_logs_config(logs_config)
+        else:
+            _split_s3(p["trainingDataConfig"].get("s3Uri", ""))
         _split_s3(p["outputDataConfig"]["s3Uri"])
         self._check_role(p["roleArn"])
         job_id = _new_id()
@@ -540,15 +549,30 @@ class LocalBedrock:
         return prompts
 
     def _distil(self, job: Job) -> list[tuple[str, str]]:
-        """The (prompt, answer) pairs the student learns: the teacher answers each prompt."""
+        """The (prompt, answer) pairs the student learns: the teacher answers each prompt.
+
+        Prompts come from a JSON Lines file or from invocation logs; logged answers are
+        used as they are when ``usePromptResponse`` is set.
+        """
+        from utils.local.logs import LogsError
+
         teacher, max_tokens = _distillation_settings(job.request, job.family)
         _, generate = self.resolve(teacher)
-        pairs = []
-        for prompt, system, answer in self._prompts(
-            job, job.request["trainingDataConfig"]["s3Uri"]
-        ):
-            pairs.append((prompt, answer if answer else generate(prompt, system, max_tokens)))
-        return pairs
+        data = job.request["trainingDataConfig"]
+        if "invocationLogsConfig" in data:
+            logs_config = data["invocationLogsConfig"]
+            try:
+                logged = self.logs.prompts(logs_config, teacher)
+            except LogsError as err:
+                raise DataError(str(err)) from None
+            keep = bool(logs_config.get("usePromptResponse", False))
+            prompts = [(e.prompt, e.system, e.answer if keep else None) for e in logged]
+        else:
+            prompts = self._prompts(job, data["s3Uri"])
+        return [
+            (prompt, answer if answer else generate(prompt, system, max_tokens))
+            for prompt, system, answer in prompts
+        ]
 
     def _finish_distillation(self, job: Job) -> Any:
         """Distil: ask the teacher, hold back every tenth pair, fine-tune the student."""
@@ -947,7 +971,7 @@ class LocalBedrock:
         text = generate(prompt, system, max_tokens)
         out_tokens = len(text.split())
         in_tokens = len(prompt.split()) + len((system or "").split())
-        return {
+        out = {
             "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
             "stopReason": "max_tokens" if out_tokens >= max_tokens else "end_turn",
             "usage": {
@@ -957,6 +981,9 @@ class LocalBedrock:
             },
             "metrics": {"latencyMs": int((time.perf_counter() - started) * 1000)},
         }
+        logged = {k: v for k, v in p.items() if k not in ("modelId", "requestMetadata")}
+        self.logs.record("Converse", p["modelId"], logged, out, p.get("requestMetadata"))
+        return out
 
     def invoke_model(self, p: dict[str, Any]) -> dict[str, Any]:
         _, generate = self.resolve(p["modelId"])
@@ -964,7 +991,20 @@ class LocalBedrock:
             request = json.loads(p.get("body") or b"{}")
         except ValueError:
             raise validation_error("The request body is not valid JSON.") from None
+        metadata = None
+        if p.get("requestMetadata"):
+            try:
+                metadata = json.loads(p["requestMetadata"])
+            except ValueError:
+                raise validation_error(
+                    "X-Amzn-Bedrock-Request-Metadata is not a JSON object of strings."
+                ) from None
+            if not isinstance(metadata, dict):
+                raise validation_error(
+                    "X-Amzn-Bedrock-Request-Metadata is not a JSON object of strings."
+                )
         body = _invoke_body(request, generate)
+        self.logs.record("InvokeModel", p["modelId"], request, body, metadata)
         return {"body": json.dumps(body).encode(), "contentType": "application/json"}
 
 
@@ -1006,6 +1046,31 @@ def _distillation_settings(p: dict[str, Any], student: models.ModelFamily) -> tu
             f"maxResponseLengthForInference is {length!r}; it must be a positive integer."
         )
     return fam.model_id, length
+
+
+def _check_logs_config(config: dict[str, Any]) -> None:
+    """Refuse an ``invocationLogsConfig`` Bedrock would refuse (unions hold one member)."""
+    source = config.get("invocationLogSource") or {}
+    if len(source) != 1 or "s3Uri" not in source:
+        raise validation_error(
+            "invocationLogsConfig.invocationLogSource must hold exactly one member, s3Uri."
+        )
+    _split_s3(source["s3Uri"])
+    filters = config.get("requestMetadataFilters")
+    if filters is None:
+        return
+    if len(filters) != 1:
+        raise validation_error(
+            "requestMetadataFilters must hold exactly one of equals, notEquals, andAll or "
+            f"orAll, not {sorted(filters)}; combine several conditions with andAll or orAll."
+        )
+    rules = filters.get("andAll") or filters.get("orAll") or [filters]
+    for rule in rules:
+        if len(rule) != 1 or any(len(v) != 1 for v in rule.values()):
+            raise validation_error(
+                "Each request metadata filter holds one equals or notEquals map with one key; "
+                "combine several keys with andAll."
+            )
 
 
 def _page(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | None]:
