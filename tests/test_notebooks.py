@@ -21,6 +21,7 @@ SETUP = "00_setup.ipynb"
 FINE_TUNING = "fine-tuning/01_fine_tune_and_evaluate.ipynb"
 PRETRAINING = "continued-pretraining/01_continued_pretraining.ipynb"
 DISTILLATION = "distillation/01_distillation_from_prompts.ipynb"
+DISTILLATION_LOGS = "distillation/02_distillation_from_invocation_logs.ipynb"
 CLEANUP = "03_cleanup.ipynb"
 
 
@@ -366,5 +367,98 @@ def test_distillation_with_too_few_prompts_stops_before_any_job(
         execute(DISTILLATION, tmp_path, num_prompts=50)
     jobs = clients.client("bedrock").list_model_customization_jobs()
     assert jobs["modelCustomizationJobSummaries"] == []
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_distillation_from_logs_then_cleanup_leaves_nothing(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    nb = execute(DISTILLATION_LOGS, tmp_path, num_prompts=110, eval_records=20)
+    text = text_of(nb)
+    results = run_state.results()["interactive"]
+    assert results["logged calls"] == {"tagged": 110, "in the logs": 120}
+    assert "Invocation logging: switched off" in text
+    assert remaining()["invocation logging"] == []  # put back before the job even started
+    job = clients.client("bedrock").get_model_customization_job(
+        jobIdentifier=results["job:distillation-logs"]["arn"]
+    )
+    assert job["status"] == "Completed" and job["customizationType"] == "DISTILLATION"
+    logs_config = job["trainingDataConfig"]["invocationLogsConfig"]
+    assert logs_config["usePromptResponse"] is True
+    assert logs_config["requestMetadataFilters"] == {
+        "andAll": [
+            {"equals": {"workshop": run_state.workshop_id}},
+            {"equals": {"use-case": "dialogue-summaries"}},
+        ]
+    }
+    bucket = run_state.get("bucket")
+    policy = json.loads(clients.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "bedrock.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    scores = results["scores"]
+    for metric in ("rouge1", "rougeL", "meteor"):
+        teacher_score = scores["teacher"][metric]
+        distilled_gap = abs(teacher_score - scores["distilled student"][metric])
+        assert distilled_gap < abs(teacher_score - scores["student base"][metric]), metric
+    assert remaining()["deployments"] == [] and len(remaining()["models"]) == 1
+
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+    assert run_state.resources() == []
+
+
+def test_distillation_from_logs_respects_someone_elses_logging_setting(
+    run_state: State, tmp_path: Path
+) -> None:
+    from utils import invocation_logs
+
+    s3 = clients.client("s3")
+    s3.create_bucket(Bucket="team-audit-logs")
+    invocation_logs.allow_bedrock_logging("team-audit-logs", "audit", "123456789012", "us-east-1")
+    theirs = {
+        "s3Config": {"bucketName": "team-audit-logs", "keyPrefix": "audit"},
+        "textDataDeliveryEnabled": True,
+    }
+    bedrock = clients.client("bedrock")
+    bedrock.put_model_invocation_logging_configuration(loggingConfig=theirs)
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(DISTILLATION_LOGS, tmp_path)
+    assert "replace_existing_logging=True" in str(caught.value)
+    assert bedrock.get_model_invocation_logging_configuration()["loggingConfig"] == theirs
+
+    # Taken over on request, then interrupted before the notebook put it back.
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(DISTILLATION_LOGS, tmp_path, replace_existing_logging=True, log_timeout_minutes=0)
+    assert "Invocation logs" in str(caught.value)
+    now = bedrock.get_model_invocation_logging_configuration()["loggingConfig"]
+    assert now["s3Config"]["bucketName"] == run_state.get("bucket")
+    assert bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"] == []
+
+    nb = execute(CLEANUP, tmp_path)
+    assert "restored: delivers to s3://team-audit" in text_of(nb)  # the table cuts it
+    assert bedrock.get_model_invocation_logging_configuration()["loggingConfig"] == theirs
+    # Only the other team's bucket and setting are left, untouched.
+    left = remaining()
+    assert left["buckets"] == ["team-audit-logs"]
+    assert left["invocation logging"] == ["team-audit-logs"]
+    assert {k: v for k, v in left.items() if k not in ("buckets", "invocation logging")} == {
+        k: v for k, v in NOTHING_LEFT.items() if k not in ("buckets", "invocation logging")
+    }
+
+
+def test_distillation_from_too_few_logged_calls_reports_bedrocks_message(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(DISTILLATION_LOGS, tmp_path, num_prompts=40)
+    message = str(caught.value)
+    assert "hold 40 calls answered by the teacher amazon.nova-pro-v1:0" in message
+    assert "at least 100" in message
+    assert remaining()["invocation logging"] == []
     execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT

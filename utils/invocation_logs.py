@@ -189,6 +189,12 @@ def matches(filters: Mapping[str, Any] | None, metadata: Mapping[str, str] | Non
     return base(filters)
 
 
+def select(records: list[dict[str, Any]], metadata: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The log records of calls tagged with every pair of ``metadata``."""
+    filters = metadata_filters(metadata)
+    return [r for r in records if matches(filters, r.get("requestMetadata"))]
+
+
 def training_data_config(
     bucket: str,
     prefix: str,
@@ -235,12 +241,11 @@ def wait_for_logs(
     """
     from utils.waiting import wait_for
 
-    filters = metadata_filters(metadata)
     found: list[dict[str, Any]] = []
 
     def fetch() -> dict[str, Any]:
         nonlocal found
-        found = [r for r in read_logs(bucket, prefix) if matches(filters, r.get("requestMetadata"))]
+        found = select(read_logs(bucket, prefix), metadata)
         done = len(found) >= expected
         return {"state": "delivered" if done else f"{len(found)} of {expected} delivered"}
 

@@ -54,6 +54,7 @@ NOTEBOOKS: list[str] = [
     "fine-tuning/01_fine_tune_and_evaluate.ipynb",
     "continued-pretraining/01_continued_pretraining.ipynb",
     "distillation/01_distillation_from_prompts.ipynb",
+    "distillation/02_distillation_from_invocation_logs.ipynb",
     "03_cleanup.ipynb",
 ]
 """The series in the order it runs, relative to the repository root; cleanup stays last."""
