@@ -62,3 +62,95 @@ def test_every_family_has_consistent_defaults() -> None:
             assert hp.minimum <= hp.default <= hp.maximum, (fam.key, hp.name)
         # The defaults themselves must pass the check.
         assert models.check_hyperparameters(fam.model_id, {}) == fam.defaults()
+
+
+def _families_by_format() -> list[models.ModelFamily]:
+    return list({fam.invoke_format: fam for fam in models.FAMILIES}.values())
+
+
+@pytest.mark.parametrize("fam", models.FAMILIES, ids=lambda f: f.key)
+def test_invoke_model_body_round_trips_and_agrees_with_converse(
+    aws: object, fam: models.ModelFamily
+) -> None:
+    import json
+
+    from utils import clients
+
+    system = "You summarize dialogues." if fam.converse_system else None
+    prompt = (
+        "Summarize the following conversation.\n\n#Person1#: The printer on floor two is "
+        "jammed again.\n#Person2#: I will call the technician this afternoon."
+    )
+    body = models.invoke_request(fam.model_id, prompt, system=system, max_tokens=60)
+    runtime = clients.client("bedrock-runtime")
+    raw = runtime.invoke_model(modelId=fam.model_id, body=json.dumps(body))
+    text = models.invoke_text(fam.model_id, json.loads(raw["body"].read()))
+    request = {
+        "modelId": fam.model_id,
+        "messages": [{"role": "user", "content": [{"text": prompt}]}],
+        "inferenceConfig": {"maxTokens": 60},
+    }
+    if system:
+        request["system"] = [{"text": system}]
+    conversed = runtime.converse(**request)["output"]["message"]["content"][0]["text"]
+    # The same local base model answers both ways, so the two paths must agree exactly.
+    assert text == conversed and text
+
+
+@pytest.mark.parametrize("fam", _families_by_format(), ids=lambda f: f.invoke_format)
+def test_a_body_of_another_family_is_refused(aws: object, fam: models.ModelFamily) -> None:
+    import json
+
+    from botocore.exceptions import ClientError
+
+    from utils import clients
+
+    other = next(f for f in models.FAMILIES if f.invoke_format != fam.invoke_format)
+    body = models.invoke_request(other.model_id, "Hello there.")
+    with pytest.raises(ClientError) as caught:
+        clients.client("bedrock-runtime").invoke_model(modelId=fam.model_id, body=json.dumps(body))
+    assert fam.invoke_format in caught.value.response["Error"]["Message"]
+
+
+def test_llama_prompts_use_the_chat_template() -> None:
+    body = models.invoke_request("meta.llama3-1-8b-instruct-v1:0", "Hi?", system="Be brief.")
+    assert body["prompt"] == (
+        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+        "<|start_header_id|>user<|end_header_id|>\n\nHi?<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
+
+
+def test_titan_takes_no_system_prompt(aws: object) -> None:
+    from botocore.exceptions import ClientError
+
+    from utils import clients
+
+    with pytest.raises(WorkshopError):
+        models.invoke_request("amazon.titan-text-lite-v1", "Hi", system="Be brief.")
+    with pytest.raises(ClientError) as caught:
+        clients.client("bedrock-runtime").converse(
+            modelId="amazon.titan-text-lite-v1",
+            system=[{"text": "Be brief."}],
+            messages=[{"role": "user", "content": [{"text": "Hi"}]}],
+        )
+    assert "does not support system messages" in caught.value.response["Error"]["Message"]
+
+
+def test_invocation_table_describes_every_family() -> None:
+    table = models.invocation_table()
+    assert list(table.index) == [f.name for f in models.FAMILIES]
+    assert table.loc["Anthropic Claude 3 Haiku", "invoke_model response"].startswith("content[]")
+    assert table.loc["Amazon Nova Micro", "serving"] == "on demand or provisioned"
+    assert table.loc["Amazon Titan Text G1 - Lite", "converse"] == "yes, without system prompt"
+
+
+def test_inference_invoke_sends_the_family_body_and_explains_a_mismatch(aws: object) -> None:
+    from utils import inference
+
+    body, text = inference.invoke("anthropic.claude-3-haiku-20240307-v1:0", "Hi there", system="X")
+    assert body["anthropic_version"] == "bedrock-2023-05-31" and body["system"] == "X"
+    assert text
+    with pytest.raises(WorkshopError) as caught:
+        inference.invoke("amazon.nova-micro-v1:0", "Hi", family_model="amazon.titan-text-lite-v1")
+    assert "family_model" in str(caught.value) and "nova-messages-v1" in str(caught.value)

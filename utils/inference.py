@@ -86,3 +86,35 @@ def side_by_side(
             row[label] = converse(model_id, prompt, system=system, max_tokens=max_tokens).text
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def invoke(
+    model_id: str,
+    prompt: str,
+    *,
+    family_model: str | None = None,
+    system: str | None = None,
+    max_tokens: int = 512,
+) -> tuple[dict[str, Any], str]:
+    """One ``invoke_model`` call in the body format of the model's family; (request, text).
+
+    ``family_model`` names the base model when ``model_id`` is a provisioned throughput
+    or deployment ARN, whose family the ARN does not tell.
+    """
+    import json
+
+    from utils import models
+
+    base = family_model or model_id
+    body = models.invoke_request(base, prompt, system=system, max_tokens=max_tokens)
+    try:
+        resp = clients.client("bedrock-runtime").invoke_model(
+            modelId=model_id, body=json.dumps(body)
+        )
+    except ClientError as err:
+        code = err.response["Error"].get("Code")
+        raise WorkshopError(
+            f"invoke_model with {model_id} failed ({code}): {err.response['Error'].get('Message')}",
+            "Check that family_model names the base model the endpoint serves.",
+        ) from err
+    return body, models.invoke_text(base, json.loads(resp["body"].read()))

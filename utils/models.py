@@ -9,7 +9,7 @@ Ranges follow the Amazon Bedrock user guide's hyperparameter pages (checked 2026
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from utils.errors import WorkshopError
 
@@ -24,6 +24,12 @@ CONVERSATION = "bedrock-conversation-2024"
 PROMPT_COMPLETION = "prompt-completion"
 CLAUDE_MESSAGES = "claude-messages"
 CPT_INPUT = "input"
+
+# ``invoke_model`` body formats; ``converse`` hides these differences, invoke_model does not.
+NOVA_MESSAGES = "nova-messages-v1"
+ANTHROPIC_MESSAGES = "anthropic-messages"
+LLAMA_PROMPT = "llama-prompt"
+TITAN_TEXT = "titan-text"
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class ModelFamily:
     data_format: str
     hyperparameters: tuple[HyperParameter, ...]
     converse: bool = True
+    invoke_format: str = NOVA_MESSAGES
+    converse_system: bool = True
     on_demand_deployment: bool = False
     input_modalities: tuple[str, ...] = ("TEXT",)
     lifecycle: str = "ACTIVE"
@@ -116,46 +124,51 @@ FAMILIES: tuple[ModelFamily, ...] = (
     ModelFamily(
         "claude-3-haiku", "Anthropic Claude 3 Haiku", "Anthropic",
         "anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-haiku-20240307-v1:0:200k",
-        frozenset({FINE_TUNING}), CLAUDE_MESSAGES, _HAIKU_HP,
+        frozenset({FINE_TUNING}), CLAUDE_MESSAGES, _HAIKU_HP, invoke_format=ANTHROPIC_MESSAGES,
     ),
     ModelFamily(
         "llama-3-1-8b", "Meta Llama 3.1 8B Instruct", "Meta", "meta.llama3-1-8b-instruct-v1:0",
         "meta.llama3-1-8b-instruct-v1:0:128k", frozenset({FINE_TUNING}), PROMPT_COMPLETION,
-        _LLAMA_HP,
+        _LLAMA_HP, invoke_format=LLAMA_PROMPT,
     ),
     ModelFamily(
         "llama-3-1-70b", "Meta Llama 3.1 70B Instruct", "Meta", "meta.llama3-1-70b-instruct-v1:0",
         "meta.llama3-1-70b-instruct-v1:0:128k", frozenset({FINE_TUNING}), PROMPT_COMPLETION,
-        _LLAMA_HP,
+        _LLAMA_HP, invoke_format=LLAMA_PROMPT,
     ),
     ModelFamily(
         "llama-3-2-1b", "Meta Llama 3.2 1B Instruct", "Meta", "meta.llama3-2-1b-instruct-v1:0",
         "meta.llama3-2-1b-instruct-v1:0:128k", frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP,
+        invoke_format=LLAMA_PROMPT,
     ),
     ModelFamily(
         "llama-3-2-3b", "Meta Llama 3.2 3B Instruct", "Meta", "meta.llama3-2-3b-instruct-v1:0",
         "meta.llama3-2-3b-instruct-v1:0:128k", frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP,
+        invoke_format=LLAMA_PROMPT,
     ),
     ModelFamily(
         "llama-3-2-11b", "Meta Llama 3.2 11B Vision Instruct", "Meta",
         "meta.llama3-2-11b-instruct-v1:0", "meta.llama3-2-11b-instruct-v1:0:128k",
         frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP, input_modalities=("TEXT", "IMAGE"),
+        invoke_format=LLAMA_PROMPT,
     ),
     ModelFamily(
         "llama-3-2-90b", "Meta Llama 3.2 90B Vision Instruct", "Meta",
         "meta.llama3-2-90b-instruct-v1:0", "meta.llama3-2-90b-instruct-v1:0:128k",
         frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP, input_modalities=("TEXT", "IMAGE"),
+        invoke_format=LLAMA_PROMPT,
     ),
     ModelFamily(
         "titan-text-lite", "Amazon Titan Text G1 - Lite", "Amazon", "amazon.titan-text-lite-v1",
         "amazon.titan-text-lite-v1:0:4k", frozenset({FINE_TUNING, CONTINUED_PRE_TRAINING}),
-        PROMPT_COMPLETION, _TITAN_HP, lifecycle="LEGACY",
+        PROMPT_COMPLETION, _TITAN_HP, lifecycle="LEGACY", invoke_format=TITAN_TEXT,
+        converse_system=False,
     ),
     ModelFamily(
         "titan-text-express", "Amazon Titan Text G1 - Express", "Amazon",
         "amazon.titan-text-express-v1", "amazon.titan-text-express-v1:0:8k",
         frozenset({FINE_TUNING, CONTINUED_PRE_TRAINING}), PROMPT_COMPLETION, _TITAN_HP,
-        lifecycle="LEGACY",
+        lifecycle="LEGACY", invoke_format=TITAN_TEXT, converse_system=False,
     ),
 )  # fmt: skip
 
@@ -232,3 +245,116 @@ def hyperparameter_table(model_id: str) -> pd.DataFrame:
             for h in fam.hyperparameters
         ]
     ).set_index("name")
+
+
+def llama_prompt(prompt: str, system: str | None = None) -> str:
+    """A prompt in Llama 3's chat template, as ``invoke_model`` expects it."""
+    parts = ["<|begin_of_text|>"]
+    if system:
+        parts.append(f"<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>")
+    parts.append(f"<|start_header_id|>user<|end_header_id|>\n\n{prompt}<|eot_id|>")
+    parts.append("<|start_header_id|>assistant<|end_header_id|>\n\n")
+    return "".join(parts)
+
+
+def invoke_request(
+    model_id: str,
+    prompt: str,
+    *,
+    system: str | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.0,
+) -> dict[str, Any]:
+    """The ``invoke_model`` body for one user turn, in the format of the model's family.
+
+    Raises:
+        WorkshopError: for a system prompt the family cannot take (Titan Text).
+    """
+    fam = family(model_id)
+    if fam.invoke_format == NOVA_MESSAGES:
+        body: dict[str, Any] = {
+            "schemaVersion": "messages-v1",
+            "messages": [{"role": "user", "content": [{"text": prompt}]}],
+            "inferenceConfig": {"maxTokens": max_tokens, "temperature": temperature},
+        }
+        if system:
+            body["system"] = [{"text": system}]
+        return body
+    if fam.invoke_format == ANTHROPIC_MESSAGES:
+        body = {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
+        }
+        if system:
+            body["system"] = system
+        return body
+    if fam.invoke_format == LLAMA_PROMPT:
+        return {
+            "prompt": llama_prompt(prompt, system),
+            "max_gen_len": max_tokens,
+            "temperature": temperature,
+        }
+    if system:
+        raise WorkshopError(
+            f"{fam.name} takes no system prompt.",
+            "Put the instruction at the start of the prompt instead.",
+        )
+    return {
+        "inputText": prompt,
+        "textGenerationConfig": {"maxTokenCount": max_tokens, "temperature": temperature},
+    }
+
+
+def invoke_text(model_id: str, body: dict[str, Any]) -> str:
+    """The generated text in an ``invoke_model`` response body of the model's family."""
+    fmt = family(model_id).invoke_format
+    if fmt == NOVA_MESSAGES:
+        return "".join(c.get("text", "") for c in body["output"]["message"]["content"])
+    if fmt == ANTHROPIC_MESSAGES:
+        return "".join(c.get("text", "") for c in body["content"] if c.get("type") == "text")
+    if fmt == LLAMA_PROMPT:
+        return str(body["generation"])
+    return str(body["results"][0]["outputText"])
+
+
+_INVOKE_SHAPES = {
+    NOVA_MESSAGES: (
+        "schemaVersion, system[{text}], messages[{role, content[{text}]}], inferenceConfig",
+        "output.message.content[].text, stopReason, usage",
+    ),
+    ANTHROPIC_MESSAGES: (
+        "anthropic_version, max_tokens, system, messages[{role, content[{type, text}]}]",
+        "content[].text, stop_reason, usage",
+    ),
+    LLAMA_PROMPT: (
+        "prompt (Llama 3 chat template), max_gen_len, temperature",
+        "generation, prompt_token_count, generation_token_count, stop_reason",
+    ),
+    TITAN_TEXT: (
+        "inputText, textGenerationConfig{maxTokenCount, temperature}",
+        "results[].outputText, inputTextTokenCount",
+    ),
+}
+
+
+def invocation_table() -> pd.DataFrame:
+    """How to call each family: converse support and the invoke_model request/response fields."""
+    import pandas as pd
+
+    rows = []
+    for fam in FAMILIES:
+        request, response = _INVOKE_SHAPES[fam.invoke_format]
+        rows.append(
+            {
+                "family": fam.name,
+                "converse": "yes" if fam.converse_system else "yes, without system prompt",
+                "invoke_model request": request,
+                "invoke_model response": response,
+                "serving": "on demand or provisioned"
+                if fam.on_demand_deployment
+                else "provisioned throughput",
+            }
+        )
+    return pd.DataFrame(rows).set_index("family")

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import logging
+import re
 import secrets
 import string
 import threading
@@ -959,9 +960,27 @@ class LocalBedrock:
             base_id, pr, sy, mt
         )
 
+    def family_of(self, model_id: str) -> models.ModelFamily | None:
+        """The base family behind a runtime model id, throughput or deployment (None: unknown)."""
+        ident = urllib.parse.unquote(model_id)
+        for dep in self.deployments.values():
+            if ident in (dep.arn, dep.name):
+                return self.custom_models[dep.model_arn].job.family
+        for pt in self.throughputs.values():
+            if ident in (pt.arn, pt.name):
+                custom = self.custom_models.get(pt.model_arn)
+                if custom is not None:
+                    return custom.job.family
+                ident = pt.foundation_arn
+                break
+        return models.find(ident.split("foundation-model/")[-1])
+
     def converse(self, p: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         _, generate = self.resolve(p["modelId"])
+        fam = self.family_of(p["modelId"])
+        if fam is not None and not fam.converse_system and p.get("system"):
+            raise validation_error(f"{fam.name} does not support system messages in Converse.")
         messages = p.get("messages") or []
         if not messages or messages[-1]["role"] != "user":
             raise validation_error("A conversation must end with a user message.")
@@ -1003,6 +1022,12 @@ class LocalBedrock:
                 raise validation_error(
                     "X-Amzn-Bedrock-Request-Metadata is not a JSON object of strings."
                 )
+        fam = self.family_of(p["modelId"])
+        if fam is not None and _body_format(request) != fam.invoke_format:
+            raise validation_error(
+                f"Malformed input request: {fam.name} expects the {fam.invoke_format} body "
+                "(see utils.models.invoke_request), not this one."
+            )
         body = _invoke_body(request, generate)
         self.logs.record("InvokeModel", p["modelId"], request, body, metadata)
         return {"body": json.dumps(body).encode(), "contentType": "application/json"}
@@ -1094,6 +1119,33 @@ def _pair(data_format: str, record: dict[str, Any]) -> tuple[str, str]:
     return _texts(messages[-2]["content"]), _texts(messages[-1]["content"])
 
 
+def _body_format(request: dict[str, Any]) -> str | None:
+    """Which family's ``invoke_model`` format a request body is in."""
+    if "messages" in request:
+        return models.ANTHROPIC_MESSAGES if "anthropic_version" in request else models.NOVA_MESSAGES
+    if "inputText" in request:
+        return models.TITAN_TEXT
+    if "prompt" in request:
+        return models.LLAMA_PROMPT
+    return None
+
+
+_LLAMA_TURN = re.compile(
+    r"<\|start_header_id\|>(system|user|assistant)<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>",
+    re.S,
+)
+
+
+def _llama_parts(prompt: str) -> tuple[str, str | None]:
+    """The last user turn and the system prompt of a Llama 3 chat-template prompt."""
+    turns = _LLAMA_TURN.findall(prompt)
+    if not turns:
+        return prompt, None  # a bare prompt, as Llama also accepts
+    users = [text for role, text in turns if role == "user"]
+    system = next((text for role, text in turns if role == "system"), None)
+    return (users[-1] if users else ""), system
+
+
 def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, int], str]):
     """Answer an ``invoke_model`` body in the request/response format of its family."""
     if "messages" in request and "anthropic_version" in request:
@@ -1129,7 +1181,8 @@ def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, i
             ],
         }
     if "prompt" in request:
-        text = generate(request["prompt"], None, int(request.get("max_gen_len", 512)))
+        prompt, system = _llama_parts(request["prompt"])
+        text = generate(prompt, system, int(request.get("max_gen_len", 512)))
         return {
             "generation": text,
             "prompt_token_count": len(request["prompt"].split()),
