@@ -597,8 +597,8 @@ def test_distillation_job_brings_the_student_closer_to_the_teacher(aws: StandIn)
     ("student", "teacher", "needle"),
     [
         ("amazon.nova-lite-v1:0:300k", {"teacherModelIdentifier": "amazon.nova-micro-v1:0"},
-         "not stronger"),
-        (STUDENT, {"teacherModelIdentifier": "amazon.nova-micro-v1:0"}, "not stronger"),
+         "not a distillation teacher"),
+        (STUDENT, {"teacherModelIdentifier": "amazon.nova-lite-v1:0"}, "not a distillation"),
         (STUDENT, {"teacherModelIdentifier": "acme.giant-v9:0"}, "not a base model"),
         (STUDENT, {"maxResponseLengthForInference": 0}, "positive integer"),
     ],

@@ -154,3 +154,19 @@ def test_inference_invoke_sends_the_family_body_and_explains_a_mismatch(aws: obj
     with pytest.raises(WorkshopError) as caught:
         inference.invoke("amazon.nova-micro-v1:0", "Hi", family_model="amazon.titan-text-lite-v1")
     assert "family_model" in str(caught.value) and "nova-messages-v1" in str(caught.value)
+
+
+def test_distillation_pairs_teach_down_and_refuse_the_rest() -> None:
+    from utils.local import learner
+
+    for teacher, students in models.DISTILLATION_TEACHERS.items():
+        for student in students:
+            models.check_distillation_pair(teacher, student)
+            assert models.DISTILLATION in models.family(student).customizations
+            # The stand-in's teacher must really be stronger than its student's base.
+            assert learner.model_tier(teacher) > learner.model_tier(student)
+    with pytest.raises(WorkshopError) as caught:
+        models.check_distillation_pair("amazon.nova-pro-v1:0", "meta.llama3-1-8b-instruct-v1:0")
+    assert "amazon.nova-pro-v1:0 teaches amazon.nova-lite-v1:0" in str(caught.value)
+    with pytest.raises(WorkshopError):
+        models.check_distillation_pair("amazon.nova-micro-v1:0", "amazon.nova-micro-v1:0")

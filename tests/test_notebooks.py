@@ -462,3 +462,16 @@ def test_distillation_from_too_few_logged_calls_reports_bedrocks_message(
     assert remaining()["invocation logging"] == []
     execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT
+
+
+def test_distillation_pair_bedrock_does_not_support_stops_before_any_job(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(DISTILLATION, tmp_path, teacher_model="amazon.nova-lite-v1:0")
+    assert "not a distillation teacher" in str(caught.value)
+    jobs = clients.client("bedrock").list_model_customization_jobs()
+    assert jobs["modelCustomizationJobSummaries"] == []
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT

@@ -173,6 +173,31 @@ FAMILIES: tuple[ModelFamily, ...] = (
 )  # fmt: skip
 
 
+DISTILLATION_TEACHERS: dict[str, tuple[str, ...]] = {
+    "amazon.nova-pro-v1:0": ("amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"),
+}
+"""Teacher model id to the student base models Bedrock pairs it with, among the workshop's
+families (the user guide's distillation table, checked 2026-11; it also pairs Nova Premier,
+Anthropic and Meta teachers with students the workshop does not use)."""
+
+
+def check_distillation_pair(teacher: str, student: str) -> None:
+    """Refuse a teacher and student Bedrock does not distil between, naming the pairs it does."""
+    teacher_id = _strip(teacher)
+    student_fam = family(student)
+    students = DISTILLATION_TEACHERS.get(teacher_id)
+    pairs = "; ".join(f"{t} teaches {', '.join(s)}" for t, s in DISTILLATION_TEACHERS.items())
+    if students is None:
+        raise WorkshopError(
+            f"{teacher} is not a distillation teacher the workshop knows.", f"Use one: {pairs}."
+        )
+    if student_fam.model_id not in students:
+        raise WorkshopError(
+            f"Bedrock does not distil {teacher_id} into {student_fam.name}.",
+            f"Pick a supported pair: {pairs}.",
+        )
+
+
 def _strip(model_id: str) -> str:
     """Drop an ARN prefix and a cross-region inference prefix such as ``us.``."""
     if model_id.startswith("arn:"):

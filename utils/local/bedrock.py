@@ -1041,10 +1041,8 @@ def _distillation_settings(p: dict[str, Any], student: models.ModelFamily) -> tu
 
     Raises:
         ServiceError: A ValidationException when the teacher is missing, unknown or not
-            stronger than the student, or the response length is not a positive integer.
+            paired with the student, or the response length is not a positive integer.
     """
-    from utils.local import learner
-
     config = (p.get("customizationConfig") or {}).get("distillationConfig") or {}
     teacher_config = config.get("teacherModelConfig") or {}
     teacher = teacher_config.get("teacherModelIdentifier")
@@ -1060,11 +1058,10 @@ def _distillation_settings(p: dict[str, Any], student: models.ModelFamily) -> tu
             f"The teacher model {teacher} is not a base model the stand-in knows; use a "
             "stronger model of the workshop, such as amazon.nova-pro-v1:0."
         )
-    if learner.model_tier(fam.model_id) <= learner.model_tier(student.model_id):
-        raise validation_error(
-            f"The teacher model {fam.model_id} is not stronger than the student "
-            f"{student.model_id}; choose a larger teacher, such as amazon.nova-pro-v1:0."
-        )
+    try:
+        models.check_distillation_pair(fam.model_id, student.model_id)
+    except WorkshopError as err:
+        raise validation_error(str(err).replace("\n", " ")) from None
     length = teacher_config.get("maxResponseLengthForInference", DEFAULT_MAX_RESPONSE_LENGTH)
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
         raise validation_error(
