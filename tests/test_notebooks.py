@@ -204,6 +204,13 @@ def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:
     assert set(pretrained["scores"]) == {"base model", "continued pre-training"}
     distilled = results[DISTILLATION]
     assert distilled["job:distillation"]["status"] == "Completed"
+    completed = {
+        value["type"]
+        for notebook in data["notebooks"]
+        for key, value in notebook["results"].items()
+        if key.startswith("job:") and value["status"] == "Completed"
+    }
+    assert completed == {"FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"}
     assert set(distilled["scores"]) == {"teacher", "distilled student", "student base"}
     # Bucket, role, policy, and a job and a custom model from each customization notebook.
     customizations = sum(

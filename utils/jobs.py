@@ -190,7 +190,15 @@ def wait(
     )
     status = final["status"]
     state.update_resource("customization-job", job.name, arn=job.arn, status=status)
-    state.record_result(f"job:{job.key}", {"name": job.name, "arn": job.arn, "status": status})
+    state.record_result(
+        f"job:{job.key}",
+        {
+            "name": job.name,
+            "arn": job.arn,
+            "status": status,
+            "type": final.get("customizationType", models.FINE_TUNING),
+        },
+    )
     if status == "Completed":
         model_arn = final["outputModelArn"]
         state.add_resource("custom-model", model_arn, name=job.custom_model_name, status="Active")
