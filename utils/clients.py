@@ -32,9 +32,10 @@ LOCAL_MARKER_HEADER = "x-workshop-local-standin"
 
 def _config() -> Config:
     attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
-    # Adaptive mode backs off on throttling, which Bedrock returns freely.
+    # Adaptive mode backs off on throttling, which Bedrock returns freely. AWS_MAX_ATTEMPTS
+    # counts the first try, as total_max_attempts does (botocore's max_attempts does not).
     return Config(
-        retries={"mode": "adaptive", "max_attempts": attempts},
+        retries={"mode": "adaptive", "total_max_attempts": attempts},
         user_agent_extra=USER_AGENT,
         connect_timeout=10,
         read_timeout=120,

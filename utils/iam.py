@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from utils import clients
+from utils.errors import WorkshopError
 from utils.state import State
 
 TAG_KEY = "workshop-id"
@@ -61,6 +62,22 @@ def _code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
 
+def _error(err: ClientError, action: str) -> WorkshopError:
+    code = _code(err)
+    message = err.response.get("Error", {}).get("Message", str(err))
+    fixes = {
+        "AccessDenied": (
+            "Your principal may not manage IAM roles and policies. Ask for iam:CreateRole, "
+            "iam:CreatePolicy, iam:AttachRolePolicy, iam:PassRole and their delete actions "
+            "(the README's 'Running against your own AWS account' lists them), then run the "
+            "cell again."
+        ),
+        "LimitExceeded": "The account has too many roles or policies: delete unused ones.",
+        "Throttling": "Wait a minute and run the cell again.",
+    }
+    return WorkshopError(f"{action} failed with {code}: {message}", fixes.get(code))
+
+
 def ensure_role(
     role_name: str, policy_name: str, account_id: str, region: str, bucket: str, state: State
 ) -> str:
@@ -78,7 +95,7 @@ def ensure_role(
         )["Role"]
     except ClientError as err:
         if _code(err) != "EntityAlreadyExists":
-            raise
+            raise _error(err, f"Creating the IAM role {role_name}") from err
         iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
         role = iam.get_role(RoleName=role_name)["Role"]
     state.update_resource("iam-role", role_name, arn=role["Arn"], status="created")
@@ -91,7 +108,7 @@ def ensure_role(
         )["Policy"]["Arn"]
     except ClientError as err:
         if _code(err) != "EntityAlreadyExists":
-            raise
+            raise _error(err, f"Creating the IAM policy {policy_name}") from err
     state.update_resource("iam-policy", policy_name, arn=policy_arn, status="created")
     iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
     return str(role["Arn"])

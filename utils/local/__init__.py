@@ -89,6 +89,15 @@ class StandIn:
             with urllib.request.urlopen(req, timeout=10):
                 pass
 
+    def inject(self, **rule: Any) -> None:
+        """Add a fault (see :mod:`utils.local.faults`), e.g. ``inject(operation="job",
+        outcome="Failed")`` or ``inject(operation="iam:CreateRole", error="AccessDenied")``."""
+        self._server.app.faults.add(rule)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault (``reset`` does too)."""
+        self._server.app.faults.clear()
+
     def stop(self) -> None:
         """Stop serving and wait for the server thread to end."""
         self._server.shutdown()

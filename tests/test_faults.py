@@ -1,0 +1,132 @@
+"""Fault injection in the stand-in, and what the workshop does with each failure."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
+from utils import clients, iam, jobs
+from utils.errors import WorkshopError
+from utils.local import StandIn
+from utils.local.faults import ENV_VAR, Fault, Faults
+from utils.state import State
+
+
+def _admin(standin: StandIn, method: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{standin.endpoint}/_workshop/faults", data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def _start(state: State, bucket: str, role: str) -> jobs.Job:
+    return jobs.start(
+        state=state,
+        key="fine-tuning",
+        base_model="amazon.nova-micro-v1:0",
+        training_uri=put_jsonl(bucket, "train.jsonl", dialogue_records(12)),
+        output_uri=f"s3://{bucket}/out/",
+        role_arn=role,
+    )
+
+
+def test_rules_are_checked_when_added() -> None:
+    with pytest.raises(ValueError):
+        Fault(operation="job", error="ThrottlingException")
+    with pytest.raises(ValueError):
+        Fault(operation="CreateModelCustomizationJob")
+    with pytest.raises(ValueError):
+        Fault(operation="CreateModelCustomizationJob", error="ThrottlingException", times=0)
+    assert Fault(operation="job", outcome="Failed").text == "Injected failure of the resource."
+
+
+def test_rules_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = {"operation": "Converse", "error": "ThrottlingException", "times": 1}
+    monkeypatch.setenv(ENV_VAR, json.dumps([rule]))
+    faults = Faults.from_env()
+    assert faults.rules() == [{**rule, "message": None, "outcome": None}]
+    assert faults.take("Converse") is not None
+    assert faults.take("Converse") is None  # used up
+    monkeypatch.delenv(ENV_VAR)
+    assert Faults.from_env().rules() == []
+
+
+def test_admin_endpoint_adds_lists_and_clears_faults(aws: StandIn) -> None:
+    rule = {"operation": "ListCustomModels", "error": "AccessDeniedException"}
+    status, payload = _admin(aws, "POST", rule)
+    assert status == 200 and payload["faults"][0]["operation"] == "ListCustomModels"
+    with pytest.raises(ClientError) as caught:
+        clients.client("bedrock").list_custom_models()
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert _admin(aws, "POST", {"operation": "ListCustomModels"})[0] == 400
+    assert _admin(aws, "GET")[1]["faults"] != []
+    assert _admin(aws, "DELETE")[1]["faults"] == []
+    assert clients.client("bedrock").list_custom_models()["modelSummaries"] == []
+
+
+def test_throttling_is_survived_by_retries(
+    aws: StandIn, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket, role = make_bucket(), make_role()
+    aws.inject(operation="CreateModelCustomizationJob", error="ThrottlingException", times=2)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")  # the workshop's default is 8
+    clients.clear_cache()
+    job = _start(state, bucket, role)
+    assert jobs.describe(job)["status"] in ("InProgress", "Completed")
+    assert len(state.resources("customization-job")) == 1
+
+
+def test_throttling_beyond_the_retries_says_what_to_do(aws: StandIn, state: State) -> None:
+    bucket, role = make_bucket(), make_role()
+    aws.inject(operation="CreateModelCustomizationJob", error="ThrottlingException", times=1)
+    with pytest.raises(WorkshopError) as caught:
+        _start(state, bucket, role)
+    assert "ThrottlingException" in caught.value.problem
+    assert caught.value.fix == "Wait a minute and run the cell again."
+    assert state.resources("customization-job") == []  # nothing recorded that does not exist
+    assert _start(state, bucket, role).reused is False  # and the next try works
+
+
+@pytest.mark.parametrize(
+    ("error", "needle"),
+    [
+        ("AccessDeniedException", "Model access"),
+        ("ServiceQuotaExceededException", "quota increase"),
+    ],
+)
+def test_job_creation_failures_come_with_their_fix(
+    aws: StandIn, state: State, error: str, needle: str
+) -> None:
+    bucket, role = make_bucket(), make_role()
+    aws.inject(operation="CreateModelCustomizationJob", error=error)
+    with pytest.raises(WorkshopError) as caught:
+        _start(state, bucket, role)
+    assert error in caught.value.problem and needle in (caught.value.fix or "")
+    assert (
+        clients.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]
+        == []
+    )
+
+
+def test_iam_faults_reach_the_caller_in_iams_own_format(aws: StandIn, state: State) -> None:
+    aws.inject(operation="iam:CreateRole", error="AccessDenied", times=1)
+    with pytest.raises(WorkshopError) as caught:
+        iam.ensure_role("ws-role", "ws-policy", "123456789012", "us-east-1", "ws-bucket", state)
+    assert caught.value.problem.startswith("Creating the IAM role ws-role failed with AccessDenied")
+    assert "iam:PassRole" in (caught.value.fix or "")
+    assert isinstance(caught.value.__cause__, ClientError)
+    assert caught.value.__cause__.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert clients.client("iam").list_roles()["Roles"] == []
+    # The fault was used up: the re-run creates the role and its policy.
+    arn = iam.ensure_role("ws-role", "ws-policy", "123456789012", "us-east-1", "ws-bucket", state)
+    assert arn.endswith(":role/ws-role")
