@@ -10,6 +10,7 @@ throughputs serve what the custom model learned. Nothing here is a canned answer
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -20,7 +21,7 @@ import string
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -489,14 +490,52 @@ class LocalBedrock:
         job.modified = _now()
         return {}
 
-    def _pairs(self, job: Job, uri: str, split: str) -> list[tuple[str, str]]:
-        """Read and check a dataset as Bedrock does; the (prompt, completion) pairs it teaches."""
+    def _pairs(self, job: Job, uri: str, split: str) -> list[tuple[Any, str]]:
+        """Read and check a dataset as Bedrock does; the (prompt, completion) pairs it teaches.
+
+        When the records show images, the pairs are (image bytes, completion) instead:
+        the first image of each record's last user turn, fetched from S3.
+        """
         body = self._validated(job, uri, split, "fine-tuning")
-        pairs = []
-        for line in body.decode("utf-8").splitlines():
-            if line.strip():
-                pairs.append(_pair(job.family.data_format, json.loads(line)))
-        return pairs
+        records = [json.loads(line) for line in body.decode("utf-8").splitlines() if line.strip()]
+        pairs = [_pair(job.family.data_format, record) for record in records]
+        located = [_first_image(job.family.data_format, record) for record in records]
+        if not any(located):
+            return pairs
+        what = "training" if split == "train" else "validation"
+        missing = sum(1 for image in located if image is None)
+        if missing:
+            raise DataError(
+                f"{missing} of {len(records)} {what} records hold no image while the others "
+                "do; the local stand-in learns to describe images only when every record "
+                "shows one."
+            )
+        return [
+            (self._training_image(image, what), completion)
+            for image, (_, completion) in zip(located, pairs, strict=True)
+        ]
+
+    def _training_image(self, image: dict[str, Any], what: str) -> bytes:
+        """The bytes of an image a training record names in S3, checked to be readable."""
+        from utils.local import vision
+
+        uri = image["source"]["s3Location"]["uri"]
+        bucket, key = _split_s3(uri)
+        try:
+            data = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            raise DataError(
+                f"Could not read the image {uri} named in the {what} data ({code}). Check that "
+                "it was uploaded and that the job's service role may read it."
+            ) from None
+        try:
+            vision.decode(data)
+        except vision.ImageError as err:
+            raise DataError(
+                f"The image {uri} named in the {what} data is unusable: {err}"
+            ) from None
+        return data
 
     def _inputs(self, job: Job, uri: str, split: str) -> list[str]:
         """Read and check continued pre-training data; the ``input`` text of each record."""
@@ -615,6 +654,8 @@ class LocalBedrock:
             train = read(job, p["trainingDataConfig"]["s3Uri"], "train")
             validators = p.get("validationDataConfig", {}).get("validators", [])
             validation = read(job, validators[0]["s3Uri"], "validation") if validators else None
+            if not pretraining and train and isinstance(train[0][0], bytes):
+                train_on = self._image_learner(validation)
             hyper = models.check_hyperparameters(job.family.model_id, p.get("hyperParameters", {}))
             try:
                 run = train_on(train, validation, hyper, base_model_id=job.family.model_id)
@@ -625,6 +666,18 @@ class LocalBedrock:
             self._end(job, "Failed", str(err))
             return
         self._complete(job, run)
+
+    @staticmethod
+    def _image_learner(validation: list[tuple[Any, str]] | None) -> Callable[..., Any]:
+        """The captioner's training function, once the validation data shows images too."""
+        from utils.local import vision
+
+        if validation and not isinstance(validation[0][0], bytes):
+            raise DataError(
+                "The training records show images but the validation records do not; give "
+                "both files the same kind of records."
+            )
+        return vision.fine_tune
 
     def _complete(self, job: Job, run: Any) -> None:
         """Create the custom model a finished run produced and end the job Completed."""
@@ -911,10 +964,11 @@ class LocalBedrock:
         return {}
 
     # -- runtime ----------------------------------------------------------------------
-    def resolve(self, model_id: str) -> tuple[str, Callable[[str, str | None, int], str]]:
-        """A description and a ``generate(prompt, system, max_tokens)`` for a runtime model id."""
-        from utils.local import learner
+    def resolve(self, model_id: str) -> tuple[str, Callable[..., str]]:
+        """A description and a ``generate(prompt, system, max_tokens)`` for a runtime model id.
 
+        ``generate`` also takes ``images=[...]`` (encoded images shown with the prompt).
+        """
         ident = urllib.parse.unquote(model_id)
         if ":custom-model-deployment/" in ident or ident in {
             d.name for d in self.deployments.values()
@@ -927,10 +981,7 @@ class LocalBedrock:
                     429,
                 )
             model = self.custom_models[dep.model_arn]
-            artifact = model.artifact
-            return f"custom model {model.name}", lambda pr, sy, mt: learner.custom_generate(
-                artifact, pr, sy, mt
-            )
+            return f"custom model {model.name}", _custom_answerer(model.artifact)
         if ":provisioned-model/" in ident or ident in {pt.name for pt in self.throughputs.values()}:
             pt = self._find_pt(ident)
             if pt.status != "InService":
@@ -941,10 +992,7 @@ class LocalBedrock:
                 )
             if pt.model_arn in self.custom_models:
                 model = self.custom_models[pt.model_arn]
-                artifact = model.artifact
-                return f"custom model {model.name}", lambda pr, sy, mt: learner.custom_generate(
-                    artifact, pr, sy, mt
-                )
+                return f"custom model {model.name}", _custom_answerer(model.artifact)
             ident = pt.foundation_arn
         if ":custom-model/" in ident or ident in {m.name for m in self.custom_models.values()}:
             model = self._find_model(ident)
@@ -955,10 +1003,7 @@ class LocalBedrock:
         fam = models.find(ident.split("foundation-model/")[-1])
         if fam is None:
             raise validation_error(f"The provided model identifier {model_id} is invalid.")
-        base_id = fam.model_id
-        return f"base model {base_id}", lambda pr, sy, mt: learner.base_generate(
-            base_id, pr, sy, mt
-        )
+        return f"base model {fam.model_id}", _base_answerer(fam.model_id)
 
     def family_of(self, model_id: str) -> models.ModelFamily | None:
         """The base family behind a runtime model id, throughput or deployment (None: unknown)."""
@@ -987,7 +1032,11 @@ class LocalBedrock:
         prompt = _texts(messages[-1]["content"])
         system = "\n".join(s["text"] for s in p.get("system", []) if "text" in s) or None
         max_tokens = int(p.get("inferenceConfig", {}).get("maxTokens", 512))
-        text = generate(prompt, system, max_tokens)
+        images = self._request_images(messages[-1]["content"])
+        if images:
+            text = generate(prompt, system, max_tokens, images=images)
+        else:
+            text = generate(prompt, system, max_tokens)
         out_tokens = len(text.split())
         in_tokens = len(prompt.split()) + len((system or "").split())
         out = {
@@ -1001,8 +1050,31 @@ class LocalBedrock:
             "metrics": {"latencyMs": int((time.perf_counter() - started) * 1000)},
         }
         logged = {k: v for k, v in p.items() if k not in ("modelId", "requestMetadata")}
+        if images:
+            logged = _json_safe(logged)  # image bytes travel as base64 text, as on the wire
         self.logs.record("Converse", p["modelId"], logged, out, p.get("requestMetadata"))
         return out
+
+    def _request_images(self, content: list[dict[str, Any]]) -> list[bytes]:
+        """The encoded images of a Converse message: sent as bytes or named in S3."""
+        images = []
+        for item in content:
+            source = item.get("image", {}).get("source") if isinstance(item, dict) else None
+            if not source:
+                continue
+            if "bytes" in source:
+                images.append(source["bytes"])
+                continue
+            uri = source.get("s3Location", {}).get("uri", "")
+            bucket, key = _split_s3(uri)
+            try:
+                images.append(self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+            except ClientError as err:
+                code = err.response["Error"]["Code"]
+                raise validation_error(
+                    f"The image {uri} cannot be read from Amazon S3 ({code})."
+                ) from None
+        return images
 
     def invoke_model(self, p: dict[str, Any]) -> dict[str, Any]:
         _, generate = self.resolve(p["modelId"])
@@ -1106,6 +1178,76 @@ def _texts(content: Any) -> str:
     if isinstance(content, str):
         return content
     return "\n".join(c["text"] for c in content if isinstance(c, dict) and "text" in c)
+
+
+def _first_image(data_format: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The first image of a validated conversation record's last user turn, if any."""
+    if data_format != models.CONVERSATION:
+        return None
+    content = record["messages"][-2]["content"]
+    return next((c["image"] for c in content if isinstance(c, dict) and "image" in c), None)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every bytes object as base64 text."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _takes_images(model_id: str) -> None:
+    """Refuse images for a model that takes text only, as Bedrock does."""
+    fam = models.find(model_id)
+    if fam is not None and "IMAGE" not in fam.input_modalities:
+        raise validation_error(f"{fam.name} does not take images; send text only.")
+
+
+def _image_error(err: Exception) -> ServiceError:
+    return validation_error(f"The image could not be used: {err}")
+
+
+def _custom_answerer(artifact: dict[str, Any]) -> Callable[..., str]:
+    """``generate(prompt, system, max_tokens, images=())`` for a custom model's artifact."""
+    from utils.local import learner, vision
+
+    def generate(
+        prompt: str, system: str | None, max_tokens: int, images: Sequence[bytes] = ()
+    ) -> str:
+        try:
+            if artifact.get("kind") == vision.KIND:
+                return vision.custom_describe(artifact, prompt, images, system, max_tokens)
+            if images:
+                _takes_images(artifact["base_model_id"])
+                return vision.base_describe(
+                    artifact["base_model_id"], prompt, images, system, max_tokens
+                )
+        except vision.ImageError as err:
+            raise _image_error(err) from None
+        return learner.custom_generate(artifact, prompt, system, max_tokens)
+
+    return generate
+
+
+def _base_answerer(model_id: str) -> Callable[..., str]:
+    """``generate(prompt, system, max_tokens, images=())`` for a base model."""
+    from utils.local import learner, vision
+
+    def generate(
+        prompt: str, system: str | None, max_tokens: int, images: Sequence[bytes] = ()
+    ) -> str:
+        if not images:
+            return learner.base_generate(model_id, prompt, system, max_tokens)
+        _takes_images(model_id)
+        try:
+            return vision.base_describe(model_id, prompt, images, system, max_tokens)
+        except vision.ImageError as err:
+            raise _image_error(err) from None
+
+    return generate
 
 
 def _pair(data_format: str, record: dict[str, Any]) -> tuple[str, str]:

@@ -1,0 +1,144 @@
+"""The image fine-tuning notebook through papermill against the local stand-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import pytest
+
+from tests.helpers import NOTHING_LEFT, remaining
+from utils import clients, notebooks, paths
+from utils.local import StandIn
+from utils.state import State
+
+pytestmark = pytest.mark.notebook
+
+SETUP = "00_setup.ipynb"
+MULTIMODAL = "fine-tuning/02_fine_tune_multimodal.ipynb"
+CLEANUP = "03_cleanup.ipynb"
+
+
+def execute(name: str, out_dir: Path, **params: Any) -> nbformat.NotebookNode:
+    """Run one notebook with papermill in its own folder, refusing unknown parameters."""
+    source = paths.ROOT / name
+    unknown = set(params) - set(papermill.inspect_notebook(str(source)))
+    assert not unknown, f"{name} has no parameters {sorted(unknown)}"
+    target = out_dir / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(source),
+        str(target),
+        parameters=params,
+        kernel_name="python3",
+        cwd=str(source.parent),
+        progress_bar=False,
+    )
+    return nbformat.read(target, as_version=4)
+
+
+def text_of(nb: nbformat.NotebookNode) -> str:
+    """All text the notebook printed or displayed."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(str(out.get("text", "")))
+            parts.append(str(out.get("data", {}).get("text/plain", "")))
+            parts.append(str(out.get("evalue", "")))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def run_state(aws: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> State:
+    """A state file for one series run; kernels find it through WORKSHOP_STATE."""
+    path = tmp_path / "state.json"
+    monkeypatch.setenv("WORKSHOP_STATE", str(path))
+    return State(path)
+
+
+def test_notebook_is_stripped_with_one_literal_parameters_cell() -> None:
+    nb = nbformat.read(paths.ROOT / MULTIMODAL, as_version=4)
+    assert not notebooks.has_outputs(nb)
+    assert notebooks.parameter_problems(nb) == []
+    params = papermill.inspect_notebook(str(paths.ROOT / MULTIMODAL))
+    assert params["backend"]["default"] == '"local"'
+    assert params["base_model"]["default"] == '"meta.llama3-2-11b-instruct-v1:0"'
+    assert params["keep_endpoint"]["default"] == "False"
+
+
+def test_multimodal_fine_tuning_after_setup_then_cleanup_leaves_nothing(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    nb = execute(MULTIMODAL, tmp_path, train_charts=90, eval_records=24)
+    text = text_of(nb)
+    assert "train 90, validation 20 records, 110 in all; no problems" in text
+    assert "134 charts: train 90, validation 20, test 24" in text
+
+    bucket = run_state.get("bucket")
+    listed = clients.client("s3").list_objects_v2(Bucket=bucket, Prefix="multimodal/")
+    keys = {k["Key"] for k in listed["Contents"]}
+    images = {k for k in keys if k.startswith("multimodal/images/")}
+    assert len(images) == 110  # train and validation; the held-out charts stay local
+    assert "multimodal/images/chart-0109.png" in images
+    assert "multimodal/images/chart-0110.png" not in images
+    assert {"multimodal/data/train.jsonl", "multimodal/data/validation.jsonl"} <= keys
+
+    results = run_state.results()["interactive"]
+    assert results["charts"] == {"train": 90, "validation": 20, "test": 24}
+    assert results["job:fine-tuning-multimodal"]["status"] == "Completed"
+    job = clients.client("bedrock").get_model_customization_job(
+        jobIdentifier=results["job:fine-tuning-multimodal"]["arn"]
+    )
+    assert job["baseModelArn"].endswith("meta.llama3-2-11b-instruct-v1:0:128k")
+    assert job["hyperParameters"]["epochCount"] == "3"
+    # A guess over the caption vocabulary would lose about 3.7 nats per word.
+    losses = [m["validationLoss"] for m in job["validationMetrics"]]
+    assert len(losses) == 3 and max(losses) < 0.5, losses
+
+    # Measured on held-out charts the job never saw.
+    scores = results["scores"]
+    assert set(scores) == {"base model", "fine-tuned"}
+    for metric in ("rouge1", "rouge2", "rougeL", "meteor"):
+        assert scores["fine-tuned"][metric] > scores["base model"][metric] + 0.5, metric
+    exact = results["exact captions"]
+    assert exact["fine-tuned"] >= 0.5 and exact["base model"] == 0.0
+
+    shown = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(shown) >= 5  # examples, loss curves, before/after charts, score bars, spread
+    assert "small LOCAL models" in text
+    assert "per model unit per hour" in text  # Llama 3.2 is served by provisioned throughput
+    assert remaining()["throughputs"] == []  # removed at the end of the notebook
+    assert len(remaining()["models"]) == 1
+
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+    assert run_state.resources() == []
+
+
+def test_a_text_only_model_stops_before_anything_is_created(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(MULTIMODAL, tmp_path, base_model="meta.llama3-2-1b-instruct-v1:0")
+    assert "reads text only" in caught.value.evalue
+    bucket = run_state.get("bucket")
+    listed = clients.client("s3").list_objects_v2(Bucket=bucket, Prefix="multimodal/")
+    assert listed.get("Contents", []) == []
+    assert (
+        clients.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]
+        == []
+    )
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_multimodal_without_setup_names_the_notebook_to_run(
+    run_state: State, tmp_path: Path
+) -> None:
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(MULTIMODAL, tmp_path)
+    assert "Run 00_setup.ipynb first" in caught.value.evalue
