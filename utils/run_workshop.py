@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 NOTEBOOKS: list[str] = [
     "00_setup.ipynb",
     "fine-tuning/01_fine_tune_and_evaluate.ipynb",
+    "fine-tuning/02_fine_tune_multimodal.ipynb",
     "continued-pretraining/01_continued_pretraining.ipynb",
     "distillation/01_distillation_from_prompts.ipynb",
     "distillation/02_distillation_from_invocation_logs.ipynb",
