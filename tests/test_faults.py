@@ -130,3 +130,32 @@ def test_iam_faults_reach_the_caller_in_iams_own_format(aws: StandIn, state: Sta
     # The fault was used up: the re-run creates the role and its policy.
     arn = iam.ensure_role("ws-role", "ws-policy", "123456789012", "us-east-1", "ws-bucket", state)
     assert arn.endswith(":role/ws-role")
+
+
+def test_a_failed_deployment_is_reported_with_bedrocks_message(aws: StandIn, state: State) -> None:
+    from tests.helpers import NOTHING_LEFT, remaining
+    from utils import cleanup, deploy
+
+    bucket, role = make_bucket(), make_role()
+    job = _start(state, bucket, role)
+    final = jobs.wait(job, state, interval=0.1, progress=False)
+    aws.inject(operation="deployment", outcome="Failed", message="Deployment quota reached.")
+    endpoint = deploy.serve(
+        state=state,
+        key="ft",
+        model_arn=final["outputModelArn"],
+        base_model="amazon.nova-micro-v1:0",
+        name_prefix="nova-micro-ft",
+    )
+    with pytest.raises(WorkshopError) as caught:
+        deploy.wait_ready(endpoint, state, interval=0.1, progress=False)
+    assert "failed: Deployment quota reached." in caught.value.problem
+    described = clients.client("bedrock").get_custom_model_deployment(
+        customModelDeploymentIdentifier=endpoint.arn
+    )
+    assert described["status"] == "Failed"
+    assert described["failureMessage"] == "Deployment quota reached."
+    cleanup.cleanup(state)
+    left = remaining()
+    # The test's own role and bucket were never recorded in the state, so they stay.
+    assert left == {**NOTHING_LEFT, "buckets": [bucket], "roles": [role.rsplit("/", 1)[-1]]}

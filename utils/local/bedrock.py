@@ -114,6 +114,7 @@ class Throughput:
     commitment: str | None
     status: str = "Creating"
     modified: datetime = field(default_factory=_now)
+    failure: str | None = None
 
 
 @dataclass
@@ -128,6 +129,7 @@ class Deployment:
     description: str | None
     status: str = "Creating"
     modified: datetime = field(default_factory=_now)
+    failure: str | None = None
 
 
 class LocalBedrock:
@@ -146,6 +148,9 @@ class LocalBedrock:
         )
         self.endpoint: str | None = None  # set once the server is bound
         self.account_id = ACCOUNT_ID
+        from utils.local.faults import Faults
+
+        self.faults = Faults()  # the server replaces it with the rules it was started with
         self._lock = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self.reset()
@@ -251,11 +256,13 @@ class LocalBedrock:
                     self._finish(job)
             for pt in self.throughputs.values():
                 if pt.status == "Creating" and now >= pt.due:
-                    pt.status = "InService"
+                    fault = self.faults.take("throughput")
+                    pt.status, pt.failure = ("Failed", fault.text) if fault else ("InService", None)
                     pt.modified = _now()
             for dep in self.deployments.values():
                 if dep.status == "Creating" and now >= dep.due:
-                    dep.status = "Active"
+                    fault = self.faults.take("deployment")
+                    dep.status, dep.failure = ("Failed", fault.text) if fault else ("Active", None)
                     dep.modified = _now()
             self.batch.advance()
 
@@ -636,6 +643,10 @@ class LocalBedrock:
     def _finish(self, job: Job) -> None:
         from utils.local import learner  # imported late: numpy work only when a job ends
 
+        fault = self.faults.take("job")
+        if fault is not None:
+            self._end(job, "Failed", fault.text)
+            return
         p = job.request
         if p.get("customizationType") == models.DISTILLATION:
             try:
@@ -859,6 +870,8 @@ class LocalBedrock:
         }
         if pt.commitment:
             out["commitmentDuration"] = pt.commitment
+        if pt.failure:
+            out["failureMessage"] = pt.failure
         return out
 
     def get_pt(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -873,7 +886,11 @@ class LocalBedrock:
         if "modelArnEquals" in p:
             found = [pt for pt in found if pt.model_arn == p["modelArnEquals"]]
         page, token = _page(found, p)
-        out: dict[str, Any] = {"provisionedModelSummaries": [self._pt_view(pt) for pt in page]}
+        # Summaries carry no failureMessage; get_provisioned_model_throughput does.
+        summaries = [
+            {k: v for k, v in self._pt_view(pt).items() if k != "failureMessage"} for pt in page
+        ]
+        out: dict[str, Any] = {"provisionedModelSummaries": summaries}
         if token:
             out["nextToken"] = token
         return out
@@ -930,6 +947,8 @@ class LocalBedrock:
         }
         if dep.description:
             out["description"] = dep.description
+        if dep.failure:
+            out["failureMessage"] = dep.failure
         return out
 
     def list_deployments(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,140 @@
+"""The series against injected faults: each failure reported, re-runs safe, cleanup always clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import papermill
+import pytest
+
+from tests.helpers import NOTHING_LEFT, remaining
+from tests.test_notebooks import CLEANUP, FINE_TUNING, PRETRAINING, SETUP, execute, text_of
+from utils import clients
+from utils.local import StandIn
+from utils.state import State
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture
+def run_state(aws: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> State:
+    """A state file for one series run; kernels find it through WORKSHOP_STATE."""
+    path = tmp_path / "state.json"
+    monkeypatch.setenv("WORKSHOP_STATE", str(path))
+    return State(path)
+
+
+def _jobs() -> list[dict]:
+    return clients.client("bedrock").list_model_customization_jobs()[
+        "modelCustomizationJobSummaries"
+    ]
+
+
+def test_setup_interrupted_half_way_then_rerun_creates_nothing_twice(
+    aws: StandIn, run_state: State, tmp_path: Path
+) -> None:
+    aws.inject(operation="iam:CreateRole", error="AccessDenied", times=1)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(SETUP, tmp_path)
+    assert "Creating the IAM role" in caught.value.evalue
+    assert "iam:PassRole" in caught.value.evalue  # the fix names the permissions to ask for
+    assert len(remaining()["buckets"]) == 1 and remaining()["roles"] == []
+
+    execute(SETUP, tmp_path / "again")
+    left = remaining()
+    assert len(left["buckets"]) == 1 and len(left["roles"]) == 1 and len(left["policies"]) == 1
+    assert {r["kind"] for r in run_state.resources()} == {"s3-bucket", "iam-role", "iam-policy"}
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_a_failed_job_is_reported_and_a_rerun_starts_a_new_one(
+    aws: StandIn, run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    message = "Insufficient capacity for the requested instance type."
+    aws.inject(operation="job", outcome="Failed", message=message, times=1)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(FINE_TUNING, tmp_path, eval_records=4)
+    assert f"ended Failed: {message}" in caught.value.evalue
+    assert "a new job starts" in caught.value.evalue
+    failed = run_state.get("job:fine-tuning")["arn"]
+
+    execute(FINE_TUNING, tmp_path / "again", eval_records=4)
+    assert run_state.get("job:fine-tuning")["arn"] != failed
+    assert sorted(j["status"] for j in _jobs()) == ["Completed", "Failed"]
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_a_rerun_while_the_job_is_in_flight_reattaches_to_it(
+    aws: StandIn, run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    aws.bedrock.job_seconds = 60.0  # long enough to give up waiting first
+    try:
+        with pytest.raises(papermill.PapermillExecutionError) as caught:
+            execute(FINE_TUNING, tmp_path, eval_records=4, job_timeout_hours=0.0005)
+    finally:
+        aws.bedrock.job_seconds = 0.3
+    assert "run this cell again to keep waiting" in caught.value.evalue.lower()
+    (job,) = _jobs()
+    assert job["status"] == "InProgress"
+    for running in aws.bedrock.jobs.values():
+        running.due = 0.0  # the job finishes while the learner restarts the kernel
+
+    again = execute(FINE_TUNING, tmp_path / "again", eval_records=4)
+    assert "Re-attached to job" in text_of(again)
+    assert [j["jobArn"] for j in _jobs()] == [job["jobArn"]]
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_a_failed_provisioned_throughput_is_reported_and_cleaned_up(
+    aws: StandIn, run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path, base_model="amazon.titan-text-lite-v1")
+    aws.inject(operation="throughput", outcome="Failed", message="Capacity is not available.")
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(PRETRAINING, tmp_path, eval_records=4)
+    assert "failed: Capacity is not available." in caught.value.evalue
+    assert len(remaining()["throughputs"]) == 1  # a failed throughput still exists
+    aws.clear_faults()
+    cleaned = execute(CLEANUP, tmp_path)
+    assert "Nothing the workshop created is left." in text_of(cleaned)
+    assert remaining() == NOTHING_LEFT
+    execute(CLEANUP, tmp_path)  # twice is fine
+
+
+def test_throttled_calls_are_retried_inside_the_notebooks(
+    aws: StandIn, run_state: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")  # kernels inherit it; the default is 8
+    aws.inject(operation="CreateModelCustomizationJob", error="ThrottlingException", times=2)
+    aws.inject(operation="GetModelCustomizationJob", error="ThrottlingException", times=2)
+    aws.inject(operation="iam:CreateRole", error="Throttling", times=1)
+    execute(SETUP, tmp_path)
+    execute(FINE_TUNING, tmp_path, eval_records=4)
+    assert [j["status"] for j in _jobs()] == ["Completed"]
+    assert aws.bedrock.faults.rules() == []  # every injected throttle was met and survived
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_cleanup_leaves_look_alike_resources_it_did_not_create(
+    aws: StandIn, run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    bucket = run_state.get("bucket")
+    look_alike = bucket[:-4] + "zzzz"  # same prefix, another workshop's id
+    clients.client("s3").create_bucket(Bucket=look_alike)
+    iam = clients.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam.create_role(
+        RoleName="bedrock-workshop-someone-else", AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    execute(CLEANUP, tmp_path)
+    left = remaining()
+    assert left["buckets"] == [look_alike]
+    assert left["roles"] == ["bedrock-workshop-someone-else"]
