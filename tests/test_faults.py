@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
@@ -20,10 +19,8 @@ from utils.state import State
 
 def _admin(standin: StandIn, method: str, body: Any = None) -> tuple[int, dict[str, Any]]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{standin.endpoint}/_workshop/faults", data=data, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
+        return 200, json.loads(standin.request("/_workshop/faults", method=method, data=data))
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -38,9 +39,10 @@ def test_standalone_server_prints_exports_and_cleans_up(tmp_path: Path) -> None:
             if line.startswith("# Press Ctrl-C"):
                 break
         url = exports["AWS_ENDPOINT_URL"]
-        assert url.startswith("http://127.0.0.1:")
+        assert url.startswith("https://127.0.0.1:")
         assert exports["AWS_ACCESS_KEY_ID"] == "testing"
-        with urllib.request.urlopen(url + "/_workshop/health", timeout=5) as resp:
+        context = ssl.create_default_context(cafile=exports["AWS_CA_BUNDLE"])
+        with urllib.request.urlopen(url + "/_workshop/health", timeout=5, context=context) as resp:
             assert json.load(resp)["ok"] is True
         record = json.loads((tmp_path / "standin.json").read_text())
         assert record["env"]["AWS_ENDPOINT_URL"] == url
@@ -64,7 +66,10 @@ def test_lab_gives_jupyterlab_the_standin_environment(
         def wait(self) -> int:
             # The stand-in must be up while JupyterLab runs.
             url = seen["env"]["AWS_ENDPOINT_URL"]
-            with urllib.request.urlopen(url + "/_workshop/health", timeout=5) as resp:
+            context = ssl.create_default_context(cafile=seen["env"]["AWS_CA_BUNDLE"])
+            with urllib.request.urlopen(
+                url + "/_workshop/health", timeout=5, context=context
+            ) as resp:
                 seen["healthy"] = resp.status == 200
             return 0
 
@@ -73,7 +78,7 @@ def test_lab_gives_jupyterlab_the_standin_environment(
     assert local_main.main(["--lab"]) == 0
     assert time.monotonic() - started < 30
     assert seen["cmd"][1:3] == ["-m", "jupyterlab"]
-    assert seen["env"]["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert seen["env"]["AWS_ENDPOINT_URL"].startswith("https://127.0.0.1:")
     assert "AWS_PROFILE" not in seen["env"]
     assert seen["healthy"] is True
     assert not (tmp_path / "standin.json").exists()

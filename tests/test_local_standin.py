@@ -365,11 +365,23 @@ def test_output_check_catches_a_bad_enum() -> None:
 
 
 def test_admin_health_and_unknown_routes(aws: StandIn) -> None:
-    with urllib.request.urlopen(aws.endpoint + "/_workshop/health") as resp:
-        assert json.load(resp)["ok"] is True
+    assert json.loads(aws.request("/_workshop/health"))["ok"] is True
     with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(aws.endpoint + "/_workshop/nothing")
+        aws.request("/_workshop/nothing")
     assert caught.value.code == 404
+
+
+def test_the_standin_speaks_tls_with_a_certificate_clients_are_told_to_trust(
+    aws: StandIn,
+) -> None:
+    import ssl
+
+    assert aws.endpoint.startswith("https://127.0.0.1:")
+    assert aws.env["AWS_CA_BUNDLE"] == str(aws.ca_bundle)
+    # Without the bundle the certificate is not trusted: it is the stand-in's own.
+    with pytest.raises(urllib.error.URLError) as caught:
+        urllib.request.urlopen(aws.endpoint + "/_workshop/health", timeout=5)
+    assert isinstance(caught.value.reason, ssl.SSLCertVerificationError)
 
 
 def test_reset_forgets_everything(trained: dict[str, str], aws: StandIn) -> None:

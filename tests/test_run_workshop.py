@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -430,10 +431,13 @@ def test_local_backend_with_the_real_standin(tmp_path: Path) -> None:
 
     assert summary.ok, summary.table()
     endpoint = summary.notebook("probe.ipynb").results["endpoint"]
-    assert endpoint.startswith("http://127.0.0.1:")
+    assert endpoint.startswith("https://127.0.0.1:")
     assert "AWS_ENDPOINT_URL" not in os.environ
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(endpoint + "/_workshop/health", timeout=2)
+    # Stopped: the connection is refused (checked without the certificate, which is gone too).
+    unverified = ssl._create_unverified_context()
+    with pytest.raises(urllib.error.URLError) as caught:
+        urllib.request.urlopen(endpoint + "/_workshop/health", timeout=2, context=unverified)
+    assert isinstance(caught.value.reason, ConnectionRefusedError)
 
 
 # -- orchestration with a stand-in for papermill -------------------------------------------

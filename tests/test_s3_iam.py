@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
+
 import pytest
 from botocore.stub import Stubber
 
@@ -26,6 +30,72 @@ def test_bucket_is_created_once_and_locked_down(aws: StandIn, state: State) -> N
     tags = api.get_bucket_tagging(Bucket=name)["TagSet"]
     assert {"Key": "workshop-id", "Value": state.workshop_id} in tags
     assert state.find_resource("s3-bucket", name)["status"] == "created"
+
+
+@pytest.fixture
+def plain_http(aws: StandIn) -> Iterator[str]:
+    """A second, plain-HTTP listener on the same stand-in: the way a non-TLS client arrives."""
+    from werkzeug.serving import make_server
+
+    from utils.local.server import request_handler
+
+    server = make_server(
+        "127.0.0.1", 0, aws._server.app, threaded=True, request_handler=request_handler()
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_bucket_refuses_requests_without_tls(aws: StandIn, state: State, plain_http: str) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    name = s3.ensure_bucket(
+        s3.bucket_name(ACCOUNT, "us-east-1", state.workshop_id), "us-east-1", state
+    )
+    policy = json.loads(clients.client("s3").get_bucket_policy(Bucket=name)["Policy"])
+    assert policy["Statement"] == [s3.tls_statement(name)]
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+    secure = clients.client("s3")
+    secure.put_object(Bucket=name, Key="data/ok.txt", Body=b"over TLS")
+    insecure = boto3.client(
+        "s3", endpoint_url=plain_http, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    for call in (
+        lambda: insecure.get_object(Bucket=name, Key="data/ok.txt"),
+        lambda: insecure.put_object(Bucket=name, Key="data/no.txt", Body=b"plain"),
+        lambda: insecure.list_objects_v2(Bucket=name),
+    ):
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert secure.get_object(Bucket=name, Key="data/ok.txt")["Body"].read() == b"over TLS"
+    assert [o["Key"] for o in secure.list_objects_v2(Bucket=name)["Contents"]] == ["data/ok.txt"]
+    # Without the policy, the same plain request goes through: the policy made the difference.
+    other = "bucket-without-policy"
+    secure.create_bucket(Bucket=other)
+    insecure.put_object(Bucket=other, Key="x", Body=b"plain")
+
+
+def test_bucket_policy_statements_live_together(aws: StandIn, state: State) -> None:
+    from utils import invocation_logs
+
+    name = s3.ensure_bucket("workshop-policy-bucket", "us-east-1", state)
+    invocation_logs.allow_bedrock_logging(name, "logs", ACCOUNT, "us-east-1")
+    s3.ensure_bucket(name, "us-east-1", state)  # a re-run of setup keeps the logging grant
+    sids = [st["Sid"] for st in json.loads(
+        clients.client("s3").get_bucket_policy(Bucket=name)["Policy"])["Statement"]]  # fmt: skip
+    assert sids == [invocation_logs.POLICY_SID, s3.TLS_SID]
+    assert s3.delete_bucket(name)
+    # A bucket made again under the same name starts without the old policy.
+    clients.client("s3").create_bucket(Bucket=name)
+    with pytest.raises(Exception, match="NoSuchBucketPolicy"):
+        clients.client("s3").get_bucket_policy(Bucket=name)
 
 
 def test_bucket_outside_us_east_1_gets_its_location(aws: StandIn, state: State) -> None:

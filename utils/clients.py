@@ -11,6 +11,7 @@ import functools
 import ipaddress
 import json
 import os
+import ssl
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -82,7 +83,9 @@ def _cached_client(service: str, region_name: str, endpoint_key: str) -> Any:
 
 def client(service: str, region_name: str | None = None) -> Any:
     """A boto3 client; cached per service, region and endpoint environment."""
-    key = json.dumps({k: v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")})
+    key = json.dumps(
+        {k: v for k, v in os.environ.items() if k.startswith(("AWS_ENDPOINT_URL", "AWS_CA_BUNDLE"))}
+    )
     return _cached_client(service, region_name or region(), key)
 
 
@@ -102,7 +105,9 @@ def _running_standin() -> dict[str, str] | None:
         with open(standin_file(), encoding="utf-8") as fh:
             info = json.load(fh)
         url = info["env"]["AWS_ENDPOINT_URL"]
-        with urllib.request.urlopen(f"{url}/_workshop/health", timeout=2) as resp:
+        bundle = info["env"].get("AWS_CA_BUNDLE")
+        context = ssl.create_default_context(cafile=bundle) if bundle else None
+        with urllib.request.urlopen(f"{url}/_workshop/health", timeout=2, context=context) as resp:
             if resp.status == 200:
                 return dict(info["env"])
     except (OSError, ValueError, KeyError):

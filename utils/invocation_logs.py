@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from botocore.exceptions import ClientError
 
 from utils import clients, s3
 from utils.errors import WorkshopError
@@ -54,18 +53,9 @@ def bucket_policy_statement(bucket: str, prefix: str, account_id: str, region: s
 
 def allow_bedrock_logging(bucket: str, prefix: str, account_id: str, region: str) -> dict:
     """Add (or refresh) the logging statement in the bucket policy, keeping other statements."""
-    client = clients.client("s3")
-    try:
-        policy = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "NoSuchBucketPolicy":
-            raise
-        policy = {"Version": "2012-10-17", "Statement": []}
-    statements = [st for st in policy.get("Statement", []) if st.get("Sid") != POLICY_SID]
-    statements.append(bucket_policy_statement(bucket, prefix, account_id, region))
-    policy["Statement"] = statements
-    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-    return policy
+    return s3.merge_policy_statement(
+        bucket, bucket_policy_statement(bucket, prefix, account_id, region)
+    )
 
 
 def current_configuration(region: str | None = None) -> dict[str, Any] | None:

@@ -44,7 +44,8 @@ def _code(err: ClientError) -> str:
 def ensure_bucket(name: str, region: str, state: State) -> str:
     """Create the bucket if needed (recorded in state first) and lock it down; returns its name.
 
-    The bucket blocks public access and encrypts objects by default.
+    The bucket blocks public access, encrypts objects by default and refuses requests
+    that do not use TLS.
     """
     s3 = clients.client("s3", region)
     state.add_resource("s3-bucket", name, region=region, status="creating")
@@ -81,8 +82,47 @@ def ensure_bucket(name: str, region: str, state: State) -> str:
     s3.put_bucket_tagging(
         Bucket=name, Tagging={"TagSet": [{"Key": TAG_KEY, "Value": state.workshop_id}]}
     )
+    require_tls(name)
     state.update_resource("s3-bucket", name, status="created")
     return name
+
+
+TLS_SID = "DenyInsecureTransport"
+
+
+def tls_statement(bucket: str) -> dict[str, Any]:
+    """The bucket policy statement that refuses every request not made over TLS."""
+    return {
+        "Sid": TLS_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def merge_policy_statement(bucket: str, statement: dict[str, Any]) -> dict[str, Any]:
+    """Put ``statement`` in the bucket policy (replacing one with its Sid); returns the policy.
+
+    Other statements stay, so the TLS rule and the invocation-logging grant live together.
+    """
+    client = clients.client("s3")
+    try:
+        policy = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
+    except ClientError as err:
+        if _code(err) != "NoSuchBucketPolicy":
+            raise
+        policy = {"Version": "2012-10-17", "Statement": []}
+    kept = [st for st in policy.get("Statement", []) if st.get("Sid") != statement["Sid"]]
+    policy["Statement"] = [*kept, statement]
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    return policy
+
+
+def require_tls(bucket: str) -> dict[str, Any]:
+    """Make the bucket refuse requests that do not use TLS; returns the policy."""
+    return merge_policy_statement(bucket, tls_statement(bucket))
 
 
 def upload_file(path: Path | str, target: str) -> str:

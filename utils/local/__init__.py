@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import ssl
+import tempfile
 import threading
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from utils.clients import DEFAULT_REGION
@@ -28,12 +32,19 @@ DUMMY_CREDENTIALS = {
 class StandIn:
     """A running local stand-in; use :meth:`start`, then :attr:`env` and :meth:`stop`."""
 
-    def __init__(self, server: Any, thread: threading.Thread, region: str) -> None:
+    def __init__(
+        self,
+        server: Any,
+        thread: threading.Thread,
+        region: str,
+        ca_bundle: Path | None = None,
+    ) -> None:
         self._server = server
         self._thread = thread
         self.region = region
+        self.ca_bundle = ca_bundle
         host, port = server.server_address[:2]
-        self.endpoint = f"http://{host}:{port}"
+        self.endpoint = f"{'https' if ca_bundle else 'http'}://{host}:{port}"
 
     @classmethod
     def start(
@@ -41,8 +52,14 @@ class StandIn:
         port: int = 0,
         job_seconds: float | None = None,
         region: str = DEFAULT_REGION,
+        tls: bool = True,
     ) -> StandIn:
-        """Start the server in a background thread (``port=0`` picks a free port)."""
+        """Start the server in a background thread (``port=0`` picks a free port).
+
+        With ``tls`` (the default) it serves HTTPS with a certificate made now, which
+        :attr:`env` tells clients to trust; plain HTTP is for debugging with curl only,
+        since the workshop bucket refuses requests that do not use TLS.
+        """
         from werkzeug.serving import make_server
 
         # werkzeug logs every request at INFO; polling loops would drown the notebook output.
@@ -50,15 +67,28 @@ class StandIn:
 
         from utils.local.server import build_app, request_handler
 
+        context, ca_bundle = None, None
+        if tls:
+            from utils.local.tls import make_certificate
+
+            ca_bundle, key = make_certificate(Path(tempfile.mkdtemp(prefix="workshop-standin-")))
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(ca_bundle, key)
         app = build_app(job_seconds=job_seconds)
         server = make_server(
-            "127.0.0.1", port, app, threaded=True, request_handler=request_handler()
+            "127.0.0.1",
+            port,
+            app,
+            threaded=True,
+            request_handler=request_handler(),
+            ssl_context=context,
         )
         thread = threading.Thread(target=server.serve_forever, name="standin", daemon=True)
         thread.start()
-        standin = cls(server, thread, region)
+        standin = cls(server, thread, region, ca_bundle)
         app.bedrock.region = region
         app.bedrock.endpoint = standin.endpoint
+        app.bedrock.ca_bundle = str(ca_bundle) if ca_bundle else None
         return standin
 
     @property
@@ -69,12 +99,15 @@ class StandIn:
     @property
     def env(self) -> dict[str, str]:
         """Environment variables that point boto3 (and papermill kernels) at this stand-in."""
-        return {
+        env = {
             "AWS_ENDPOINT_URL": self.endpoint,
             **DUMMY_CREDENTIALS,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
         }
+        if self.ca_bundle:
+            env["AWS_CA_BUNDLE"] = str(self.ca_bundle)
+        return env
 
     def apply_env(self, environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
         """Write :attr:`env` into ``environ`` and drop variables that would override it."""
@@ -82,12 +115,17 @@ class StandIn:
             environ.pop(var, None)
         environ.update(self.env)
 
+    def request(self, path: str, method: str = "GET", data: bytes | None = None) -> bytes:
+        """One plain HTTP(S) request to the stand-in (admin paths); returns the body."""
+        req = urllib.request.Request(self.endpoint + path, method=method, data=data)
+        context = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else None
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+            return resp.read()
+
     def reset(self) -> None:
         """Forget every resource (S3, IAM, Bedrock) the stand-in holds."""
         for path in ("/moto-api/reset", "/_workshop/reset"):
-            req = urllib.request.Request(self.endpoint + path, method="POST", data=b"")
-            with urllib.request.urlopen(req, timeout=10):
-                pass
+            self.request(path, method="POST", data=b"")
 
     def inject(self, **rule: Any) -> None:
         """Add a fault (see :mod:`utils.local.faults`), e.g. ``inject(operation="job",
@@ -103,6 +141,8 @@ class StandIn:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+        if self.ca_bundle:
+            shutil.rmtree(self.ca_bundle.parent, ignore_errors=True)
 
     def __enter__(self) -> StandIn:
         return self

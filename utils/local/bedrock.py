@@ -147,6 +147,7 @@ class LocalBedrock:
             min(DEFAULT_PT_SECONDS, self.job_seconds) if pt_seconds is None else pt_seconds
         )
         self.endpoint: str | None = None  # set once the server is bound
+        self.ca_bundle: str | None = None  # the certificate to trust when it serves HTTPS
         self.account_id = ACCOUNT_ID
         from utils.local.faults import Faults
 
@@ -216,7 +217,8 @@ class LocalBedrock:
                 region_name=self.region,
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
-                config=Config(retries={"max_attempts": 1}),
+                config=Config(retries={"total_max_attempts": 1}),
+                verify=self.ca_bundle if self.ca_bundle else True,
             )
         return self._clients[key]
 

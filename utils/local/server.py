@@ -25,6 +25,7 @@ from utils.clients import LOCAL_MARKER_HEADER
 from utils.local.bedrock import LocalBedrock
 from utils.local.faults import Fault, Faults
 from utils.local.restjson import ServiceError, error_response
+from utils.local.s3policy import BucketPolicies
 
 _SIGNED_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
 MARKER_VALUE = "local model from utils.local (not Amazon Bedrock)"
@@ -45,6 +46,7 @@ class StandInApp:
         self.faults = Faults.from_env()
         self.bedrock.faults = self.faults
         self.moto = DomainDispatcherApplication(create_backend_app)
+        self.bucket_policies = BucketPolicies(_bucket_exists)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -62,6 +64,37 @@ class StandInApp:
             fault = self._query_fault(environ, found.group(2))
             if fault is not None:
                 return self._query_error(start_response, fault)
+        if found and found.group(2) == "s3":
+            return self._s3(environ, start_response)
+        if path == "/moto-api/reset":
+            self.bucket_policies.reset()
+        return self.moto(environ, start_response)
+
+    def _s3(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """S3 through the bucket policy gate (ours: moto ignores policy conditions), then moto."""
+        method = environ["REQUEST_METHOD"]
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        path = raw.split("?", 1)[0]
+        query = environ.get("QUERY_STRING", "")
+        body = b""
+        if "policy" in urllib.parse.parse_qs(query, keep_blank_values=True):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+        secure = environ.get("wsgi.url_scheme") == "https"
+        answer = self.bucket_policies.handle(method, path, query, body, secure)
+        if answer is not None:
+            status, headers, payload = answer
+            start_response(status, headers)
+            return [payload]
+        bucket = urllib.parse.unquote(path).lstrip("/").split("/", 1)
+        if method == "DELETE" and len(bucket) == 1 and bucket[0] and not query:
+
+            def deleted(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+                if status.startswith("204"):
+                    self.bucket_policies.forget(bucket[0])
+                return start_response(status, headers, *rest)
+
+            return self.moto(environ, deleted)
         return self.moto(environ, start_response)
 
     def _bedrock_fault(self, environ: dict[str, Any]) -> Fault | None:
@@ -175,6 +208,18 @@ _REASONS = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+def _bucket_exists(name: str) -> bool:
+    """Whether moto's S3 holds a bucket of that name (in the stand-in's one account)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    try:
+        s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(name)
+    except Exception:  # moto's MissingBucket; any lookup failure means not there
+        return False
+    return True
 
 
 def build_app(job_seconds: float | None = None) -> StandInApp:
