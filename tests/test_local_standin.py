@@ -660,3 +660,15 @@ def test_too_few_distillation_prompts_fail_the_job(aws: StandIn) -> None:
     assert "failed validation" in job["failureMessage"]
     assert "100" in job["failureMessage"]
     assert "outputModelArn" not in job
+
+
+def test_a_job_with_a_key_or_vpc_that_does_not_exist_is_refused(aws: StandIn) -> None:
+    make_bucket()
+    role = make_role()
+    for extra, needle in (
+        ({"customModelKmsKeyId": "alias/not-there"}, "KMS key alias/not-there"),
+        ({"vpcConfig": {"subnetIds": ["subnet-0"], "securityGroupIds": ["sg-0"]}}, "VPC"),
+    ):
+        with pytest.raises(ClientError) as caught:
+            _start_job(role, "s3://workshop-test-bucket/x.jsonl", "protected", **extra)
+        assert needle in caught.value.response["Error"]["Message"]

@@ -482,3 +482,49 @@ def test_distillation_pair_bedrock_does_not_support_stops_before_any_job(
     assert jobs["modelCustomizationJobSummaries"] == []
     execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT
+
+
+def test_a_kms_key_and_vpc_given_to_setup_reach_every_job(run_state: State, tmp_path: Path) -> None:
+    kms = clients.client("kms")
+    key = kms.create_key(Description="workshop models")["KeyMetadata"]
+    ec2 = clients.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="ws", Description="ws", VpcId=vpc)["GroupId"]
+    execute(
+        SETUP,
+        tmp_path,
+        kms_key_id=key["KeyId"],
+        vpc_subnet_ids=[subnet],
+        vpc_security_group_ids=[group],
+    )
+    execute(FINE_TUNING, tmp_path, eval_records=4)
+    job = clients.client("bedrock").get_model_customization_job(
+        jobIdentifier=run_state.get("job:fine-tuning")["arn"]
+    )
+    assert job["outputModelKmsKeyArn"] == key["Arn"]
+    assert job["vpcConfig"] == {"subnetIds": [subnet], "securityGroupIds": [group]}
+    role = run_state.get("role_arn").rsplit("/", 1)[-1]
+    iam_api = clients.client("iam")
+    (attached,) = iam_api.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    policy = iam_api.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+    doc = iam_api.get_policy_version(
+        PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+    )["PolicyVersion"]["Document"]
+    resources = [
+        r
+        for st in doc["Statement"]
+        for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+    ]
+    assert key["Arn"] in resources and f"arn:aws:ec2:*:*:subnet/{subnet}" in resources
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_setup_refuses_a_key_that_does_not_exist_before_creating_anything(
+    run_state: State, tmp_path: Path
+) -> None:
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(SETUP, tmp_path, kms_key_id="alias/not-there")
+    assert "cannot be used" in caught.value.evalue
+    assert remaining() == NOTHING_LEFT

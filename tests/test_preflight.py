@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from utils import preflight
+from utils import clients, preflight
 from utils.errors import WorkshopError
 from utils.local import StandIn
 
@@ -36,3 +36,50 @@ def test_model_not_offered_for_that_customization_says_what_is(aws: StandIn) -> 
     message = str(caught.value)
     assert "does not offer Amazon Nova Micro" in message
     assert "amazon.titan-text-lite-v1:0:4k" in message
+
+
+def _vpc() -> tuple[list[str], list[str]]:
+    ec2 = clients.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="ws", Description="workshop", VpcId=vpc)
+    return [subnet], [group["GroupId"]]
+
+
+def test_protection_settings_are_checked_and_resolved(aws: StandIn) -> None:
+    kms = clients.client("kms")
+    key = kms.create_key(Description="workshop models")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/workshop-models", TargetKeyId=key["KeyId"])
+    subnets, groups = _vpc()
+    got = preflight.check_protection("alias/workshop-models", subnets, groups)
+    assert got == {
+        "kms_key_arn": key["Arn"],
+        "vpc_config": {"subnetIds": subnets, "securityGroupIds": groups},
+    }
+    assert preflight.check_protection() == {"kms_key_arn": None, "vpc_config": None}
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("missing key", "cannot be used"),
+        ("disabled key", "is Disabled"),
+        ("subnets only", "both subnets and security groups"),
+        ("unknown subnet", "VPC settings cannot be used"),
+    ],
+)
+def test_bad_protection_settings_say_what_to_fix(aws: StandIn, case: str, needle: str) -> None:
+    kms = clients.client("kms")
+    subnets, groups = _vpc()
+    args: dict = {
+        "missing key": {"kms_key_id": "alias/nothing-here"},
+        "subnets only": {"subnet_ids": subnets},
+        "unknown subnet": {"subnet_ids": ["subnet-00000000"], "security_group_ids": groups},
+    }.get(case, {})
+    if case == "disabled key":
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.disable_key(KeyId=key)
+        args = {"kms_key_id": key}
+    with pytest.raises(WorkshopError) as caught:
+        preflight.check_protection(**args)
+    assert needle in str(caught.value)

@@ -170,3 +170,39 @@ def test_role_and_policy_deletion_tolerates_gone(aws: StandIn, state: State) -> 
     assert iam.delete_role("ws-role") is False
     assert iam.delete_policy(policy_arn) is False
     assert clients.client("iam").list_policies(Scope="Local")["Policies"] == []
+
+
+def test_key_and_vpc_widen_the_role_policy_exactly_that_far(aws: StandIn, state: State) -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    vpc = {"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]}
+    plain = iam.s3_policy("ws-bucket")
+    wide = iam.s3_policy("ws-bucket", key, vpc)
+    assert wide["Statement"][:2] == plain["Statement"]
+    kms_statement, describe, interfaces = wide["Statement"][2:]
+    assert kms_statement["Resource"] == [key]
+    assert describe["Resource"] == "*" and all(
+        a.startswith("ec2:Describe") for a in describe["Action"]
+    )
+    assert interfaces["Resource"] == [
+        "arn:aws:ec2:*:*:network-interface/*",
+        "arn:aws:ec2:*:*:subnet/subnet-1",
+        "arn:aws:ec2:*:*:security-group/sg-1",
+    ]
+
+    # A re-run of setup with a key updates the existing policy instead of failing.
+    iam.ensure_role("ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state)
+    iam.ensure_role(
+        "ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state, kms_key_arn=key
+    )
+    api = clients.client("iam")
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/ws-policy"
+    default = api.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    doc = api.get_policy_version(PolicyArn=arn, VersionId=default)["PolicyVersion"]["Document"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    assert doc == iam.s3_policy("ws-bucket", key)
+    for _ in range(6):  # IAM keeps five versions; updates keep working past that
+        iam.ensure_role("ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state)
+        iam.ensure_role(
+            "ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state, kms_key_arn=key
+        )
+    assert len(api.list_policy_versions(PolicyArn=arn)["Versions"]) <= 5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -39,23 +40,71 @@ def trust_policy(account_id: str, region: str) -> dict[str, Any]:
     }
 
 
-def s3_policy(bucket: str) -> dict[str, Any]:
-    """Read and write access to the workshop bucket only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def s3_policy(
+    bucket: str, kms_key_arn: str | None = None, vpc_config: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """Read and write access to the workshop bucket only (plus the key and VPC, when given).
+
+    With a KMS key, jobs may use that key and no other; with a VPC configuration, they
+    may create and delete network interfaces in the given subnets and security groups.
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [f"arn:aws:s3:::{bucket}/*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+        },
+    ]
+    if kms_key_arn:
+        statements.append(
             {
                 "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": [f"arn:aws:s3:::{bucket}/*"],
-            },
+                "Action": [
+                    "kms:Decrypt",
+                    "kms:GenerateDataKey",
+                    "kms:DescribeKey",
+                    "kms:CreateGrant",
+                ],
+                "Resource": [kms_key_arn],
+            }
+        )
+    if vpc_config:
+        arn = "arn:aws:ec2:*:*"
+        statements.append(
             {
                 "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [f"arn:aws:s3:::{bucket}"],
-            },
-        ],
-    }
+                "Action": [
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                "Resource": "*",
+            }
+        )
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                "Resource": [
+                    f"{arn}:network-interface/*",
+                    *(f"{arn}:subnet/{s}" for s in vpc_config["subnetIds"]),
+                    *(f"{arn}:security-group/{g}" for g in vpc_config["securityGroupIds"]),
+                ],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _code(err: ClientError) -> str:
@@ -79,9 +128,20 @@ def _error(err: ClientError, action: str) -> WorkshopError:
 
 
 def ensure_role(
-    role_name: str, policy_name: str, account_id: str, region: str, bucket: str, state: State
+    role_name: str,
+    policy_name: str,
+    account_id: str,
+    region: str,
+    bucket: str,
+    state: State,
+    *,
+    kms_key_arn: str | None = None,
+    vpc_config: dict[str, list[str]] | None = None,
 ) -> str:
-    """Create (or reuse) the role and its bucket policy, recorded first; returns the role ARN."""
+    """Create (or reuse) the role and its bucket policy, recorded first; returns the role ARN.
+
+    A re-run with other key or VPC settings updates the policy to match them.
+    """
     iam = clients.client("iam")
     tags = [{"Key": TAG_KEY, "Value": state.workshop_id}]
     state.add_resource("iam-role", role_name, status="creating")
@@ -102,16 +162,37 @@ def ensure_role(
 
     policy_arn = f"arn:aws:iam::{account_id}:policy/{policy_name}"
     state.add_resource("iam-policy", policy_name, arn=policy_arn, status="creating")
+    document = s3_policy(bucket, kms_key_arn, vpc_config)
     try:
         policy_arn = iam.create_policy(
-            PolicyName=policy_name, PolicyDocument=json.dumps(s3_policy(bucket)), Tags=tags
+            PolicyName=policy_name, PolicyDocument=json.dumps(document), Tags=tags
         )["Policy"]["Arn"]
     except ClientError as err:
         if _code(err) != "EntityAlreadyExists":
             raise _error(err, f"Creating the IAM policy {policy_name}") from err
+        _update_policy(policy_arn, document)
     state.update_resource("iam-policy", policy_name, arn=policy_arn, status="created")
     iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
     return str(role["Arn"])
+
+
+def _update_policy(policy_arn: str, document: dict[str, Any]) -> None:
+    """Make ``document`` the policy's default version unless it already is."""
+    iam = clients.client("iam")
+    policy = iam.get_policy(PolicyArn=policy_arn)["Policy"]
+    current = iam.get_policy_version(PolicyArn=policy_arn, VersionId=policy["DefaultVersionId"])
+    text = current["PolicyVersion"]["Document"]
+    if isinstance(text, str):
+        text = json.loads(urllib.parse.unquote(text))
+    if text == document:
+        return
+    versions = iam.list_policy_versions(PolicyArn=policy_arn)["Versions"]
+    old = sorted((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
+    if len(versions) >= 5 and old:  # IAM keeps at most five versions
+        iam.delete_policy_version(PolicyArn=policy_arn, VersionId=old[0]["VersionId"])
+    iam.create_policy_version(
+        PolicyArn=policy_arn, PolicyDocument=json.dumps(document), SetAsDefault=True
+    )
 
 
 def wait_until_usable(role_name: str, backend: str, settle_seconds: float = 10.0) -> None:

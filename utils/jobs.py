@@ -130,6 +130,12 @@ def start(
     }
     if customization_config:
         request["customizationConfig"] = customization_config
+    # The KMS key and VPC that 00_setup.ipynb checked apply to every job of the workshop.
+    protection = state.get("protection") or {}
+    if protection.get("kms_key_arn"):
+        request["customModelKmsKeyId"] = protection["kms_key_arn"]
+    if protection.get("vpc_config"):
+        request["vpcConfig"] = protection["vpc_config"]
     if validation_uri:
         request["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
     state.add_resource("customization-job", name, status="creating", key=key)
@@ -155,6 +161,8 @@ REQUEST_FIELDS = (
     "outputDataConfig",
     "roleArn",
     "outputModelName",
+    "outputModelKmsKeyArn",
+    "vpcConfig",
     "status",
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pandas as pd
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -67,3 +69,56 @@ def check_customization(model_id: str, customization_type: str) -> pd.DataFrame:
             f"here: {offered}.",
         )
     return table
+
+
+def check_protection(
+    kms_key_id: str = "",
+    subnet_ids: list[str] | None = None,
+    security_group_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """Check the optional KMS key and VPC settings for jobs; return them as setup records them.
+
+    Returns:
+        ``{"kms_key_arn": ... or None, "vpc_config": {"subnetIds", "securityGroupIds"} or None}``
+
+    Raises:
+        WorkshopError: a key that does not exist or is not enabled, subnets or security
+            groups that do not exist, or one of the two VPC lists without the other.
+    """
+    out: dict[str, Any] = {"kms_key_arn": None, "vpc_config": None}
+    if kms_key_id:
+        try:
+            meta = clients.client("kms").describe_key(KeyId=kms_key_id)["KeyMetadata"]
+        except ClientError as err:
+            raise WorkshopError(
+                f"The KMS key {kms_key_id} cannot be used: {err.response['Error'].get('Message')}",
+                "Give the ARN, id or alias of an enabled key in this account and Region, or "
+                "leave kms_key_id empty for the AWS-owned key.",
+            ) from err
+        if meta.get("KeyState") != "Enabled":
+            raise WorkshopError(
+                f"The KMS key {kms_key_id} is {meta.get('KeyState')}.", "Enable it or pick another."
+            )
+        out["kms_key_arn"] = meta["Arn"]
+    subnets, groups = list(subnet_ids or []), list(security_group_ids or [])
+    if bool(subnets) != bool(groups):
+        raise WorkshopError(
+            "A VPC configuration needs both subnets and security groups.",
+            "Set both vpc_subnet_ids and vpc_security_group_ids, or neither.",
+        )
+    if subnets:
+        ec2 = clients.client("ec2")
+        try:
+            found = ec2.describe_subnets(SubnetIds=subnets)["Subnets"]
+            ec2.describe_security_groups(GroupIds=groups)
+        except ClientError as err:
+            raise WorkshopError(
+                f"The VPC settings cannot be used: {err.response['Error'].get('Message')}",
+                "Give subnets and security groups that exist in this Region's VPC.",
+            ) from err
+        if len({s["VpcId"] for s in found}) != 1:
+            raise WorkshopError(
+                "The subnets belong to different VPCs.", "Give subnets of one VPC only."
+            )
+        out["vpc_config"] = {"subnetIds": subnets, "securityGroupIds": groups}
+    return out

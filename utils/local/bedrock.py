@@ -345,6 +345,27 @@ class LocalBedrock:
                 "the service principal bedrock.amazonaws.com."
             )
 
+    def _check_protection(self, p: dict[str, Any]) -> None:
+        """Refuse a KMS key or VPC subnets and security groups that do not exist."""
+        if "customModelKmsKeyId" in p:
+            try:
+                key = self._client("kms").describe_key(KeyId=p["customModelKmsKeyId"])
+            except ClientError:
+                raise validation_error(
+                    f"The KMS key {p['customModelKmsKeyId']} does not exist or is not accessible."
+                ) from None
+            if key["KeyMetadata"].get("KeyState") != "Enabled":
+                raise validation_error(f"The KMS key {p['customModelKmsKeyId']} is not enabled.")
+        if "vpcConfig" in p:
+            ec2 = self._client("ec2")
+            try:
+                ec2.describe_subnets(SubnetIds=p["vpcConfig"]["subnetIds"])
+                ec2.describe_security_groups(GroupIds=p["vpcConfig"]["securityGroupIds"])
+            except ClientError as err:
+                raise validation_error(
+                    f"The VPC configuration is not valid: {err.response['Error'].get('Message')}"
+                ) from None
+
     def create_job(self, p: dict[str, Any]) -> dict[str, Any]:
         token = p.get("clientRequestToken")
         if token and token in self.tokens:
@@ -391,6 +412,7 @@ class LocalBedrock:
             _split_s3(p["trainingDataConfig"].get("s3Uri", ""))
         _split_s3(p["outputDataConfig"]["s3Uri"])
         self._check_role(p["roleArn"])
+        self._check_protection(p)
         job_id = _new_id()
         job = Job(
             job_id=job_id,
