@@ -90,6 +90,8 @@ def test_every_served_operation_matches_botocore_output_shapes(
     output = {"s3Uri": "s3://workshop-test-bucket/output/"}
     call("ListFoundationModels")
     call("GetFoundationModel", modelIdentifier="amazon.nova-micro-v1:0:128k")
+    available = call("GetFoundationModelAvailability", modelId="amazon.nova-micro-v1:0")
+    assert available["authorizationStatus"] == "AUTHORIZED"
     call("GetModelCustomizationJob", jobIdentifier=trained["job"])
     call("ListModelCustomizationJobs")
     call("GetCustomModel", modelIdentifier=trained["model"])

@@ -83,3 +83,37 @@ def test_bad_protection_settings_say_what_to_fix(aws: StandIn, case: str, needle
     with pytest.raises(WorkshopError) as caught:
         preflight.check_protection(**args)
     assert needle in str(caught.value)
+
+
+def test_account_checks_pass_on_the_standin_and_say_what_quotas_are_unknown(aws: StandIn) -> None:
+    table = preflight.account_checks("amazon.nova-micro-v1:0", "FINE_TUNING")
+    rows = table.set_index("check")
+    assert rows.loc["access to Amazon Nova Micro", "status"] == "ok"
+    assert rows.loc["permission to run FINE_TUNING jobs", "result"].startswith("allowed; 0 ")
+    # moto's Service Quotas knows no Bedrock quotas: a warning with what to look up, no failure.
+    assert rows.loc["Bedrock quotas", "status"] == "warning"
+    assert "Service Quotas console" in rows.loc["Bedrock quotas", "action"]
+    preflight.raise_on_failure(table)
+
+
+def test_an_explicit_deny_on_customization_stops_with_the_reason(aws: StandIn) -> None:
+    aws.inject(
+        operation="ListModelCustomizationJobs",
+        error="AccessDeniedException",
+        message="with an explicit deny in a service control policy",
+    )
+    table = preflight.account_checks("amazon.nova-micro-v1:0", "FINE_TUNING")
+    failed = table[table["status"] == "FAILED"]
+    assert list(failed["check"]) == ["permission to run FINE_TUNING jobs"]
+    with pytest.raises(WorkshopError) as caught:
+        preflight.raise_on_failure(table)
+    assert "explicit deny" in caught.value.problem
+    assert "organization policy" in (caught.value.fix or "")
+
+
+def test_no_model_access_stops_with_the_console_step(aws: StandIn) -> None:
+    aws.inject(operation="GetFoundationModelAvailability", error="AccessDeniedException")
+    table = preflight.account_checks("amazon.nova-micro-v1:0", "FINE_TUNING")
+    with pytest.raises(WorkshopError) as caught:
+        preflight.raise_on_failure(table)
+    assert "Model access" in (caught.value.fix or "") or "model access" in (caught.value.fix or "")

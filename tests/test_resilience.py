@@ -138,3 +138,14 @@ def test_cleanup_leaves_look_alike_resources_it_did_not_create(
     left = remaining()
     assert left["buckets"] == [look_alike]
     assert left["roles"] == ["bedrock-workshop-someone-else"]
+
+
+def test_setup_stops_on_an_explicit_deny_before_creating_anything(
+    aws: StandIn, run_state: State, tmp_path: Path
+) -> None:
+    aws.inject(operation="ListModelCustomizationJobs", error="AccessDeniedException", times=1)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(SETUP, tmp_path)
+    assert "permission to run FINE_TUNING jobs" in caught.value.evalue
+    assert "organization policy" in caught.value.evalue
+    assert remaining() == NOTHING_LEFT

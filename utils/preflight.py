@@ -122,3 +122,114 @@ def check_protection(
             )
         out["vpc_config"] = {"subnetIds": subnets, "securityGroupIds": groups}
     return out
+
+
+QUOTA_WORDS = ("customization job", "model units", "model customization")
+"""Words in the names of the Bedrock quotas that bite while customizing."""
+
+
+def _row(check: str, result: str, ok: bool | None, action: str = "") -> dict[str, Any]:
+    status = "ok" if ok else ("warning" if ok is None else "FAILED")
+    return {"check": check, "result": result, "status": status, "action": action}
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def account_checks(model_id: str, customization_type: str) -> pd.DataFrame:
+    """What will bite before it bites: access to the model, permission to customize, quotas.
+
+    Each row says what was checked, what was found, and what to do about a problem. Use
+    :func:`raise_on_failure` on the table to stop the notebook when something failed.
+    """
+    family = models.family(model_id)
+    bedrock = clients.client("bedrock")
+    rows = []
+    try:
+        found = bedrock.get_foundation_model_availability(modelId=family.model_id)
+        authorized = found["authorizationStatus"] == "AUTHORIZED"
+        entitled = found["entitlementAvailability"] == "AVAILABLE"
+        agreement = found["agreementAvailability"]["status"]
+        rows.append(
+            _row(
+                f"access to {family.name}",
+                f"{found['authorizationStatus'].lower()}, entitlement "
+                f"{found['entitlementAvailability'].lower()}, agreement {agreement.lower()}",
+                authorized and entitled and agreement in ("AVAILABLE", "NOT_AVAILABLE"),
+                ""
+                if authorized and entitled
+                else "Request access to the model in the Amazon Bedrock console (Model access).",
+            )
+        )
+    except ClientError as err:
+        rows.append(
+            _row(
+                f"access to {family.name}",
+                f"{_code(err)}: {err.response['Error'].get('Message', '')}",
+                False if _code(err) == "AccessDeniedException" else None,
+                "Request access to the model in the Amazon Bedrock console (Model access); "
+                "if it is granted, your principal needs bedrock:GetFoundationModelAvailability.",
+            )
+        )
+    try:
+        running = bedrock.list_model_customization_jobs(statusEquals="InProgress", maxResults=100)
+        count = len(running["modelCustomizationJobSummaries"])
+        rows.append(
+            _row(
+                f"permission to run {customization_type} jobs",
+                f"allowed; {count} customization job(s) running in this account now",
+                True,
+            )
+        )
+    except ClientError as err:
+        denied = _code(err) == "AccessDeniedException"
+        rows.append(
+            _row(
+                f"permission to run {customization_type} jobs",
+                f"{_code(err)}: {err.response['Error'].get('Message', '')}",
+                False if denied else None,
+                "Model customization is denied to this principal, often by an explicit deny "
+                "in an organization policy (as in many event accounts). Use an account that "
+                "allows bedrock:CreateModelCustomizationJob, or run with backend='local'."
+                if denied
+                else "Run the cell again.",
+            )
+        )
+    rows.extend(_quota_rows())
+    return pd.DataFrame(rows, columns=["check", "result", "status", "action"])
+
+
+def _quota_rows() -> list[dict[str, Any]]:
+    """The Bedrock quotas on customization jobs and model units, as Service Quotas reports them."""
+    try:
+        pages = clients.client("service-quotas").get_paginator("list_service_quotas")
+        quotas = [q for page in pages.paginate(ServiceCode="bedrock") for q in page["Quotas"]]
+    except ClientError as err:
+        return [
+            _row(
+                "Bedrock quotas",
+                f"Service Quotas did not answer ({_code(err)})",
+                None,
+                "Look up 'customization jobs' and 'model units' under Amazon Bedrock in the "
+                "Service Quotas console before starting several jobs or a provisioned throughput.",
+            )
+        ]
+    wanted = [q for q in quotas if any(w in q["QuotaName"].lower() for w in QUOTA_WORDS)]
+    return [
+        _row(
+            f"quota: {q['QuotaName']}",
+            f"{q['Value']:g}",
+            None if q["Value"] < 1 else True,
+            "Request an increase in Service Quotas." if q["Value"] < 1 else "",
+        )
+        for q in wanted
+    ] or [_row("Bedrock quotas", "none about customization found", None, "")]
+
+
+def raise_on_failure(table: pd.DataFrame) -> None:
+    """Stop with the first failed check's problem and action (warnings do not stop)."""
+    failed = table[table["status"] == "FAILED"]
+    if len(failed):
+        first = failed.iloc[0]
+        raise WorkshopError(f"Preflight: {first['check']}: {first['result']}", first["action"])

@@ -158,6 +158,7 @@ class LocalBedrock:
         control: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "ListFoundationModels": self.list_foundation_models,
             "GetFoundationModel": self.get_foundation_model,
+            "GetFoundationModelAvailability": self.get_foundation_model_availability,
             "CreateModelCustomizationJob": self.create_job,
             "GetModelCustomizationJob": self.get_job,
             "ListModelCustomizationJobs": self.list_jobs,
@@ -314,6 +315,19 @@ class LocalBedrock:
             if summary["modelId"] == wanted:
                 return {"modelDetails": summary}
         raise not_found(f"The foundation model {wanted} does not exist in {self.region}.")
+
+    def get_foundation_model_availability(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Every model the stand-in knows is available to its one account, in every region."""
+        wanted = urllib.parse.unquote(p["modelId"]).split("foundation-model/")[-1]
+        if models.find(wanted) is None:
+            raise not_found(f"The foundation model {wanted} does not exist in {self.region}.")
+        return {
+            "modelId": wanted,
+            "agreementAvailability": {"status": "AVAILABLE"},
+            "authorizationStatus": "AUTHORIZED",
+            "entitlementAvailability": "AVAILABLE",
+            "regionAvailability": "AVAILABLE",
+        }
 
     # -- customization jobs ------------------------------------------------------------
     def _find_job(self, ident: str) -> Job:

@@ -66,6 +66,8 @@ class StandInApp:
                 return self._query_error(start_response, fault)
         if found and found.group(2) == "s3":
             return self._s3(environ, start_response)
+        if found and found.group(2) == "servicequotas":
+            return self._service_quotas(environ, start_response)
         if path == "/moto-api/reset":
             self.bucket_policies.reset()
         return self.moto(environ, start_response)
@@ -113,6 +115,25 @@ class StandInApp:
         form.update(urllib.parse.parse_qs(environ.get("QUERY_STRING", "")))
         action = (form.get("Action") or [""])[0]
         return self.faults.take(f"{service}:{action}") if action else None
+
+    def _service_quotas(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Service Quotas: moto knows VPC only and lacks ListServiceQuotas; answer as AWS would."""
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.endswith(".ListServiceQuotas"):
+            return self.moto(environ, start_response)
+        body = json.dumps(
+            {
+                "__type": "NoSuchResourceException",
+                "message": "The local stand-in keeps no Amazon Bedrock quotas.",
+            }
+        ).encode()
+        start_response(
+            "400 Bad Request",
+            [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
 
     @staticmethod
     def _query_error(start_response: StartResponse, fault: Fault) -> Iterable[bytes]:
