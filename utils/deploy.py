@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from utils import clients, models
+from utils import clients, cost, models
 from utils.errors import WorkshopError
 from utils.naming import unique_name
 from utils.state import State
@@ -42,12 +42,20 @@ def _reusable(
 
 
 def provision(
-    *, state: State, key: str, model_arn: str, name_prefix: str, model_units: int = 1
+    *,
+    state: State,
+    key: str,
+    model_arn: str,
+    name_prefix: str,
+    model_units: int = 1,
+    confirm_costs: bool = False,
+    base_model: str | None = None,
 ) -> str:
     """Create a no-commitment provisioned throughput for a model (or reuse ours); returns its ARN.
 
     It bills per hour from creation until deletion, so it is recorded in the state
-    file before it is requested and deleted at the end of the notebook.
+    file before it is requested and deleted at the end of the notebook. On AWS a new one
+    is created only with ``confirm_costs=True``.
     """
     reused = _reusable(
         state.get(f"throughput:{key}"),
@@ -56,6 +64,12 @@ def provision(
     )
     if reused:
         return reused
+    estimate = (
+        cost.serving(base_model, provisioned=True, units=model_units)
+        if base_model
+        else cost.Estimate("A provisioned throughput, billed every hour it exists")
+    )
+    cost.confirm(estimate, confirm_costs)
     name = unique_name(name_prefix, state.workshop_id)
     state.add_resource("provisioned-throughput", name, status="creating", key=key)
     try:
@@ -192,8 +206,13 @@ def serve(
     name_prefix: str,
     provisioned: bool = False,
     model_units: int = 1,
+    confirm_costs: bool = False,
 ) -> Endpoint:
-    """Serve a custom model on demand where its family allows it, else (or if asked) provisioned."""
+    """Serve a custom model on demand where its family allows it, else (or if asked) provisioned.
+
+    On AWS a provisioned throughput needs ``confirm_costs=True``; an on-demand deployment
+    bills only the tokens it serves and needs no confirmation.
+    """
     if not provisioned and models.family(base_model).on_demand_deployment:
         arn = deploy_on_demand(
             state=state, key=key, model_arn=model_arn, name_prefix=f"{name_prefix}-od"
@@ -205,6 +224,8 @@ def serve(
         model_arn=model_arn,
         name_prefix=f"{name_prefix}-pt",
         model_units=model_units,
+        confirm_costs=confirm_costs,
+        base_model=base_model,
     )
     return Endpoint("provisioned-throughput", arn)
 

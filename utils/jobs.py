@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from utils import clients, models, s3
+from utils import clients, cost, models, s3
 from utils.errors import WorkshopError
 from utils.naming import unique_name
 from utils.state import State
@@ -81,6 +81,8 @@ def start(
     name_prefix: str | None = None,
     customization_config: dict[str, Any] | None = None,
     training_data_config: dict[str, Any] | None = None,
+    confirm_costs: bool = False,
+    estimate: cost.Estimate | None = None,
 ) -> Job:
     """Start a customization job, or re-attach to the one this workshop already runs for ``key``.
 
@@ -91,6 +93,9 @@ def start(
     ``customization_config`` is sent as ``customizationConfig`` when given, for example
     the teacher model of a DISTILLATION job. ``training_data_config`` replaces
     ``training_uri`` when the data is not one S3 file, for example invocation logs.
+
+    On AWS a new job starts only with ``confirm_costs=True`` (see :func:`utils.cost.confirm`);
+    ``estimate`` is what the refusal shows. Re-attaching costs nothing and needs neither.
     """
     if (training_uri is None) == (training_data_config is None):
         raise WorkshopError(
@@ -112,6 +117,7 @@ def start(
             status = None
         if status in REUSABLE:
             return Job(key=key, reused=True, **recorded)
+    cost.confirm(estimate or cost.Estimate(f"A {customization_type} job"), confirm_costs)
     prefix = name_prefix or f"{family.key}-{key}"
     name = unique_name(prefix, state.workshop_id)
     model_name = unique_name(f"{prefix}-model", state.workshop_id)
