@@ -156,3 +156,39 @@ def test_a_failed_deployment_is_reported_with_bedrocks_message(aws: StandIn, sta
     left = remaining()
     # The test's own role and bucket were never recorded in the state, so they stay.
     assert left == {**NOTHING_LEFT, "buckets": [bucket], "roles": [role.rsplit("/", 1)[-1]]}
+
+
+def test_cleanup_counts_a_resource_that_vanished_meanwhile_as_gone(
+    aws: StandIn, state: State
+) -> None:
+    from tests.helpers import remaining
+    from utils import cleanup
+
+    bucket, role = make_bucket(), make_role()
+    job = _start(state, bucket, role)
+    jobs.wait(job, state, interval=0.1, progress=False)
+    # Somebody deletes the model in the console while cleanup runs: Bedrock says not found.
+    aws.inject(operation="DeleteCustomModel", error="ResourceNotFoundException", times=1)
+    table = cleanup.cleanup(state)
+    row = table[table["kind"] == "custom-model"].iloc[0]
+    assert (row["action"], bool(row["remains"])) == ("already gone", False)
+    assert state.resources("custom-model") == []
+    assert len(remaining()["models"]) == 1  # the fault kept it; a second cleanup has no record
+    assert cleanup.cleanup(state).empty
+
+
+def test_a_cleanup_that_is_denied_says_what_remains_and_why(aws: StandIn, state: State) -> None:
+    from utils import cleanup
+
+    bucket, role = make_bucket(), make_role()
+    job = _start(state, bucket, role)
+    jobs.wait(job, state, interval=0.1, progress=False)
+    aws.inject(operation="DeleteCustomModel", error="AccessDeniedException", times=1)
+    table = cleanup.cleanup(state)
+    row = table[table["kind"] == "custom-model"].iloc[0]
+    assert bool(row["remains"]) is True
+    assert row["action"].startswith("failed: AccessDeniedException")
+    assert len(state.resources("custom-model")) == 1  # still recorded, for the next run
+    again = cleanup.cleanup(state)  # the fault is used up: the second run removes it
+    assert not again["remains"].any()
+    assert clients.client("bedrock").list_custom_models()["modelSummaries"] == []
