@@ -402,7 +402,9 @@ def test_distillation_from_logs_then_cleanup_leaves_nothing(
     }
     bucket = run_state.get("bucket")
     policy = json.loads(clients.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
-    (statement,) = policy["Statement"]
+    sids = [st["Sid"] for st in policy["Statement"]]
+    assert sids == ["DenyInsecureTransport", "BedrockModelInvocationLogsWrite"]
+    statement = policy["Statement"][1]
     assert statement["Principal"] == {"Service": "bedrock.amazonaws.com"}
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
     scores = results["scores"]
