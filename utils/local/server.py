@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
@@ -33,9 +34,24 @@ MARKER_VALUE = "local model from utils.local (not Amazon Bedrock)"
 StartResponse = Callable[..., Any]
 
 
+class _KeepAliveHandler(MotoRequestHandler):
+    """moto's handler (raw paths intact), tuned for many small requests over TLS.
+
+    HTTP/1.1 lets clients keep a connection (a TLS handshake per request is slow), and
+    TCP_NODELAY stops Nagle's algorithm from holding a response's second TLS record back
+    until the client acknowledges the first, which cost about 12 ms a call.
+    """
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def request_handler() -> type:
-    """The request handler class to give werkzeug (moto's, which keeps raw paths intact)."""
-    return MotoRequestHandler
+    """The request handler class to give werkzeug."""
+    return _KeepAliveHandler
 
 
 class StandInApp:
