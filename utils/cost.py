@@ -19,7 +19,9 @@ from utils.errors import WorkshopError
 
 PRICES_SOURCE = "https://aws.amazon.com/bedrock/pricing/ (US East, N. Virginia)"
 PRICES_AS_OF = "2025-06"
-"""When the snapshot below was taken from the pricing page (USD, us-east-1)."""
+"""When the figures below were copied by hand from the pricing page (USD, us-east-1).
+
+They have not been re-read since; treat them as a guide and check the page."""
 
 
 @dataclass(frozen=True)
