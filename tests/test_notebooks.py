@@ -82,6 +82,10 @@ def test_parameter_rules_catch_violations() -> None:
         "line 2: value is not a literal",
         "line 3: only assignments belong in the parameters cell",
     ]
+    cell.source = 'key = ""  # optional; "" = none\nname = "a"  # a "quoted" word is fine'
+    assert notebooks.parameter_problems(nb) == [
+        "line 1: papermill cannot read this line; keep quotes and '=' out of its comment"
+    ]
     out = nbformat.v4.new_code_cell("1", execution_count=3)
     nb.cells.append(out)
     assert notebooks.has_outputs(nb)

@@ -59,7 +59,38 @@ def parameter_problems(nb: nbformat.NotebookNode) -> list[str]:
             ast.literal_eval(node.value)  # type: ignore[arg-type]
         except ValueError:
             problems.append(f"line {node.lineno}: value is not a literal")
-    return problems
+    return problems + _unseen_by_papermill(cells[0], tree)
+
+
+def _unseen_by_papermill(cell: nbformat.NotebookNode, tree: ast.Module) -> list[str]:
+    """Assignments papermill cannot read (it skips them with a warning, so nobody notices).
+
+    Papermill parses the cell line by line with its own pattern, not with ``ast``: a comment
+    holding ``"" = ...`` already defeats it, and the parameter then vanishes from
+    ``papermill --help-notebook`` and ``inspect_notebook``.
+    """
+    import logging
+
+    from papermill.translators import PythonTranslator
+
+    quiet = logging.getLogger("papermill.translators")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its warning names the line; ours also says how to fix it
+    try:
+        seen = {p.name for p in PythonTranslator.inspect(cell)}
+    finally:
+        quiet.setLevel(level)
+    return [
+        f"line {node.lineno}: papermill cannot read this line; "
+        "keep quotes and '=' out of its comment"
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign) and _target_name(node) not in seen
+    ]
+
+
+def _target_name(node: ast.Assign | ast.AnnAssign) -> str:
+    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+    return target.id if isinstance(target, ast.Name) else ast.unparse(target)
 
 
 def main(argv: list[str] | None = None) -> int:
