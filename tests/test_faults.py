@@ -43,6 +43,8 @@ def test_rules_are_checked_when_added() -> None:
         Fault(operation="CreateModelCustomizationJob")
     with pytest.raises(ValueError):
         Fault(operation="CreateModelCustomizationJob", error="ThrottlingException", times=0)
+    with pytest.raises(ValueError):
+        Fault(operation="Converse", error="ThrottlingException", after=-1)
     assert Fault(operation="job", outcome="Failed").text == "Injected failure of the resource."
 
 
@@ -50,11 +52,31 @@ def test_rules_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     rule = {"operation": "Converse", "error": "ThrottlingException", "times": 1}
     monkeypatch.setenv(ENV_VAR, json.dumps([rule]))
     faults = Faults.from_env()
-    assert faults.rules() == [{**rule, "message": None, "outcome": None}]
+    assert faults.rules() == [{**rule, "message": None, "outcome": None, "after": 0}]
     assert faults.take("Converse") is not None
     assert faults.take("Converse") is None  # used up
     monkeypatch.delenv(ENV_VAR)
     assert Faults.from_env().rules() == []
+
+
+def test_a_rule_can_let_the_first_calls_through() -> None:
+    faults = Faults([{"operation": "Converse", "error": "AccessDeniedException", "after": 2}])
+    faults.add({"operation": "job", "outcome": "Failed", "after": 1, "times": 1})
+    assert [faults.take("Converse") for _ in range(2)] == [None, None]
+    assert [faults.take("Converse").error for _ in range(3)] == ["AccessDeniedException"] * 3
+    assert faults.take("job") is None
+    assert faults.take("job").outcome == "Failed"  # the second job to end
+    assert faults.take("job") is None  # used up
+    assert faults.rules() == [
+        {
+            "operation": "Converse",
+            "error": "AccessDeniedException",
+            "message": None,
+            "times": None,
+            "outcome": None,
+            "after": 0,
+        }
+    ]
 
 
 def test_admin_endpoint_adds_lists_and_clears_faults(aws: StandIn) -> None:

@@ -424,7 +424,7 @@ def test_distillation_from_logs_then_cleanup_leaves_nothing(
 
 
 def test_distillation_from_logs_respects_someone_elses_logging_setting(
-    run_state: State, tmp_path: Path
+    aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
     from utils import invocation_logs
 
@@ -443,10 +443,16 @@ def test_distillation_from_logs_respects_someone_elses_logging_setting(
     assert "replace_existing_logging=True" in str(caught.value)
     assert bedrock.get_model_invocation_logging_configuration()["loggingConfig"] == theirs
 
-    # Taken over on request, then interrupted before the notebook put it back.
+    # Taken over on request; then the notebook's own attempt to put it back is denied.
+    aws.inject(
+        operation="PutModelInvocationLoggingConfiguration",
+        error="AccessDeniedException",
+        after=1,
+        times=1,
+    )
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        execute(DISTILLATION_LOGS, tmp_path, replace_existing_logging=True, log_timeout_minutes=0)
-    assert "Invocation logs" in str(caught.value)
+        execute(DISTILLATION_LOGS, tmp_path, replace_existing_logging=True)
+    assert "AccessDeniedException" in str(caught.value)
     now = bedrock.get_model_invocation_logging_configuration()["loggingConfig"]
     assert now["s3Config"]["bucketName"] == run_state.get("bucket")
     assert bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"] == []

@@ -8,6 +8,10 @@ failures AWS really produces. A fault is a small rule:
     the next two such calls fail with that error, later ones succeed;
 ``{"operation": "iam:CreateRole", "error": "AccessDenied"}``
     every IAM ``CreateRole`` call is denied (``times`` absent: until cleared);
+``{"operation": "PutModelInvocationLoggingConfiguration", "error": "AccessDeniedException",
+"after": 1, "times": 1}``
+    the first such call succeeds and the second is denied: a run interrupted half way,
+    at a chosen point, without relying on timing;
 ``{"operation": "job", "outcome": "Failed", "message": "..."}``
     the next customization job to finish ends ``Failed`` with that message instead
     (``"throughput"`` and ``"deployment"`` do the same for serving resources).
@@ -66,6 +70,8 @@ class Fault:
     message: str | None = None
     times: int | None = None
     outcome: str | None = None
+    after: int = 0
+    """Matching calls (or resources) that still succeed before the rule applies."""
 
     def __post_init__(self) -> None:
         if self.operation in OUTCOME_KINDS:
@@ -75,6 +81,8 @@ class Fault:
             raise ValueError(f"a fault on {self.operation} needs an error code and no outcome")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be a positive number of calls, or absent for always")
+        if self.after < 0:
+            raise ValueError("after must be a number of calls that succeed first, 0 or more")
 
     @property
     def status(self) -> int:
@@ -126,6 +134,9 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if rule.operation == operation:
+                    if rule.after:
+                        rule.after -= 1
+                        return None
                     if rule.times is not None:
                         rule.times -= 1
                         if rule.times == 0:
