@@ -58,3 +58,11 @@ def aws(standin: StandIn) -> Iterator[StandIn]:
 def state(tmp_path: Path) -> State:
     """A state file of the test's own."""
     return State(tmp_path / "state.json")
+
+
+@pytest.fixture
+def run_state(aws: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> State:
+    """A state file for one series run; notebook kernels find it through WORKSHOP_STATE."""
+    path = tmp_path / "state.json"
+    monkeypatch.setenv("WORKSHOP_STATE", str(path))
+    return State(path)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from utils import clients, iam
+import nbformat
+import papermill
+
+from utils import clients, iam, paths
 from utils.local.bedrock import ACCOUNT_ID
 
 REGION = "us-east-1"
@@ -102,3 +106,36 @@ def remaining() -> dict[str, list[str]]:
             if config
         ],
     }
+
+
+def execute(name: str, out_dir: Path, **params: Any) -> nbformat.NotebookNode:
+    """Run one notebook with papermill in its own folder, as the runner does.
+
+    papermill only warns about a parameter the notebook does not declare, so a test that
+    misspells one would silently run with the default; this refuses it instead.
+    """
+    source = paths.ROOT / name
+    unknown = set(params) - set(papermill.inspect_notebook(str(source)))
+    assert not unknown, f"{name} has no parameters {sorted(unknown)}"
+    target = out_dir / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(source),
+        str(target),
+        parameters=params,
+        kernel_name="python3",
+        cwd=str(source.parent),
+        progress_bar=False,
+    )
+    return nbformat.read(target, as_version=4)
+
+
+def text_of(nb: nbformat.NotebookNode) -> str:
+    """All text the notebook printed or displayed."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(str(out.get("text", "")))
+            parts.append(str(out.get("data", {}).get("text/plain", "")))
+            parts.append(str(out.get("evalue", "")))
+    return "\n".join(parts)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import papermill
 import pytest
 
-from tests.helpers import NOTHING_LEFT, remaining
+from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
 from utils import clients, notebooks, paths, run_workshop
-from utils.local import StandIn
 from utils.state import State
 
 pytestmark = pytest.mark.notebook
@@ -23,41 +21,6 @@ PRETRAINING = "continued-pretraining/01_continued_pretraining.ipynb"
 DISTILLATION = "distillation/01_distillation_from_prompts.ipynb"
 DISTILLATION_LOGS = "distillation/02_distillation_from_invocation_logs.ipynb"
 CLEANUP = "03_cleanup.ipynb"
-
-
-def execute(name: str, out_dir: Path, **params: Any) -> nbformat.NotebookNode:
-    """Run one notebook with papermill in its own folder, as the runner does."""
-    source = paths.ROOT / name
-    target = out_dir / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(source),
-        str(target),
-        parameters=params,
-        kernel_name="python3",
-        cwd=str(source.parent),
-        progress_bar=False,
-    )
-    return nbformat.read(target, as_version=4)
-
-
-def text_of(nb: nbformat.NotebookNode) -> str:
-    """All text the notebook printed or displayed."""
-    parts = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            parts.append(str(out.get("text", "")))
-            parts.append(str(out.get("data", {}).get("text/plain", "")))
-            parts.append(str(out.get("evalue", "")))
-    return "\n".join(parts)
-
-
-@pytest.fixture
-def run_state(aws: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> State:
-    """A state file for one series run; kernels find it through WORKSHOP_STATE."""
-    path = tmp_path / "state.json"
-    monkeypatch.setenv("WORKSHOP_STATE", str(path))
-    return State(path)
 
 
 def test_notebooks_are_stripped_with_one_literal_parameters_cell() -> None:

@@ -8,21 +8,13 @@ from pathlib import Path
 import papermill
 import pytest
 
-from tests.helpers import NOTHING_LEFT, remaining
-from tests.test_notebooks import CLEANUP, FINE_TUNING, PRETRAINING, SETUP, execute, text_of
+from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
+from tests.test_notebooks import CLEANUP, FINE_TUNING, PRETRAINING, SETUP
 from utils import clients
 from utils.local import StandIn
 from utils.state import State
 
 pytestmark = pytest.mark.notebook
-
-
-@pytest.fixture
-def run_state(aws: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> State:
-    """A state file for one series run; kernels find it through WORKSHOP_STATE."""
-    path = tmp_path / "state.json"
-    monkeypatch.setenv("WORKSHOP_STATE", str(path))
-    return State(path)
 
 
 def _jobs() -> list[dict]:
