@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
 from utils import clients, notebooks, paths, run_workshop
+from utils.local import StandIn
 from utils.state import State
 
 pytestmark = pytest.mark.notebook
