@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from utils import clients, preflight
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+
+from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
+from utils import clients, models, preflight
 from utils.errors import WorkshopError
-from utils.local import StandIn
+from utils.local import StandIn, quotas
 
 
 def test_bedrock_regions_come_from_botocore_data() -> None:
@@ -85,15 +90,128 @@ def test_bad_protection_settings_say_what_to_fix(aws: StandIn, case: str, needle
     assert needle in str(caught.value)
 
 
-def test_account_checks_pass_on_the_standin_and_say_what_quotas_are_unknown(aws: StandIn) -> None:
+def test_account_checks_pass_on_the_standin_and_show_its_quotas(aws: StandIn) -> None:
     table = preflight.account_checks("amazon.nova-micro-v1:0", "FINE_TUNING")
     rows = table.set_index("check")
     assert rows.loc["access to Amazon Nova Micro", "status"] == "ok"
     assert rows.loc["permission to run FINE_TUNING jobs", "result"].startswith("allowed; 0 ")
-    # moto's Service Quotas knows no Bedrock quotas: a warning with what to look up, no failure.
-    assert rows.loc["Bedrock quotas", "status"] == "warning"
-    assert "Service Quotas console" in rows.loc["Bedrock quotas", "action"]
+    jobs = rows.loc["quota: (Model customization) Scheduled customization jobs"]
+    assert (jobs["result"], jobs["status"]) == ("10; 0 running now", "ok")
+    units = rows.loc[
+        "quota: Model units no-commitment Provisioned Throughputs across custom models"
+    ]
+    assert (units["result"], units["status"]) == ("2", "ok")
+    # The base-model units quota does not concern a customization, so it is not shown.
+    assert not any("across base models" in check for check in table["check"])
     preflight.raise_on_failure(table)
+
+
+def test_an_account_without_model_units_is_warned_with_the_way_round(aws: StandIn) -> None:
+    aws.set_quota(quotas.CUSTOM_UNITS, 0)
+    rows = preflight.account_checks("amazon.nova-micro-v1:0", "FINE_TUNING").set_index("check")
+    units = rows.loc[
+        "quota: Model units no-commitment Provisioned Throughputs across custom models"
+    ]
+    assert (units["result"], units["status"]) == ("0", "warning")
+    assert "on-demand deployment" in units["action"]
+
+
+def test_all_job_slots_in_use_is_a_warning_that_names_the_running_jobs(aws: StandIn) -> None:
+    aws.set_quota(quotas.SCHEDULED_JOBS, 1)
+    bucket, role = make_bucket(), make_role()
+    aws.bedrock.job_seconds = 60  # stays InProgress while we look
+    try:
+        clients.client("bedrock").create_model_customization_job(
+            jobName="someone-elses-job",
+            customModelName="someone-elses-model",
+            roleArn=role,
+            baseModelIdentifier="amazon.nova-micro-v1:0:128k",
+            trainingDataConfig={"s3Uri": put_jsonl(bucket, "t.jsonl", dialogue_records(12))},
+            outputDataConfig={"s3Uri": f"s3://{bucket}/out/"},
+        )
+        table = preflight.account_checks("amazon.nova-micro-v1:0", "FINE_TUNING")
+    finally:
+        aws.bedrock.job_seconds = 0.3
+    jobs = table.set_index("check").loc["quota: (Model customization) Scheduled customization jobs"]
+    assert (jobs["result"], jobs["status"]) == ("1; 1 running now", "warning")
+    assert "stop a job" in jobs["action"]
+
+
+# Names as Service Quotas lists them for Bedrock (codes L-3B82104D, L-91554672, L-8129BF10,
+# L-BE77399C, L-FE44174A, L-0406044C), plus two that concern other things.
+REAL_NAMES = [
+    "(Model customization) Sum of training and validation records for a Titan Text G1 - Lite v1 "
+    "Fine-tuning job",
+    "(Model customization) Sum of training and validation records for a Titan Text G1 - Lite v1 "
+    "Continued Pre-Training job",
+    "Model units per provisioned model for Amazon Titan Text G1 - Express 8K",
+    "Model units no-commitment Provisioned Throughputs across custom models",
+    "Model units no-commitment Provisioned Throughputs across base models",
+    "(Model customization) Scheduled customization jobs",
+    "On-demand model inference tokens per minute for Amazon Titan Text Lite",
+    "Batch inference job size (in GB) for Nova Micro V1",
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "customization", "expected"),
+    [
+        (
+            "amazon.titan-text-lite-v1",
+            "FINE_TUNING",
+            ["records", None, None, "units", None, "jobs", None, None],
+        ),
+        (
+            "amazon.titan-text-lite-v1",
+            "CONTINUED_PRE_TRAINING",
+            [None, "records", None, "units", None, "jobs", None, None],
+        ),
+        (
+            "amazon.titan-text-express-v1",
+            "FINE_TUNING",
+            [None, None, "model units", "units", None, "jobs", None, None],
+        ),
+        (
+            "amazon.nova-micro-v1:0",
+            "FINE_TUNING",
+            [None, None, None, "units", None, "jobs", None, None],
+        ),
+    ],
+)
+def test_real_quota_names_are_recognised_for_the_model_and_type(
+    model: str, customization: str, expected: list[str | None]
+) -> None:
+    family = models.family(model)
+    assert [preflight.quota_kind(n, family, customization) for n in REAL_NAMES] == expected
+
+
+def test_a_dataset_over_the_records_quota_fails_the_check(
+    aws: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quota_client = botocore.session.get_session().create_client(
+        "service-quotas", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    listed = {
+        "QuotaName": REAL_NAMES[0],
+        "QuotaCode": "L-3B82104D",
+        "ServiceCode": "bedrock",
+        "Value": 10000.0,
+    }
+    real_client = clients.client
+
+    def client(name: str, *args: Any, **kwargs: Any) -> Any:
+        return quota_client if name == "service-quotas" else real_client(name, *args, **kwargs)
+
+    monkeypatch.setattr(clients, "client", client)
+    with Stubber(quota_client) as stub:
+        stub.add_response("list_service_quotas", {"Quotas": [listed]}, {"ServiceCode": "bedrock"})
+        table = preflight.account_checks("amazon.titan-text-lite-v1", "FINE_TUNING", 12000)
+        stub.assert_no_pending_responses()
+    row = table.set_index("check").loc[f"quota: {REAL_NAMES[0]}"]
+    assert (row["result"], row["status"]) == ("10000; this dataset has 12000", "FAILED")
+    with pytest.raises(WorkshopError) as caught:
+        preflight.raise_on_failure(table)
+    assert "Use at most 10000 records" in (caught.value.fix or "")
 
 
 def test_an_explicit_deny_on_customization_stops_with_the_reason(aws: StandIn) -> None:

@@ -124,8 +124,22 @@ def check_protection(
     return out
 
 
-QUOTA_WORDS = ("customization job", "model units", "model customization")
-"""Words in the names of the Bedrock quotas that bite while customizing."""
+QUOTA_NAMES = {
+    "jobs": "(model customization) scheduled customization jobs",
+    "units": "model units no-commitment provisioned throughputs across custom models",
+    "records": "(model customization) sum of training and validation records for a",
+    "model units": "model units per provisioned model for",
+}
+"""Service Quotas names (lower case, or their starts) of the Bedrock quotas that bite while
+customizing, as Service Quotas lists them, e.g. L-BE77399C "Model units no-commitment
+Provisioned Throughputs across custom models" and L-0406044C "(Model customization) Scheduled
+customization jobs". Record and model-unit quotas go on with a model's name."""
+
+_TYPE_WORDS = {
+    "FINE_TUNING": "fine-tuning",
+    "CONTINUED_PRE_TRAINING": "continued pre-training",
+    "DISTILLATION": "distillation",
+}
 
 
 def _row(check: str, result: str, ok: bool | None, action: str = "") -> dict[str, Any]:
@@ -137,11 +151,15 @@ def _code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
 
-def account_checks(model_id: str, customization_type: str) -> pd.DataFrame:
+def account_checks(
+    model_id: str, customization_type: str, records: int | None = None
+) -> pd.DataFrame:
     """What will bite before it bites: access to the model, permission to customize, quotas.
 
     Each row says what was checked, what was found, and what to do about a problem. Use
     :func:`raise_on_failure` on the table to stop the notebook when something failed.
+    ``records`` (training plus validation) is checked against the records quota when the
+    account has one for this model and customization type.
     """
     family = models.family(model_id)
     bedrock = clients.client("bedrock")
@@ -172,9 +190,10 @@ def account_checks(model_id: str, customization_type: str) -> pd.DataFrame:
                 "if it is granted, your principal needs bedrock:GetFoundationModelAvailability.",
             )
         )
+    running_count = None
     try:
         running = bedrock.list_model_customization_jobs(statusEquals="InProgress", maxResults=100)
-        count = len(running["modelCustomizationJobSummaries"])
+        count = running_count = len(running["modelCustomizationJobSummaries"])
         rows.append(
             _row(
                 f"permission to run {customization_type} jobs",
@@ -196,11 +215,16 @@ def account_checks(model_id: str, customization_type: str) -> pd.DataFrame:
                 else "Run the cell again.",
             )
         )
-    rows.extend(_quota_rows())
+    rows.extend(_quota_rows(family, customization_type, running_count, records))
     return pd.DataFrame(rows, columns=["check", "result", "status", "action"])
 
 
-def _quota_rows() -> list[dict[str, Any]]:
+def _quota_rows(
+    family: models.ModelFamily,
+    customization_type: str,
+    running: int | None,
+    records: int | None,
+) -> list[dict[str, Any]]:
     """The Bedrock quotas on customization jobs and model units, as Service Quotas reports them."""
     try:
         pages = clients.client("service-quotas").get_paginator("list_service_quotas")
@@ -215,16 +239,52 @@ def _quota_rows() -> list[dict[str, Any]]:
                 "Service Quotas console before starting several jobs or a provisioned throughput.",
             )
         ]
-    wanted = [q for q in quotas if any(w in q["QuotaName"].lower() for w in QUOTA_WORDS)]
-    return [
-        _row(
-            f"quota: {q['QuotaName']}",
-            f"{q['Value']:g}",
-            None if q["Value"] < 1 else True,
-            "Request an increase in Service Quotas." if q["Value"] < 1 else "",
-        )
-        for q in wanted
-    ] or [_row("Bedrock quotas", "none about customization found", None, "")]
+    rows = []
+    for quota in quotas:
+        kind = quota_kind(quota["QuotaName"], family, customization_type)
+        if kind is not None:
+            rows.append(_quota_row(kind, quota, running, records))
+    return rows or [_row("Bedrock quotas", "none about customization found", None, "")]
+
+
+def quota_kind(name: str, family: models.ModelFamily, customization_type: str) -> str | None:
+    """Which of :data:`QUOTA_NAMES` a Service Quotas name is, for this model and type (or None)."""
+    lower = name.lower()
+    model = family.name.lower().removeprefix(family.provider.lower()).strip()
+    for kind, start in QUOTA_NAMES.items():
+        if not lower.startswith(start):
+            continue
+        if kind == "records":
+            wanted = f"{_TYPE_WORDS.get(customization_type, '-')} job"
+            return kind if model in lower and lower.endswith(wanted) else None
+        if kind == "model units":
+            return kind if model in lower else None
+        return kind
+    return None
+
+
+def _quota_row(
+    kind: str, quota: dict[str, Any], running: int | None, records: int | None
+) -> dict[str, Any]:
+    value = float(quota["Value"])
+    check = f"quota: {quota['QuotaName']}"
+    increase = "Request an increase in Service Quotas (it can take days)."
+    if kind == "jobs":
+        busy = running is not None and running >= value
+        result = f"{value:g}" + ("" if running is None else f"; {running} running now")
+        action = "New jobs wait for a free slot: stop a job, or request an increase."
+        return _row(check, result, None if busy else True, action if busy else "")
+    if kind == "records":
+        too_many = records is not None and records > value
+        result = f"{value:g}" + ("" if records is None else f"; this dataset has {records}")
+        action = f"Use at most {value:g} records (max_examples), or request an increase."
+        return _row(check, result, not too_many, action if too_many else "")
+    missing = value < 1
+    action = (
+        "Serving a custom model with provisioned throughput needs at least one no-commitment "
+        f"model unit. {increase} Nova models can use an on-demand deployment instead."
+    )
+    return _row(check, f"{value:g}", None if missing else True, action if missing else "")
 
 
 def raise_on_failure(table: pd.DataFrame) -> None:

@@ -132,6 +132,10 @@ class StandIn:
         outcome="Failed")`` or ``inject(operation="iam:CreateRole", error="AccessDenied")``."""
         self._server.app.faults.add(rule)
 
+    def set_quota(self, code: str, value: float) -> None:
+        """Change one of the stand-in account's Bedrock quotas (see :mod:`utils.local.quotas`)."""
+        self._server.app.bedrock.quotas.set(code, value)
+
     def clear_faults(self) -> None:
         """Remove every injected fault (``reset`` does too)."""
         self._server.app.faults.clear()

@@ -150,8 +150,10 @@ class LocalBedrock:
         self.ca_bundle: str | None = None  # the certificate to trust when it serves HTTPS
         self.account_id = ACCOUNT_ID
         from utils.local.faults import Faults
+        from utils.local.quotas import Quotas
 
         self.faults = Faults()  # the server replaces it with the rules it was started with
+        self.quotas = Quotas()
         self._lock = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self.reset()
@@ -188,7 +190,9 @@ class LocalBedrock:
         self.service = RestJsonService(["bedrock", "bedrock-runtime"], control)
 
     def reset(self) -> None:
-        """Forget every job, model and throughput."""
+        """Forget every job, model and throughput; quotas go back to their settings."""
+        if hasattr(self, "quotas"):
+            self.quotas.reset()
         with self._lock:
             self.jobs: dict[str, Job] = {}
             self.custom_models: dict[str, CustomModel] = {}
@@ -877,6 +881,8 @@ class LocalBedrock:
             if fam is None:
                 raise not_found(f"Model {ident} was not found.") from None
             model_arn = foundation = self._foundation_arn(fam.customization_id)
+        if not p.get("commitmentDuration"):
+            self._check_no_commitment_units(model_arn, p["modelUnits"])
         pt_id = _new_id()
         pt = Throughput(
             arn=self._arn("provisioned-model", pt_id),
@@ -892,6 +898,29 @@ class LocalBedrock:
         if token:
             self.tokens[token] = pt.arn
         return {"provisionedModelArn": pt.arn}
+
+    def _check_no_commitment_units(self, model_arn: str, units: int) -> None:
+        """Refuse units beyond the account's no-commitment quota, as Bedrock does."""
+        from utils.local import quotas
+
+        custom = "custom-model/" in model_arn
+        code = quotas.CUSTOM_UNITS if custom else quotas.BASE_UNITS
+        allowed = self.quotas.value(code)
+        in_use = sum(
+            pt.units
+            for pt in self.throughputs.values()
+            if not pt.commitment
+            and pt.status != "Failed"  # a failed one serves nothing, so holds no units
+            and ("custom-model/" in pt.model_arn) == custom
+        )
+        if in_use + units > allowed:
+            kind = "custom" if custom else "base"
+            raise ServiceError(
+                "ServiceQuotaExceededException",
+                f"{units} no-commitment model unit(s) asked for, but the account has "
+                f"{allowed:g} for {kind} models and {in_use} in use (quota {code}).",
+                400,
+            )
 
     def _pt_view(self, pt: Throughput) -> dict[str, Any]:
         out: dict[str, Any] = {

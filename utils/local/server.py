@@ -135,18 +135,26 @@ class StandInApp:
     def _service_quotas(
         self, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
-        """Service Quotas: moto knows VPC only and lacks ListServiceQuotas; answer as AWS would."""
+        """Service Quotas: moto lacks ListServiceQuotas; the stand-in lists its Bedrock quotas."""
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.endswith(".ListServiceQuotas"):
             return self.moto(environ, start_response)
-        body = json.dumps(
-            {
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        asked = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        found = _SIGNED_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        region = found.group(1) if found else self.bedrock.region
+        status, payload = "200 OK", {}
+        if asked.get("ServiceCode") == "bedrock":
+            payload = {"Quotas": self.bedrock.quotas.listing(region, self.bedrock.account_id)}
+        else:
+            status = "400 Bad Request"
+            payload = {
                 "__type": "NoSuchResourceException",
-                "message": "The local stand-in keeps no Amazon Bedrock quotas.",
+                "message": f"The local stand-in keeps no quotas for {asked.get('ServiceCode')}.",
             }
-        ).encode()
+        body = json.dumps(payload).encode()
         start_response(
-            "400 Bad Request",
+            status,
             [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
         )
         return [body]
