@@ -118,6 +118,27 @@ def test_epochs_and_batch_size_set_the_number_of_steps(split, runs):
     assert len(smaller.step_metrics) == 2 * -(-n // 4)
 
 
+def test_early_stopping_ends_the_run_when_validation_stops_improving(split):
+    haiku = "anthropic.claude-3-haiku-20240307-v1:0"
+    hp = {"epochCount": "10", "batchSize": "32"}
+    patient = {**hp, "earlyStoppingThreshold": "0", "earlyStoppingPatience": "10"}
+    full = learner.fine_tune(split["train"], split["validation"], patient, base_model_id=haiku)
+    losses = [r["validation_loss"] for r in full.validation_metrics]
+    assert len(losses) == 10 and not full.artifact["config"]["stopped_early"]
+    # Demand a large improvement per pass: the run ends at the first pass that misses it.
+    strict = {**hp, "earlyStoppingThreshold": "0.02", "earlyStoppingPatience": "1"}
+    cut = learner.fine_tune(split["train"], split["validation"], strict, base_model_id=haiku)
+    misses = [i for i in range(1, 10) if losses[i] >= min(losses[:i]) - 0.02]
+    assert misses, "the full run never slowed down; pick a larger threshold"
+    passes = misses[0] + 1
+    assert [r["validation_loss"] for r in cut.validation_metrics] == losses[:passes]
+    assert len(cut.step_metrics) == passes * -(-len(split["train"]) // 32)
+    assert cut.artifact["config"]["stopped_early"]
+    # Without validation data there is nothing to stop on.
+    blind = learner.fine_tune(split["train"], None, strict, base_model_id=haiku)
+    assert len(blind.step_metrics) == len(full.step_metrics)
+
+
 def test_warmup_changes_the_run(split, runs):
     cold = learner.fine_tune(
         split["train"], split["validation"], {"learningRateWarmupSteps": "0"}, base_model_id=LITE

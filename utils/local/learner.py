@@ -446,6 +446,38 @@ def _hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
     return out
 
 
+@dataclass
+class _EarlyStopping:
+    """Stops after ``patience`` validation passes in a row that improved by < ``threshold``."""
+
+    threshold: float
+    patience: int
+    best: float = math.inf
+    waited: int = 0
+    stopped: bool = False
+
+    @classmethod
+    def of(cls, hyperparameters: dict[str, str]) -> _EarlyStopping | None:
+        """The rule the hyperparameters ask for, or None when they name none."""
+        if "earlyStoppingPatience" not in hyperparameters:
+            return None
+        threshold = float(hyperparameters.get("earlyStoppingThreshold", 0))
+        patience = int(float(hyperparameters["earlyStoppingPatience"]))
+        if threshold < 0 or patience < 1:
+            raise ValueError("earlyStoppingThreshold must be >= 0 and earlyStoppingPatience >= 1.")
+        return cls(threshold, patience)
+
+    def should_stop(self, loss: float) -> bool:
+        """Record one validation loss; True once patience has run out."""
+        if loss < self.best - self.threshold:
+            self.best, self.waited = loss, 0
+        else:
+            self.best = min(self.best, loss)
+            self.waited += 1
+        self.stopped = self.waited >= self.patience
+        return self.stopped
+
+
 def _length_model(pairs: list[tuple[str, str]]) -> dict[str, float]:
     """Least-squares fit of summary length (words) on source length (tokens)."""
     x = np.array([len(_source_tokens(p)) for p, _ in pairs], dtype=float)
@@ -485,7 +517,10 @@ def fine_tune(
         validation: Pairs scored after every epoch, or None.
         hyperparameters: Bedrock's string values; ``epochCount``, ``learningRate``,
             ``learningRateWarmupSteps`` and ``batchSize`` are used (the learning rate is
-            multiplied by :data:`LEARNING_RATE_SCALE`), unknown names are ignored.
+            multiplied by :data:`LEARNING_RATE_SCALE`), and with validation data
+            ``earlyStoppingThreshold`` and ``earlyStoppingPatience`` (Claude 3 Haiku's) stop
+            training once that many validation passes in a row improved the loss by less
+            than the threshold; unknown names are ignored.
         base_model_id: The base model; its tier sets the model's capacity, and prompts
             without a dialogue are later answered as this base model would.
         seed: Seed of the mini-batch order.
@@ -515,6 +550,7 @@ def fine_tune(
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     step_metrics: list[dict[str, Any]] = []
     validation_metrics: list[dict[str, Any]] = []
+    stopping = _EarlyStopping.of(hyperparameters) if held_out.bounds else None
     step = 0
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(train))
@@ -547,6 +583,8 @@ def fine_tune(
                     "validation_perplexity",
                 )
             )
+            if stopping and stopping.should_stop(validation_metrics[-1]["validation_loss"]):
+                break
 
     completions = [c for _, c in train]
     artifact = {
@@ -561,6 +599,7 @@ def fine_tune(
             "seed": seed,
             "steps": step,
             "steps_per_epoch": steps_per_epoch,
+            "stopped_early": bool(stopping and stopping.stopped),
         },
         "frame": _frame(completions),
         "length": _length_model(train),
