@@ -9,6 +9,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from utils import clients, iam, invocation_logs, s3
+from utils.errors import error_code
 from utils.state import State
 
 # Serving resources bill while they exist, so they go first; the role goes last because a
@@ -31,10 +32,6 @@ _GONE = {
     "NotFound",
     "404",
 }
-
-
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
 
 
 def _remove_throughput(rec: dict[str, Any]) -> str:
@@ -119,11 +116,11 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
                     row["action"] = removers[kind](rec)
                     row["remains"] = False
                 except ClientError as err:
-                    if _code(err) in _GONE:
+                    if error_code(err) in _GONE:
                         row["action"], row["remains"] = "already gone", False
                     else:
                         row["action"] = (
-                            f"failed: {_code(err)}: {err.response['Error'].get('Message')}"
+                            f"failed: {error_code(err)}: {err.response['Error'].get('Message')}"
                         )
                 if not row["remains"]:
                     state.remove_resource(kind, rec["id"])

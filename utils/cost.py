@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from utils import clients, models
-from utils.errors import WorkshopError
+from utils.errors import WorkshopError, error_code
 
 PRICES_SOURCE = "https://aws.amazon.com/bedrock/pricing/ (US East, N. Virginia)"
 PRICES_AS_OF = "2025-06"
@@ -418,7 +418,7 @@ def _price_list(region: str) -> _PriceList:
         ]
         found = _PriceList(tuple(products), _today())
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
             problem = (
                 "the AWS Price List API denied access: for current prices allow "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 
 class WorkshopError(RuntimeError):
     """A problem with a clear cause and a next step; notebooks show it without a traceback.
@@ -20,3 +22,8 @@ class WorkshopError(RuntimeError):
         # IPython calls this instead of printing a traceback: a learner sees the
         # problem and the fix, not forty lines of botocore internals.
         return [f"{type(self).__name__}: {self}"]
+
+
+def error_code(err: ClientError) -> str:
+    """The AWS error code of a failed call ("" when the response carries none)."""
+    return str(err.response.get("Error", {}).get("Code", ""))

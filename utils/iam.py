@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from utils import clients
-from utils.errors import WorkshopError
+from utils.errors import WorkshopError, error_code
 from utils.state import State
 
 TAG_KEY = "workshop-id"
@@ -107,12 +107,8 @@ def s3_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
 def _error(err: ClientError, action: str) -> WorkshopError:
-    code = _code(err)
+    code = error_code(err)
     message = err.response.get("Error", {}).get("Message", str(err))
     fixes = {
         "AccessDenied": (
@@ -154,7 +150,7 @@ def ensure_role(
             Tags=tags,
         )["Role"]
     except ClientError as err:
-        if _code(err) != "EntityAlreadyExists":
+        if error_code(err) != "EntityAlreadyExists":
             raise _error(err, f"Creating the IAM role {role_name}") from err
         iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
         role = iam.get_role(RoleName=role_name)["Role"]
@@ -168,7 +164,7 @@ def ensure_role(
             PolicyName=policy_name, PolicyDocument=json.dumps(document), Tags=tags
         )["Policy"]["Arn"]
     except ClientError as err:
-        if _code(err) != "EntityAlreadyExists":
+        if error_code(err) != "EntityAlreadyExists":
             raise _error(err, f"Creating the IAM policy {policy_name}") from err
         _update_policy(policy_arn, document)
     state.update_resource("iam-policy", policy_name, arn=policy_arn, status="created")
@@ -221,7 +217,7 @@ def delete_role(role_name: str) -> bool:
                 iam.delete_role_policy(RoleName=role_name, PolicyName=name)
         iam.delete_role(RoleName=role_name)
     except ClientError as err:
-        if _code(err) == "NoSuchEntity":
+        if error_code(err) == "NoSuchEntity":
             return False
         raise
     return True
@@ -239,7 +235,7 @@ def delete_policy(policy_arn: str) -> bool:
                 iam.delete_policy_version(PolicyArn=policy_arn, VersionId=version["VersionId"])
         iam.delete_policy(PolicyArn=policy_arn)
     except ClientError as err:
-        if _code(err) == "NoSuchEntity":
+        if error_code(err) == "NoSuchEntity":
             return False
         raise
     return True

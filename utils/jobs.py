@@ -9,7 +9,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from utils import clients, cost, models, s3
-from utils.errors import WorkshopError
+from utils.errors import WorkshopError, error_code
 from utils.naming import unique_name
 from utils.state import State
 from utils.waiting import default_interval, wait_for
@@ -41,7 +41,7 @@ class Job:
 
 
 def _error(err: ClientError, action: str) -> WorkshopError:
-    code = err.response["Error"].get("Code", "")
+    code = error_code(err)
     message = err.response["Error"].get("Message", str(err))
     fixes = {
         "ValidationException": "Correct the request as the message says and run the cell again.",

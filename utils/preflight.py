@@ -9,7 +9,7 @@ import pandas as pd
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from utils import clients, models
-from utils.errors import WorkshopError
+from utils.errors import WorkshopError, error_code
 
 
 def bedrock_regions() -> list[str]:
@@ -147,10 +147,6 @@ def _row(check: str, result: str, ok: bool | None, action: str = "") -> dict[str
     return {"check": check, "result": result, "status": status, "action": action}
 
 
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
 def account_checks(
     model_id: str, customization_type: str, records: int | None = None
 ) -> pd.DataFrame:
@@ -184,8 +180,8 @@ def account_checks(
         rows.append(
             _row(
                 f"access to {family.name}",
-                f"{_code(err)}: {err.response['Error'].get('Message', '')}",
-                False if _code(err) == "AccessDeniedException" else None,
+                f"{error_code(err)}: {err.response['Error'].get('Message', '')}",
+                False if error_code(err) == "AccessDeniedException" else None,
                 "Request access to the model in the Amazon Bedrock console (Model access); "
                 "if it is granted, your principal needs bedrock:GetFoundationModelAvailability.",
             )
@@ -202,11 +198,11 @@ def account_checks(
             )
         )
     except ClientError as err:
-        denied = _code(err) == "AccessDeniedException"
+        denied = error_code(err) == "AccessDeniedException"
         rows.append(
             _row(
                 f"permission to run {customization_type} jobs",
-                f"{_code(err)}: {err.response['Error'].get('Message', '')}",
+                f"{error_code(err)}: {err.response['Error'].get('Message', '')}",
                 False if denied else None,
                 "Model customization is denied to this principal, often by an explicit deny "
                 "in an organization policy (as in many event accounts). Use an account that "
@@ -233,7 +229,7 @@ def _quota_rows(
         return [
             _row(
                 "Bedrock quotas",
-                f"Service Quotas did not answer ({_code(err)})",
+                f"Service Quotas did not answer ({error_code(err)})",
                 None,
                 "Look up 'customization jobs' and 'model units' under Amazon Bedrock in the "
                 "Service Quotas console before starting several jobs or a provisioned throughput.",

@@ -13,7 +13,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from utils import clients
-from utils.errors import WorkshopError
+from utils.errors import WorkshopError, error_code
 from utils.state import State
 
 TAG_KEY = "workshop-id"
@@ -37,10 +37,6 @@ def bucket_name(account_id: str, region: str, workshop_id: str) -> str:
     return f"bedrock-workshop-{account_id}-{region}-{workshop_id}"[:63]
 
 
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
 def ensure_bucket(name: str, region: str, state: State) -> str:
     """Create the bucket if needed (recorded in state first) and lock it down; returns its name.
 
@@ -56,13 +52,13 @@ def ensure_bucket(name: str, region: str, state: State) -> str:
     try:
         s3.create_bucket(**kwargs)
     except ClientError as err:
-        if _code(err) == "BucketAlreadyExists":
+        if error_code(err) == "BucketAlreadyExists":
             state.remove_resource("s3-bucket", name)
             raise WorkshopError(
                 f"The bucket name {name} is taken by another AWS account.",
                 "Delete the state file's workshop_id (or the state file) to get a new name.",
             ) from err
-        if _code(err) != "BucketAlreadyOwnedByYou":
+        if error_code(err) != "BucketAlreadyOwnedByYou":
             raise
     s3.put_public_access_block(
         Bucket=name,
@@ -111,7 +107,7 @@ def merge_policy_statement(bucket: str, statement: dict[str, Any]) -> dict[str, 
     try:
         policy = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
     except ClientError as err:
-        if _code(err) != "NoSuchBucketPolicy":
+        if error_code(err) != "NoSuchBucketPolicy":
             raise
         policy = {"Version": "2012-10-17", "Statement": []}
     kept = [st for st in policy.get("Statement", []) if st.get("Sid") != statement["Sid"]]
@@ -152,7 +148,7 @@ def exists(source: str) -> bool:
     try:
         clients.client("s3").head_object(Bucket=bucket, Key=key)
     except ClientError as err:
-        if _code(err) in ("404", "NoSuchKey", "NotFound"):
+        if error_code(err) in ("404", "NoSuchKey", "NotFound"):
             return False
         raise
     return True
@@ -196,7 +192,7 @@ def delete_bucket(bucket: str) -> bool:
         empty_bucket(bucket)
         clients.client("s3").delete_bucket(Bucket=bucket)
     except ClientError as err:
-        if _code(err) == "NoSuchBucket":
+        if error_code(err) == "NoSuchBucket":
             return False
         raise
     return True

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from utils.datasets import estimate_tokens
-from utils.errors import WorkshopError
+from utils.errors import WorkshopError, error_code
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -730,7 +730,7 @@ class _MediaProbe:
             if kind == "image" and size:
                 image = _image_info(_s3_reader(s3, bucket, key, size))
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "")) or "error"
+            code = error_code(exc) or "error"
             if code in _MISSING_CODES:
                 return _ObjectFacts(
                     f"does not exist in Amazon S3 ({code}); upload the {kind} or fix the URI."
@@ -1361,7 +1361,7 @@ def _open_s3(uri: str, report: ValidationReport) -> IO[bytes] | None:
     try:
         body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         if code in ("NoSuchKey", "NoSuchBucket", "404"):
             report.add(
                 Problem(
