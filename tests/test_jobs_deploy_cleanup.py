@@ -59,6 +59,11 @@ def test_full_flow_then_cleanup_leaves_nothing(
     assert validation is not None and len(validation) == 2  # one pass per epoch
     fig = jobs.plot_metrics(training, validation)
     assert len(fig.axes[0].lines) == 2
+    losses = jobs.loss_summary(training, validation)
+    assert losses["training first"] == round(training["training_loss"].iloc[0], 4)
+    assert losses["validation last"] == round(validation["validation_loss"].iloc[1], 4)
+    assert losses["validation last"] < losses["validation first"]  # measured, so it can fail
+    assert jobs.loss_summary(training)["validation first"] is None
 
     pt = deploy.provision(
         state=state, key="fine-tuning", model_arn=final["outputModelArn"], name_prefix="flow-pt"

@@ -167,6 +167,17 @@ def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:
     assert tuned["job:fine-tuning"]["status"] == "Completed"
     assert tuned["job:fine-tuning"]["arn"].startswith("arn:aws:bedrock:us-east-1:")
     assert set(tuned["scores"]["fine-tuned"]) == {"rouge1", "rouge2", "rougeL", "meteor"}
+    # What runs/latest shows a learner: the model learned, and it beats its base.
+    losses = tuned["losses"]
+    assert losses["training last"] < losses["training first"]
+    assert losses["validation last"] < losses["validation first"]
+    for metric in ("rougeL", "meteor"):
+        assert tuned["scores"]["fine-tuned"][metric] > tuned["scores"]["base model"][metric]
+    executed = nbformat.read(tmp_path / "runs" / "latest" / FINE_TUNING, as_version=4)
+    plots = [
+        o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+    ]
+    assert len(plots) >= 3  # loss curves, score bars, score distributions
     pretrained = results[PRETRAINING]
     assert pretrained["job:continued-pretraining"]["status"] == "Completed"
     assert set(pretrained["scores"]) == {"base model", "continued pre-training"}

@@ -256,6 +256,23 @@ def metrics(job: Job) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     return training, None
 
 
+def loss_summary(
+    training: pd.DataFrame, validation: pd.DataFrame | None = None
+) -> dict[str, float | None]:
+    """First and last training loss and validation loss (None without validation passes).
+
+    The first and last of each say in two numbers whether a run learned: both should fall.
+    """
+    has_validation = validation is not None and len(validation) > 0
+    val = validation["validation_loss"] if has_validation else None  # type: ignore[index]
+    return {
+        "training first": round(float(training["training_loss"].iloc[0]), 4),
+        "training last": round(float(training["training_loss"].iloc[-1]), 4),
+        "validation first": None if val is None else round(float(val.iloc[0]), 4),
+        "validation last": None if val is None else round(float(val.iloc[-1]), 4),
+    }
+
+
 def plot_metrics(training: pd.DataFrame, validation: pd.DataFrame | None = None) -> Any:
     """Loss curves: training loss per step and, if present, validation loss per pass."""
     import matplotlib.pyplot as plt
