@@ -433,7 +433,7 @@ def test_distillation_from_logs_respects_someone_elses_logging_setting(
     assert bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"] == []
 
     nb = execute(CLEANUP, tmp_path)
-    assert "restored: delivers to s3://team-audit" in text_of(nb)  # the table cuts it
+    assert "restored: delivers to s3://team-audit-logs/audit again" in text_of(nb)
     assert bedrock.get_model_invocation_logging_configuration()["loggingConfig"] == theirs
     # Only the other team's bucket and setting are left, untouched.
     left = remaining()

@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
 from tests.test_notebooks import CLEANUP, FINE_TUNING, PRETRAINING, SETUP
 from utils import clients
-from utils.local import StandIn
+from utils.local import StandIn, quotas
 from utils.state import State
 
 pytestmark = pytest.mark.notebook
@@ -97,6 +97,28 @@ def test_a_failed_provisioned_throughput_is_reported_and_cleaned_up(
     assert "Nothing the workshop created is left." in text_of(cleaned)
     assert remaining() == NOTHING_LEFT
     execute(CLEANUP, tmp_path)  # twice is fine
+
+
+def test_an_account_without_model_units_is_told_which_quota_to_ask_for(
+    aws: StandIn, run_state: State, tmp_path: Path
+) -> None:
+    aws.set_quota(quotas.CUSTOM_UNITS, 0)
+    setup = execute(SETUP, tmp_path, base_model="amazon.titan-text-lite-v1")
+    assert "across custom models" in text_of(setup)  # preflight warned, setup went on
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(PRETRAINING, tmp_path, eval_records=4)
+    assert "ServiceQuotaExceededException" not in caught.value.evalue  # said in plain words
+    assert "no-commitment model unit(s) asked for" in caught.value.evalue
+    assert "Provisioned Throughputs across custom models" in caught.value.evalue
+    assert remaining()["throughputs"] == [] and len(remaining()["models"]) == 1
+
+    # The increase arrives; the re-run serves the model the first run trained.
+    aws.set_quota(quotas.CUSTOM_UNITS, 2)
+    again = execute(PRETRAINING, tmp_path / "again", eval_records=4)
+    assert "Re-attached to job" in text_of(again)
+    assert len(_jobs()) == 1
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
 
 
 def test_throttled_calls_are_retried_inside_the_notebooks(

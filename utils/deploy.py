@@ -85,8 +85,10 @@ def provision(
         code = err.response["Error"].get("Code")
         message = err.response["Error"].get("Message")
         fix = (
-            "Request provisioned model units for this model in Service Quotas, or use a "
-            "custom model deployment where the family supports one."
+            "Ask for 'Model units no-commitment Provisioned Throughputs across custom models' "
+            "(and 'Model units per provisioned model' for this model) in Service Quotas; an "
+            "increase can take days, and re-running the notebook then re-attaches to the "
+            "finished job. Or use a custom model deployment where the family supports one."
             if code == "ServiceQuotaExceededException"
             else "Check the custom model exists and is Active, then run the cell again."
         )
