@@ -170,3 +170,10 @@ def test_distillation_pairs_teach_down_and_refuse_the_rest() -> None:
     assert "amazon.nova-pro-v1:0 teaches amazon.nova-lite-v1:0" in str(caught.value)
     with pytest.raises(WorkshopError):
         models.check_distillation_pair("amazon.nova-micro-v1:0", "amazon.nova-micro-v1:0")
+
+
+def test_content_text_reads_strings_and_text_blocks_only() -> None:
+    assert models.content_text("plain") == "plain"
+    blocks = [{"text": "first"}, {"image": {"format": "png"}}, {"text": "second"}, "stray"]
+    assert models.content_text(blocks) == "first\nsecond"
+    assert models.content_text(None) == ""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from utils import clients, s3
+from utils import clients, models, s3
 from utils.errors import WorkshopError
 from utils.state import State
 from utils.waiting import default_interval
@@ -252,25 +252,19 @@ def wait_for_logs(
     return found
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "\n".join(c["text"] for c in content or [] if isinstance(c, dict) and "text" in c)
-
-
 def parse_record(record: Mapping[str, Any]) -> tuple[str, str | None, str]:
     """The (prompt, system, answer) of one logged call, whatever the model family's body."""
     body_in = (record.get("input") or {}).get("inputBodyJson") or {}
     body_out = (record.get("output") or {}).get("outputBodyJson") or {}
     messages = body_in.get("messages") or []
-    prompt = _text(messages[-1].get("content")) if messages else ""
+    prompt = models.content_text(messages[-1].get("content")) if messages else ""
     prompt = prompt or body_in.get("inputText") or body_in.get("prompt") or ""
     system_field = body_in.get("system")
-    system = system_field if isinstance(system_field, str) else _text(system_field)
+    system = system_field if isinstance(system_field, str) else models.content_text(system_field)
     if "output" in body_out:  # Converse, Nova and Llama 3.2 message bodies
-        answer = _text((body_out["output"].get("message") or {}).get("content"))
+        answer = models.content_text((body_out["output"].get("message") or {}).get("content"))
     elif "content" in body_out:  # Anthropic messages
-        answer = _text(body_out["content"])
+        answer = models.content_text(body_out["content"])
     elif "results" in body_out:  # Titan Text
         answer = body_out["results"][0].get("outputText", "")
     else:  # Llama prompt/completion

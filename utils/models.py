@@ -332,6 +332,13 @@ def invoke_request(
     }
 
 
+def content_text(content: Any) -> str:
+    """The text of a message's content: a plain string, or the text blocks of a block list."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(c["text"] for c in content or [] if isinstance(c, dict) and "text" in c)
+
+
 def invoke_text(model_id: str, body: dict[str, Any]) -> str:
     """The generated text in an ``invoke_model`` response body of the model's family."""
     fmt = family(model_id).invoke_format

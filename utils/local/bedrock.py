@@ -629,9 +629,9 @@ class LocalBedrock:
                 messages = record["messages"]
                 if messages[0]["role"] != "user":
                     continue
-                prompt = _texts(messages[0]["content"])
+                prompt = models.content_text(messages[0]["content"])
                 system = "\n".join(b["text"] for b in record.get("system", [])) or None
-                answer = _texts(messages[1]["content"]) if len(messages) > 1 else None
+                answer = models.content_text(messages[1]["content"]) if len(messages) > 1 else None
             except (ValueError, KeyError, IndexError, TypeError):
                 continue  # an invalid record; the validator already counted it
             prompts.append((prompt, system, answer))
@@ -1115,7 +1115,7 @@ class LocalBedrock:
         messages = p.get("messages") or []
         if not messages or messages[-1]["role"] != "user":
             raise validation_error("A conversation must end with a user message.")
-        prompt = _texts(messages[-1]["content"])
+        prompt = models.content_text(messages[-1]["content"])
         system = "\n".join(s["text"] for s in p.get("system", []) if "text" in s) or None
         max_tokens = int(p.get("inferenceConfig", {}).get("maxTokens", 512))
         images = self._request_images(messages[-1]["content"])
@@ -1260,12 +1260,6 @@ def _page(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | None]:
     return items[start:end], (str(end) if end < len(items) else None)
 
 
-def _texts(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "\n".join(c["text"] for c in content if isinstance(c, dict) and "text" in c)
-
-
 def _first_image(data_format: str, record: dict[str, Any]) -> dict[str, Any] | None:
     """The first image of a validated conversation record's last user turn, if any."""
     if data_format != models.CONVERSATION:
@@ -1340,8 +1334,8 @@ def _pair(data_format: str, record: dict[str, Any]) -> tuple[str, str]:
     """The (prompt, completion) a validated training record teaches."""
     if data_format == models.PROMPT_COMPLETION:
         return record["prompt"], record["completion"]
-    messages = record["messages"]
-    return _texts(messages[-2]["content"]), _texts(messages[-1]["content"])
+    prompt, answer = record["messages"][-2:]
+    return models.content_text(prompt["content"]), models.content_text(answer["content"])
 
 
 def _body_format(request: dict[str, Any]) -> str | None:
@@ -1375,7 +1369,7 @@ def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, i
     """Answer an ``invoke_model`` body in the request/response format of its family."""
     if "messages" in request and "anthropic_version" in request:
         system = request.get("system") if isinstance(request.get("system"), str) else None
-        prompt = _texts(request["messages"][-1]["content"])
+        prompt = models.content_text(request["messages"][-1]["content"])
         text = generate(prompt, system, int(request.get("max_tokens", 512)))
         return {
             "id": "msg_local_" + _new_id(),
@@ -1387,7 +1381,7 @@ def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, i
         }
     if "messages" in request:
         system = "\n".join(s.get("text", "") for s in request.get("system", [])) or None
-        prompt = _texts(request["messages"][-1]["content"])
+        prompt = models.content_text(request["messages"][-1]["content"])
         max_tokens = int(request.get("inferenceConfig", {}).get("maxTokens", 512))
         text = generate(prompt, system, max_tokens)
         n_in, n_out = len(prompt.split()), len(text.split())
