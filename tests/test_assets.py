@@ -97,6 +97,49 @@ def test_wordnet_loads_from_built_data(built_assets: tuple[Path, list[str]]) -> 
     assert wn.synset("large.a.01") in wn.synsets("big")
 
 
+def test_the_wordnet_30_reader_answers_as_nltks_own_without_the_start_up_map(
+    built_assets: tuple[Path, list[str]],
+) -> None:
+    import re
+    import subprocess
+    import sys
+
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    from nltk.translate.meteor_score import single_meteor_score
+
+    from utils import synthetic
+
+    root = nltk.data.find("corpora/wordnet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no multilingual data: expected and irrelevant
+        fast = assets._wordnet_30_reader()(root, None)
+        stock = WordNetCorpusReader(root, None)
+    assert fast.map30 is None and len(stock.map30) > 100_000  # the map the reader skips
+    rows = synthetic.load()[:150]
+    words = sorted({w.lower() for r in rows for w in re.findall(r"[A-Za-z]+", r["dialogue"])})
+    assert len(words) > 500
+    for word in [*words, "bought", "geese", "denied", "running"]:
+        got = [(s.name(), s.lemma_names()) for s in fast.synsets(word)]
+        assert got == [(s.name(), s.lemma_names()) for s in stock.synsets(word)], word
+    for row in rows[:40]:
+        reference, hypothesis = row["summary"].split(), row["dialogue"].split()[:30]
+        assert single_meteor_score(reference, hypothesis, wordnet=fast) == single_meteor_score(
+            reference, hypothesis, wordnet=stock
+        )
+    # A fresh process that activates the assets loads WordNet with it.
+    code = (
+        "from utils import assets; assets.activate()\n"
+        "from nltk.corpus import wordnet; wordnet.synsets('dog')\n"
+        "print(type(wordnet).__name__)"
+    )
+    env = {**os.environ, "WORKSHOP_ASSETS_DIR": str(built_assets[0])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "_WordNet30Reader"
+
+
 def test_punkt_tab_loads_from_built_data(built_assets: tuple[Path, list[str]]) -> None:
     import nltk
 
