@@ -177,3 +177,92 @@ def test_content_text_reads_strings_and_text_blocks_only() -> None:
     blocks = [{"text": "first"}, {"image": {"format": "png"}}, {"text": "second"}, "stray"]
     assert models.content_text(blocks) == "first\nsecond"
     assert models.content_text(None) == ""
+
+
+def _chart_png() -> bytes:
+    from utils import charts
+
+    return charts.make_examples(1, seed=5)[0].png
+
+
+@pytest.mark.parametrize(
+    "fam",
+    [f for f in models.FAMILIES if "IMAGE" in f.input_modalities],
+    ids=lambda f: f.key,
+)
+def test_invoke_model_with_an_image_agrees_with_converse(
+    aws: object, fam: models.ModelFamily
+) -> None:
+    import base64
+    import json
+
+    from utils import clients
+
+    png, prompt = _chart_png(), "Describe this chart in one sentence."
+    body = models.invoke_request(fam.model_id, prompt, max_tokens=60, images=[png])
+    encoded = base64.b64encode(png).decode()
+    if fam.invoke_format == models.NOVA_MESSAGES:
+        image = body["messages"][0]["content"][0]["image"]
+        assert image == {"format": "png", "source": {"bytes": encoded}}
+    else:
+        assert body["images"] == [encoded] and models.LLAMA_IMAGE_TOKEN + prompt in body["prompt"]
+    runtime = clients.client("bedrock-runtime")
+    raw = runtime.invoke_model(modelId=fam.model_id, body=json.dumps(body))
+    text = models.invoke_text(fam.model_id, json.loads(raw["body"].read()))
+    image_block = {"image": {"format": "png", "source": {"bytes": png}}}
+    conversed = runtime.converse(
+        modelId=fam.model_id,
+        messages=[{"role": "user", "content": [image_block, {"text": prompt}]}],
+        inferenceConfig={"maxTokens": 60},
+    )["output"]["message"]["content"][0]["text"]
+    # Both paths show the local model the same pixels, so they must answer alike.
+    assert text == conversed
+    plain = runtime.invoke_model(
+        modelId=fam.model_id,
+        body=json.dumps(models.invoke_request(fam.model_id, prompt, max_tokens=60)),
+    )
+    assert models.invoke_text(fam.model_id, json.loads(plain["body"].read())) != text
+
+
+def test_images_for_a_text_only_model_are_refused_on_both_sides(aws: object) -> None:
+    import json
+
+    from botocore.exceptions import ClientError
+
+    from utils import clients, inference
+
+    png = _chart_png()
+    with pytest.raises(WorkshopError) as caught:
+        models.invoke_request("amazon.nova-micro-v1:0", "What is this?", images=[png])
+    assert "reads text only" in caught.value.problem
+    with pytest.raises(WorkshopError):
+        inference.invoke("amazon.titan-text-lite-v1", "What is this?", images=[png])
+    # A body built by hand reaches the stand-in, which refuses as Bedrock does.
+    body = models.invoke_request("amazon.nova-lite-v1:0", "What is this?", images=[png])
+    runtime = clients.client("bedrock-runtime")
+    with pytest.raises(ClientError) as refused:
+        runtime.invoke_model(modelId="amazon.nova-micro-v1:0", body=json.dumps(body))
+    assert "does not take images" in refused.value.response["Error"]["Message"]
+    body["messages"][0]["content"][0]["image"]["source"]["bytes"] = "not base64!"
+    with pytest.raises(ClientError) as broken:
+        runtime.invoke_model(modelId="amazon.nova-lite-v1:0", body=json.dumps(body))
+    assert "not valid base64" in broken.value.response["Error"]["Message"]
+    with pytest.raises(WorkshopError) as not_image:
+        models.invoke_request("amazon.nova-lite-v1:0", "What is this?", images=[b"GIF? no"])
+    assert "not PNG, JPEG, GIF or WebP" in not_image.value.problem
+
+
+def test_shorten_images_keeps_the_body_but_not_the_pixels() -> None:
+    png = _chart_png()
+    nova = models.invoke_request("amazon.nova-lite-v1:0", "What is it?", images=[png])
+    short = models.shorten_images(nova)
+    block = short["messages"][0]["content"][0]["image"]
+    assert block["format"] == "png" and block["source"]["bytes"].endswith("characters of base64>")
+    assert short["messages"][0]["content"][1] == {"text": "What is it?"}
+    assert nova["messages"][0]["content"][0]["image"]["source"]["bytes"] != block["source"]["bytes"]
+    llama = models.invoke_request("meta.llama3-2-11b-instruct-v1:0", "What?", images=[png, png])
+    assert (
+        models.shorten_images(llama)["images"]
+        == [f"<{len(llama['images'][0]):,} characters of base64>"] * 2
+    )
+    assert llama["prompt"].count(models.LLAMA_IMAGE_TOKEN) == 2

@@ -70,6 +70,14 @@ def test_multimodal_fine_tuning_after_setup_then_cleanup_leaves_nothing(
     shown = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(shown) >= 5  # examples, loss curves, before/after charts, score bars, spread
     assert "small LOCAL models" in text
+    # invoke_model with the image in Llama's body answers as Converse with the image bytes.
+    asked = {
+        line.split(":", 1)[0]: line.split(":", 1)[1].strip()
+        for line in text.splitlines()
+        if line.startswith(("invoke_model: ", "Converse: "))
+    }
+    assert asked["invoke_model"] == asked["Converse"] and asked["invoke_model"]
+    assert '"images": [' in text and "characters of base64>" in text
     assert "per model unit per hour" in text  # Llama 3.2 is served by provisioned throughput
     assert remaining()["throughputs"] == []  # removed at the end of the notebook
     assert len(remaining()["models"]) == 1

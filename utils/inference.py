@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,18 +96,20 @@ def invoke(
     family_model: str | None = None,
     system: str | None = None,
     max_tokens: int = 512,
+    images: Sequence[bytes] = (),
 ) -> tuple[dict[str, Any], str]:
     """One ``invoke_model`` call in the body format of the model's family; (request, text).
 
     ``family_model`` names the base model when ``model_id`` is a provisioned throughput
-    or deployment ARN, whose family the ARN does not tell.
+    or deployment ARN, whose family the ARN does not tell. ``images`` are encoded image
+    files shown with the prompt, for the families that read images.
     """
     import json
 
     from utils import models
 
     base = family_model or model_id
-    body = models.invoke_request(base, prompt, system=system, max_tokens=max_tokens)
+    body = models.invoke_request(base, prompt, system=system, max_tokens=max_tokens, images=images)
     try:
         resp = clients.client("bedrock-runtime").invoke_model(
             modelId=model_id, body=json.dumps(body)

@@ -8,6 +8,9 @@ Ranges follow the Amazon Bedrock user guide's hyperparameter pages (checked 2026
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -282,6 +285,10 @@ def llama_prompt(prompt: str, system: str | None = None) -> str:
     return "".join(parts)
 
 
+LLAMA_IMAGE_TOKEN = "<|image|>"
+"""Where an image goes in a Llama 3.2 Vision prompt; the images travel in ``images``."""
+
+
 def invoke_request(
     model_id: str,
     prompt: str,
@@ -289,17 +296,34 @@ def invoke_request(
     system: str | None = None,
     max_tokens: int = 512,
     temperature: float = 0.0,
+    images: Sequence[bytes] = (),
 ) -> dict[str, Any]:
     """The ``invoke_model`` body for one user turn, in the format of the model's family.
 
+    ``images`` (encoded PNG, JPEG, GIF or WebP) go before the text, base64-encoded as
+    ``invoke_model`` bodies carry them: image blocks for Nova, ``images`` with an image
+    token in the prompt for Llama 3.2 Vision.
+
     Raises:
-        WorkshopError: for a system prompt the family cannot take (Titan Text).
+        WorkshopError: for a system prompt the family cannot take (Titan Text), or images
+            for a model that reads text only.
     """
     fam = family(model_id)
+    if images and "IMAGE" not in fam.input_modalities:
+        raise WorkshopError(
+            f"{fam.name} reads text only; it cannot take images.",
+            "Use a model that reads images, such as Amazon Nova Lite or Meta Llama 3.2 "
+            "11B Vision Instruct, or send text only.",
+        )
+    encoded = [base64.b64encode(image).decode("ascii") for image in images]
     if fam.invoke_format == NOVA_MESSAGES:
+        blocks: list[dict[str, Any]] = [
+            {"image": {"format": _image_format(image), "source": {"bytes": data}}}
+            for image, data in zip(images, encoded, strict=True)
+        ]
         body: dict[str, Any] = {
             "schemaVersion": "messages-v1",
-            "messages": [{"role": "user", "content": [{"text": prompt}]}],
+            "messages": [{"role": "user", "content": [*blocks, {"text": prompt}]}],
             "inferenceConfig": {"maxTokens": max_tokens, "temperature": temperature},
         }
         if system:
@@ -316,11 +340,14 @@ def invoke_request(
             body["system"] = system
         return body
     if fam.invoke_format == LLAMA_PROMPT:
-        return {
-            "prompt": llama_prompt(prompt, system),
+        llama: dict[str, Any] = {
+            "prompt": llama_prompt(LLAMA_IMAGE_TOKEN * len(images) + prompt, system),
             "max_gen_len": max_tokens,
             "temperature": temperature,
         }
+        if encoded:
+            llama["images"] = encoded
+        return llama
     if system:
         raise WorkshopError(
             f"{fam.name} takes no system prompt.",
@@ -330,6 +357,35 @@ def invoke_request(
         "inputText": prompt,
         "textGenerationConfig": {"maxTokenCount": max_tokens, "temperature": temperature},
     }
+
+
+def shorten_images(body: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an ``invoke_model`` body with each base64 image replaced by its length, to show."""
+
+    def short(data: str) -> str:
+        return f"<{len(data):,} characters of base64>"
+
+    out = json.loads(json.dumps(body))
+    if "images" in out:
+        out["images"] = [short(data) for data in out["images"]]
+    for message in out.get("messages", []):
+        for block in message.get("content", []) if isinstance(message, dict) else []:
+            source = (block.get("image") or {}).get("source") if isinstance(block, dict) else None
+            if source and "bytes" in source:
+                source["bytes"] = short(source["bytes"])
+    return out
+
+
+def _image_format(data: bytes) -> str:
+    """Bedrock's name of an encoded image's format, from its first bytes."""
+    from utils.validation import image_info
+
+    found = image_info(data)
+    if found is None:
+        raise WorkshopError(
+            "An image is not PNG, JPEG, GIF or WebP.", "Send the encoded file's bytes."
+        )
+    return found.format
 
 
 def content_text(content: Any) -> str:

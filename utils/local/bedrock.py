@@ -1162,6 +1162,31 @@ class LocalBedrock:
                 ) from None
         return images
 
+    def _invoke_images(self, request: dict[str, Any]) -> list[bytes]:
+        """The images of an ``invoke_model`` body, decoded: base64 text or, for Nova, S3."""
+        if "images" in request:  # Llama 3.2 Vision
+            if not isinstance(request["images"], list):
+                raise validation_error("images must be a list of base64-encoded images.")
+            return [_base64_image(data) for data in request["images"]]
+        messages = request.get("messages") or []
+        content = messages[-1].get("content") if messages else None
+        if not isinstance(content, list):
+            return []
+        if "anthropic_version" in request:
+            return [
+                _base64_image(item["source"].get("data"))
+                for item in content
+                if isinstance(item, dict) and item.get("type") == "image"
+            ]
+        images = []
+        for item in content:
+            source = item.get("image", {}).get("source") if isinstance(item, dict) else None
+            if source and "bytes" in source:
+                images.append(_base64_image(source["bytes"]))
+            elif source:
+                images.extend(self._request_images([item]))  # s3Location, as Converse has
+        return images
+
     def invoke_model(self, p: dict[str, Any]) -> dict[str, Any]:
         _, generate = self.resolve(p["modelId"])
         try:
@@ -1186,7 +1211,7 @@ class LocalBedrock:
                 f"Malformed input request: {fam.name} expects the {fam.invoke_format} body "
                 "(see utils.models.invoke_request), not this one."
             )
-        body = _invoke_body(request, generate)
+        body = _invoke_body(request, generate, self._invoke_images(request))
         self.logs.record("InvokeModel", p["modelId"], request, body, metadata)
         return {"body": json.dumps(body).encode(), "contentType": "application/json"}
 
@@ -1365,12 +1390,22 @@ def _llama_parts(prompt: str) -> tuple[str, str | None]:
     return (users[-1] if users else ""), system
 
 
-def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, int], str]):
+def _base64_image(data: Any) -> bytes:
+    """An image sent as base64 text in an ``invoke_model`` body, decoded."""
+    try:
+        return base64.b64decode(str(data), validate=True)
+    except (ValueError, TypeError):
+        raise validation_error("An image in the request body is not valid base64.") from None
+
+
+def _invoke_body(
+    request: dict[str, Any], generate: Callable[..., str], images: list[bytes]
+) -> dict[str, Any]:
     """Answer an ``invoke_model`` body in the request/response format of its family."""
     if "messages" in request and "anthropic_version" in request:
         system = request.get("system") if isinstance(request.get("system"), str) else None
         prompt = models.content_text(request["messages"][-1]["content"])
-        text = generate(prompt, system, int(request.get("max_tokens", 512)))
+        text = generate(prompt, system, int(request.get("max_tokens", 512)), images=images)
         return {
             "id": "msg_local_" + _new_id(),
             "type": "message",
@@ -1383,7 +1418,7 @@ def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, i
         system = "\n".join(s.get("text", "") for s in request.get("system", [])) or None
         prompt = models.content_text(request["messages"][-1]["content"])
         max_tokens = int(request.get("inferenceConfig", {}).get("maxTokens", 512))
-        text = generate(prompt, system, max_tokens)
+        text = generate(prompt, system, max_tokens, images=images)
         n_in, n_out = len(prompt.split()), len(text.split())
         return {
             "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
@@ -1401,7 +1436,8 @@ def _invoke_body(request: dict[str, Any], generate: Callable[[str, str | None, i
         }
     if "prompt" in request:
         prompt, system = _llama_parts(request["prompt"])
-        text = generate(prompt, system, int(request.get("max_gen_len", 512)))
+        prompt = prompt.replace(models.LLAMA_IMAGE_TOKEN, "")
+        text = generate(prompt, system, int(request.get("max_gen_len", 512)), images=images)
         return {
             "generation": text,
             "prompt_token_count": len(request["prompt"].split()),
