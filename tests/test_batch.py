@@ -121,6 +121,36 @@ def test_bad_records_get_errors_and_a_partial_status(place: dict[str, str]) -> N
     assert records[0]["modelOutput"]["results"][0]["completionReason"] == "FINISH"
 
 
+def test_image_records_are_answered_as_invoke_model_answers_them(place: dict[str, str]) -> None:
+    from utils import charts, models
+
+    shown = charts.make_examples(4, seed=9)
+    question = "Describe this chart in one sentence."
+    inputs = [
+        models.invoke_request("amazon.nova-lite-v1:0", question, images=[shown[i % 4].png])
+        for i in range(100)
+    ]
+    body = "".join(
+        json.dumps({"recordId": f"r{i}", "modelInput": model_input}) + "\n"
+        for i, model_input in enumerate(inputs)
+    )
+    clients.client("s3").put_object(Bucket=place["bucket"], Key="img.jsonl", Body=body.encode())
+    arn = _create(place, "img.jsonl")
+    assert _wait(arn)["status"] == "Completed"
+    out = s3.read_bytes(f"s3://{place['bucket']}/out/{arn.rsplit('/', 1)[-1]}/img.jsonl.out")
+    answers = [
+        models.invoke_text("amazon.nova-lite-v1:0", json.loads(line)["modelOutput"])
+        for line in out.decode().splitlines()
+    ]
+    runtime = clients.client("bedrock-runtime")
+    for i in range(4):
+        raw = runtime.invoke_model(modelId="amazon.nova-lite-v1:0", body=json.dumps(inputs[i]))
+        assert answers[i] == models.invoke_text(
+            "amazon.nova-lite-v1:0", json.loads(raw["body"].read())
+        )
+    assert len(set(answers[:4])) > 1  # the pixels, not the shared question, decide the answer
+
+
 def test_unknown_model_and_unassumable_role_are_refused(place: dict[str, str]) -> None:
     with pytest.raises(ClientError) as caught:
         _create(place, "x.jsonl", modelId="acme.nothing-v1")

@@ -183,7 +183,7 @@ class BatchInference:
             output.pop("metrics", None)
             return output
         _, generate = self.bedrock.resolve(model_id)
-        return _invoke_body(model_input, generate)
+        return _invoke_body(model_input, generate, self.bedrock._invoke_images(model_input))
 
     def _run(self, job: InvocationJob) -> None:
         in_uri = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]

@@ -1142,14 +1142,15 @@ class LocalBedrock:
         return out
 
     def _request_images(self, content: list[dict[str, Any]]) -> list[bytes]:
-        """The encoded images of a Converse message: sent as bytes or named in S3."""
+        """The encoded images of a message: bytes, base64 text (JSON bodies) or named in S3."""
         images = []
         for item in content:
             source = item.get("image", {}).get("source") if isinstance(item, dict) else None
             if not source:
                 continue
             if "bytes" in source:
-                images.append(source["bytes"])
+                data = source["bytes"]
+                images.append(data if isinstance(data, bytes) else _base64_image(data))
                 continue
             uri = source.get("s3Location", {}).get("uri", "")
             bucket, key = _split_s3(uri)
@@ -1178,14 +1179,7 @@ class LocalBedrock:
                 for item in content
                 if isinstance(item, dict) and item.get("type") == "image"
             ]
-        images = []
-        for item in content:
-            source = item.get("image", {}).get("source") if isinstance(item, dict) else None
-            if source and "bytes" in source:
-                images.append(_base64_image(source["bytes"]))
-            elif source:
-                images.extend(self._request_images([item]))  # s3Location, as Converse has
-        return images
+        return self._request_images(content)
 
     def invoke_model(self, p: dict[str, Any]) -> dict[str, Any]:
         _, generate = self.resolve(p["modelId"])
