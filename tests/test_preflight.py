@@ -159,22 +159,22 @@ REAL_NAMES = [
         (
             "amazon.titan-text-lite-v1",
             "FINE_TUNING",
-            ["records", None, None, "units", None, "jobs", None, None],
+            ["records", None, None, "custom units", None, "jobs", None, None],
         ),
         (
             "amazon.titan-text-lite-v1",
             "CONTINUED_PRE_TRAINING",
-            [None, "records", None, "units", None, "jobs", None, None],
+            [None, "records", None, "custom units", None, "jobs", None, None],
         ),
         (
             "amazon.titan-text-express-v1",
             "FINE_TUNING",
-            [None, None, "model units", "units", None, "jobs", None, None],
+            [None, None, "units per model", "custom units", None, "jobs", None, None],
         ),
         (
             "amazon.nova-micro-v1:0",
             "FINE_TUNING",
-            [None, None, None, "units", None, "jobs", None, None],
+            [None, None, None, "custom units", None, "jobs", None, None],
         ),
     ],
 )

@@ -126,9 +126,9 @@ def check_protection(
 
 QUOTA_NAMES = {
     "jobs": "(model customization) scheduled customization jobs",
-    "units": "model units no-commitment provisioned throughputs across custom models",
+    "custom units": "model units no-commitment provisioned throughputs across custom models",
     "records": "(model customization) sum of training and validation records for a",
-    "model units": "model units per provisioned model for",
+    "units per model": "model units per provisioned model for",
 }
 """Service Quotas names (lower case, or their starts) of the Bedrock quotas that bite while
 customizing, as Service Quotas lists them, e.g. L-BE77399C "Model units no-commitment
@@ -253,7 +253,7 @@ def quota_kind(name: str, family: models.ModelFamily, customization_type: str) -
         if kind == "records":
             wanted = f"{_TYPE_WORDS.get(customization_type, '-')} job"
             return kind if model in lower and lower.endswith(wanted) else None
-        if kind == "model units":
+        if kind == "units per model":
             return kind if model in lower else None
         return kind
     return None
