@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 
 from utils import models
 from utils.errors import WorkshopError
+from utils.local import quotas
 from utils.local.restjson import (
     Response,
     RestJsonService,
@@ -150,10 +151,9 @@ class LocalBedrock:
         self.ca_bundle: str | None = None  # the certificate to trust when it serves HTTPS
         self.account_id = ACCOUNT_ID
         from utils.local.faults import Faults
-        from utils.local.quotas import Quotas
 
         self.faults = Faults()  # the server replaces it with the rules it was started with
-        self.quotas = Quotas()
+        self.quotas = quotas.Quotas()
         self._lock = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self.reset()
@@ -901,8 +901,6 @@ class LocalBedrock:
 
     def _check_no_commitment_units(self, model_arn: str, units: int) -> None:
         """Refuse units beyond the account's no-commitment quota, as Bedrock does."""
-        from utils.local import quotas
-
         custom = "custom-model/" in model_arn
         code = quotas.CUSTOM_UNITS if custom else quotas.BASE_UNITS
         allowed = self.quotas.value(code)
@@ -1175,7 +1173,7 @@ class LocalBedrock:
             return []
         if "anthropic_version" in request:
             return [
-                _base64_image(item["source"].get("data"))
+                _base64_image((item.get("source") or {}).get("data"))
                 for item in content
                 if isinstance(item, dict) and item.get("type") == "image"
             ]
