@@ -247,6 +247,11 @@ def test_images_for_a_text_only_model_are_refused_on_both_sides(aws: object) -> 
     with pytest.raises(ClientError) as broken:
         runtime.invoke_model(modelId="amazon.nova-lite-v1:0", body=json.dumps(body))
     assert "not valid base64" in broken.value.response["Error"]["Message"]
+    llama = models.invoke_request("meta.llama3-2-11b-instruct-v1:0", "What?", images=[png])
+    llama["images"] = [None]
+    with pytest.raises(ClientError) as missing:
+        runtime.invoke_model(modelId="meta.llama3-2-11b-instruct-v1:0", body=json.dumps(llama))
+    assert "not valid base64" in missing.value.response["Error"]["Message"]
     with pytest.raises(WorkshopError) as not_image:
         models.invoke_request("amazon.nova-lite-v1:0", "What is this?", images=[b"GIF? no"])
     assert "not PNG, JPEG, GIF or WebP" in not_image.value.problem

@@ -1385,8 +1385,10 @@ def _llama_parts(prompt: str) -> tuple[str, str | None]:
 def _base64_image(data: Any) -> bytes:
     """An image sent as base64 text in an ``invoke_model`` body, decoded."""
     try:
-        return base64.b64decode(str(data), validate=True)
-    except (ValueError, TypeError):
+        if not isinstance(data, str) or not data:
+            raise ValueError("no base64 text")
+        return base64.b64decode(data, validate=True)
+    except ValueError:
         raise validation_error("An image in the request body is not valid base64.") from None
 
 
