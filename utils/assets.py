@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -571,32 +572,27 @@ def use_wordnet_30_reader() -> bool:
     return True
 
 
-_READER: type | None = None
-
-
+@functools.cache
 def _wordnet_30_reader() -> type:
     """The reader class, made once (it subclasses NLTK's, which only imports when needed)."""
-    global _READER
-    if _READER is None:
-        from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-        class _WordNet30Reader(WordNetCorpusReader):  # type: ignore[misc]
-            """NLTK's WordNet reader without mapping WordNet 3.0 onto itself at start-up.
+    class _WordNet30Reader(WordNetCorpusReader):  # type: ignore[misc]
+        """NLTK's WordNet reader without mapping WordNet 3.0 onto itself at start-up.
 
-            nltk 3.10 maps NLTK's "wordnet" package (WordNet 3.0) onto the loaded WordNet
-            for the Open Multilingual WordNet by reading ``index.sense`` twice, about 2 s.
-            With WordNet 3.0 loaded that map takes each synset to itself, and None tells
-            NLTK just that. English lookups, and so METEOR, are unchanged; for other
-            versions the map is built as before.
-            """
+        nltk 3.10 maps NLTK's "wordnet" package (WordNet 3.0) onto the loaded WordNet
+        for the Open Multilingual WordNet by reading ``index.sense`` twice, about 2 s.
+        With WordNet 3.0 loaded that map takes each synset to itself, and None tells
+        NLTK just that. English lookups, and so METEOR, are unchanged; for other
+        versions the map is built as before.
+        """
 
-            def map_wn(self, version: str = "wordnet") -> dict[str, str] | None:
-                if version == "wordnet" and self.get_version() == "3.0":
-                    return None
-                return super().map_wn(version)  # type: ignore[no-any-return]
+        def map_wn(self, version: str = "wordnet") -> dict[str, str] | None:
+            if version == "wordnet" and self.get_version() == "3.0":
+                return None
+            return super().map_wn(version)  # type: ignore[no-any-return]
 
-        _READER = _WordNet30Reader
-    return _READER
+    return _WordNet30Reader
 
 
 def activate(online: bool = False) -> None:

@@ -9,7 +9,7 @@ Ranges follow the Amazon Bedrock user guide's hyperparameter pages (checked 2026
 from __future__ import annotations
 
 import base64
-import json
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -365,7 +365,7 @@ def shorten_images(body: dict[str, Any]) -> dict[str, Any]:
     def short(data: str) -> str:
         return f"<{len(data):,} characters of base64>"
 
-    out = json.loads(json.dumps(body))
+    out = copy.deepcopy(body)
     if "images" in out:
         out["images"] = [short(data) for data in out["images"]]
     for message in out.get("messages", []):
