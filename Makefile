@@ -45,18 +45,18 @@ test: setup-dev
 	$(PY) -m pytest
 
 lab: setup
-	$(PY) -m utils.local --lab
+	$(PY) -m utils.serve_local --lab
 
 standin: setup
-	$(PY) -m utils.local
+	$(PY) -m utils.serve_local
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check utils tests benchmarks *.ipynb */*.ipynb
-	$(VENV)/bin/ruff format --check utils tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff check utils standin tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff format --check utils standin tests benchmarks *.ipynb */*.ipynb
 	$(PY) -m utils.notebooks --check
 
 format: $(VENV)/.dev
-	$(VENV)/bin/ruff format utils tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff format utils standin tests benchmarks *.ipynb */*.ipynb
 	$(PY) -m utils.notebooks --strip
 
 clean:

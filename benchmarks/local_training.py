@@ -11,7 +11,7 @@ import statistics
 import sys
 import time
 
-from utils.local import learner
+from standin import learner
 from utils.synthetic import load
 
 MODELS = ("amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0")

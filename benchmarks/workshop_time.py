@@ -48,9 +48,9 @@ def completed_types(summary: dict) -> dict[str, int]:
 def job_lookup_ms(calls: int) -> list[float]:
     """Client-side milliseconds of ``get_model_customization_job`` against the stand-in."""
     sys.path.insert(0, str(ROOT))
+    from standin import StandIn
     from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
     from utils import clients
-    from utils.local import StandIn
 
     with StandIn.start(job_seconds=3600) as standin:
         standin.apply_env()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from standin import StandIn
 from utils import clients
-from utils.local import StandIn
 from utils.state import State
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import nbformat
 import papermill
 
+from standin.bedrock import ACCOUNT_ID
 from utils import clients, iam, paths
-from utils.local.bedrock import ACCOUNT_ID
 
 REGION = "us-east-1"
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from standin import StandIn
 from tests.helpers import NOTHING_LEFT, dialogue_records, make_bucket, make_role, remaining
 from tests.test_local_standin import BEDROCK, _checked
 from utils import batch, cleanup, clients, s3
 from utils.errors import WorkshopError
-from utils.local import StandIn
 from utils.state import State
 
 

@@ -10,10 +10,10 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
+from standin import StandIn
+from standin.bedrock import ACCOUNT_ID
 from tests.helpers import make_bucket, put_jsonl
 from utils import charts, clients, validation
-from utils.local import StandIn
-from utils.local.bedrock import ACCOUNT_ID
 
 LLAMA_VISION = "meta.llama3-2-11b-instruct-v1:0"
 NUMBERS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}

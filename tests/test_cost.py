@@ -12,10 +12,10 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
+from standin import StandIn
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl, remaining
 from utils import clients, cost, deploy, jobs
 from utils.errors import WorkshopError
-from utils.local import StandIn
 from utils.state import State
 
 TODAY = "2026-11-20"

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from standin import StandIn
+from standin.faults import ENV_VAR, Fault, Faults
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
 from utils import clients, iam, jobs
 from utils.errors import WorkshopError
-from utils.local import StandIn
-from utils.local.faults import ENV_VAR, Fault, Faults
 from utils.state import State
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from standin import StandIn
+from standin.bedrock import ACCOUNT_ID
 from tests.helpers import NOTHING_LEFT, make_bucket, make_role, remaining
 from utils import cleanup, clients, invocation_logs, jobs
 from utils.errors import WorkshopError
-from utils.local import StandIn
-from utils.local.bedrock import ACCOUNT_ID
 from utils.state import State
 
 TEACHER = "amazon.nova-pro-v1:0"

@@ -7,10 +7,10 @@ from typing import Any
 import matplotlib
 import pytest
 
+from standin import StandIn
 from tests.helpers import NOTHING_LEFT, dialogue_records, put_jsonl, remaining
 from utils import cleanup, clients, deploy, iam, inference, jobs, s3
 from utils.errors import WorkshopError
-from utils.local import StandIn
 from utils.state import State
 
 matplotlib.use("Agg")

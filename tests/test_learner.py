@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 from rouge_score import rouge_scorer
 
+from standin import learner
 from utils import synthetic
-from utils.local import learner
 
 MICRO = "amazon.nova-micro-v1:0"
 LITE = "amazon.nova-lite-v1:0"

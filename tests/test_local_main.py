@@ -1,4 +1,4 @@
-"""`python -m utils.local`: starts, prints the exports, records itself for notebooks, stops."""
+"""`python -m utils.serve_local`: starts, prints exports, records itself for notebooks, stops."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 
+from standin import __main__ as standin_main
 from utils import paths
-from utils.local import __main__ as local_main
+from utils import serve_local as local_main
 
 
 def test_standalone_server_prints_exports_and_cleans_up(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["WORKSHOP_HOME"] = str(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "utils.local", "--port", "0"],
+        [sys.executable, "-m", "utils.serve_local", "--port", "0"],
         cwd=paths.ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -73,7 +74,7 @@ def test_lab_gives_jupyterlab_the_standin_environment(
                 seen["healthy"] = resp.status == 200
             return 0
 
-    monkeypatch.setattr(local_main.subprocess, "Popen", FakeLab)
+    monkeypatch.setattr(standin_main.subprocess, "Popen", FakeLab)
     started = time.monotonic()
     assert local_main.main(["--lab"]) == 0
     assert time.monotonic() - started < 30

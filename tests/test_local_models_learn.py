@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from standin import learner
 from utils import datasets, evaluation
-from utils.local import learner
 
 STUDENT = "amazon.nova-micro-v1:0"
 TEACHER = "amazon.nova-pro-v1:0"

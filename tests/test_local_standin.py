@@ -13,10 +13,10 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
+from standin import StandIn
+from standin.restjson import output_problems
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
 from utils import clients
-from utils.local import StandIn
-from utils.local.restjson import output_problems
 
 BEDROCK = botocore.session.get_session().get_service_model("bedrock")
 RUNTIME = botocore.session.get_session().get_service_model("bedrock-runtime")

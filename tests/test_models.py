@@ -157,7 +157,7 @@ def test_inference_invoke_sends_the_family_body_and_explains_a_mismatch(aws: obj
 
 
 def test_distillation_pairs_teach_down_and_refuse_the_rest() -> None:
-    from utils.local import learner
+    from standin import learner
 
     for teacher, students in models.DISTILLATION_TEACHERS.items():
         for student in students:

@@ -9,9 +9,9 @@ import nbformat
 import papermill
 import pytest
 
+from standin import StandIn
 from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
 from utils import clients, notebooks, paths, run_workshop
-from utils.local import StandIn
 from utils.state import State
 
 pytestmark = pytest.mark.notebook

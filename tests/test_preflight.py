@@ -8,10 +8,10 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
+from standin import StandIn, quotas
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
 from utils import clients, models, preflight
 from utils.errors import WorkshopError
-from utils.local import StandIn, quotas
 
 
 def test_bedrock_regions_come_from_botocore_data() -> None:

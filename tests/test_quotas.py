@@ -8,9 +8,9 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
+from standin import StandIn, quotas
+from standin.restjson import output_problems
 from utils import clients
-from utils.local import StandIn, quotas
-from utils.local.restjson import output_problems
 
 SERVICE_QUOTAS = botocore.session.get_session().get_service_model("service-quotas")
 

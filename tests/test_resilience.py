@@ -8,10 +8,10 @@ from pathlib import Path
 import papermill
 import pytest
 
+from standin import StandIn, quotas
 from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
 from tests.test_notebooks import CLEANUP, FINE_TUNING, PRETRAINING, SETUP
 from utils import clients
-from utils.local import StandIn, quotas
 from utils.state import State
 
 pytestmark = pytest.mark.notebook

@@ -418,7 +418,7 @@ def test_local_backend_exports_the_standin_and_restores_environ(
 
 
 def test_local_backend_with_the_real_standin(tmp_path: Path) -> None:
-    from utils.local import StandIn
+    from standin import StandIn
 
     try:
         StandIn.start().stop()

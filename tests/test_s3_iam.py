@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from botocore.stub import Stubber
 
+from standin import StandIn
 from utils import clients, iam, s3
 from utils.errors import WorkshopError
-from utils.local import StandIn
 from utils.state import State
 
 ACCOUNT = "123456789012"
@@ -37,7 +37,7 @@ def plain_http(aws: StandIn) -> Iterator[str]:
     """A second, plain-HTTP listener on the same stand-in: the way a non-TLS client arrives."""
     from werkzeug.serving import make_server
 
-    from utils.local.server import request_handler
+    from standin.server import request_handler
 
     server = make_server(
         "127.0.0.1", 0, aws._server.app, threaded=True, request_handler=request_handler()

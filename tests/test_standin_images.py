@@ -13,11 +13,11 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
+from standin import StandIn
+from standin.bedrock import ACCOUNT_ID
+from standin.restjson import output_problems
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
 from utils import charts, clients, invocation_logs
-from utils.local import StandIn
-from utils.local.bedrock import ACCOUNT_ID
-from utils.local.restjson import output_problems
 
 RUNTIME = botocore.session.get_session().get_service_model("bedrock-runtime")
 LLAMA_VISION = "meta.llama3-2-11b-instruct-v1:0"

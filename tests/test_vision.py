@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from standin import learner, vision
 from utils import charts, evaluation
-from utils.local import learner, vision
 
 LLAMA_VISION = "meta.llama3-2-11b-instruct-v1:0"
 

@@ -47,7 +47,7 @@ from utils.errors import WorkshopError
 from utils.state import State
 
 if TYPE_CHECKING:
-    from utils.local import StandIn
+    from standin import StandIn
 
 NOTEBOOKS: list[str] = [
     "00_setup.ipynb",
@@ -343,7 +343,7 @@ def _restored_environ() -> Iterator[None]:
 
 def _start_standin(job_seconds: float | None, region: str) -> StandIn:
     # Imported here so that --help and the aws backend do not load the server stack.
-    from utils.local import StandIn
+    from standin import StandIn
 
     return StandIn.start(job_seconds=job_seconds, region=region)
 

@@ -3,7 +3,7 @@
 Jobs really run: when a job's simulated duration has passed, the stand-in reads the
 training (and validation) data from S3, fails the job the way Bedrock does when the
 data is missing or malformed, otherwise trains a small local model
-(:mod:`utils.local.learner`) on it, writes the measured losses as Bedrock's metrics
+(:mod:`standin.learner`) on it, writes the measured losses as Bedrock's metrics
 CSVs under the job's output prefix, and creates the custom model. Provisioned
 throughputs serve what the custom model learned. Nothing here is a canned answer.
 """
@@ -30,10 +30,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from utils import models
-from utils.errors import WorkshopError
-from utils.local import quotas
-from utils.local.restjson import (
+from standin import quotas
+from standin.restjson import (
     Response,
     RestJsonService,
     ServiceError,
@@ -42,6 +40,8 @@ from utils.local.restjson import (
     not_found,
     validation_error,
 )
+from utils import models
+from utils.errors import WorkshopError
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class LocalBedrock:
         self.endpoint: str | None = None  # set once the server is bound
         self.ca_bundle: str | None = None  # the certificate to trust when it serves HTTPS
         self.account_id = ACCOUNT_ID
-        from utils.local.faults import Faults
+        from standin.faults import Faults
 
         self.faults = Faults()  # the server replaces it with the rules it was started with
         self.quotas = quotas.Quotas()
@@ -180,8 +180,8 @@ class LocalBedrock:
             "InvokeModel": self.invoke_model,
         }
         # Imported here: batch.py and logs.py build on this module's helpers.
-        from utils.local.batch import BatchInference
-        from utils.local.logs import DEFAULT_DELIVERY_SECONDS, InvocationLogging
+        from standin.batch import BatchInference
+        from standin.logs import DEFAULT_DELIVERY_SECONDS, InvocationLogging
 
         self.batch = BatchInference(self)
         control.update(self.batch.handlers())
@@ -566,7 +566,7 @@ class LocalBedrock:
 
     def _training_image(self, image: dict[str, Any], what: str) -> bytes:
         """The bytes of an image a training record names in S3, checked to be readable."""
-        from utils.local import vision
+        from standin import vision
 
         uri = image["source"]["s3Location"]["uri"]
         bucket, key = _split_s3(uri)
@@ -643,7 +643,7 @@ class LocalBedrock:
         Prompts come from a JSON Lines file or from invocation logs; logged answers are
         used as they are when ``usePromptResponse`` is set.
         """
-        from utils.local.logs import LogsError
+        from standin.logs import LogsError
 
         teacher, max_tokens = _distillation_settings(job.request, job.family)
         _, generate = self.resolve(teacher)
@@ -665,7 +665,7 @@ class LocalBedrock:
 
     def _finish_distillation(self, job: Job) -> Any:
         """Distil: ask the teacher, hold back every tenth pair, fine-tune the student."""
-        from utils.local import learner
+        from standin import learner
 
         pairs = self._distil(job)
         train = [pair for i, pair in enumerate(pairs) if i % 10 != 9]
@@ -683,7 +683,7 @@ class LocalBedrock:
         return run
 
     def _finish(self, job: Job) -> None:
-        from utils.local import learner  # imported late: numpy work only when a job ends
+        from standin import learner  # imported late: numpy work only when a job ends
 
         fault = self.faults.take("job")
         if fault is not None:
@@ -723,7 +723,7 @@ class LocalBedrock:
     @staticmethod
     def _image_learner(validation: list[tuple[Any, str]] | None) -> Callable[..., Any]:
         """The captioner's training function, once the validation data shows images too."""
-        from utils.local import vision
+        from standin import vision
 
         if validation and not isinstance(validation[0][0], bytes):
             raise DataError(
@@ -1309,7 +1309,7 @@ def _image_error(err: Exception) -> ServiceError:
 
 def _custom_answerer(artifact: dict[str, Any]) -> Callable[..., str]:
     """``generate(prompt, system, max_tokens, images=())`` for a custom model's artifact."""
-    from utils.local import learner, vision
+    from standin import learner, vision
 
     def generate(
         prompt: str, system: str | None, max_tokens: int, images: Sequence[bytes] = ()
@@ -1331,7 +1331,7 @@ def _custom_answerer(artifact: dict[str, Any]) -> Callable[..., str]:
 
 def _base_answerer(model_id: str) -> Callable[..., str]:
     """``generate(prompt, system, max_tokens, images=())`` for a base model."""
-    from utils.local import learner, vision
+    from standin import learner, vision
 
     def generate(
         prompt: str, system: str | None, max_tokens: int, images: Sequence[bytes] = ()

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-ARTIFACT_FORMAT = "utils.local.learner/token-selector-v1"
+ARTIFACT_FORMAT = "standin.learner/token-selector-v1"
 """Value of ``artifact["format"]``; :func:`custom_generate` refuses anything else."""
 
 LEARNING_RATE_SCALE = 5_000.0
@@ -697,7 +697,7 @@ def custom_generate(
 
 # -- continued pre-training: a bigram language model -----------------------------------------
 
-CPT_ARTIFACT_FORMAT = "utils.local.learner/bigram-lm-v1"
+CPT_ARTIFACT_FORMAT = "standin.learner/bigram-lm-v1"
 """Value of ``artifact["format"]`` for :func:`continue_pretraining` artifacts."""
 
 CPT_KIND = "continued-pretraining"

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from standin.restjson import validation_error
 from utils import invocation_logs
-from utils.local.restjson import validation_error
 
 if TYPE_CHECKING:
-    from utils.local.bedrock import LocalBedrock
+    from standin.bedrock import LocalBedrock
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class InvocationLogging:
         Raises:
             LogsError: when the logs cannot be read or too few calls match.
         """
-        from utils.local.bedrock import _split_s3
+        from standin.bedrock import _split_s3
 
         uri = logs_config["invocationLogSource"]["s3Uri"]
         bucket, prefix = _split_s3(uri)

@@ -5,7 +5,7 @@ Quota codes and names are the ones Service Quotas uses for Bedrock (``L-BE77399C
 the stand-in's own settings, chosen to match the defaults AWS documents where it documents
 one (two no-commitment model units); an account's real values differ by account and Region.
 Change them with ``WORKSHOP_STANDIN_QUOTAS`` (a JSON object of code to value) or
-:meth:`utils.local.StandIn.set_quota`, e.g. ``{"L-BE77399C": 0}`` to see what a new account
+:meth:`standin.StandIn.set_quota`, e.g. ``{"L-BE77399C": 0}`` to see what a new account
 without model units meets when it buys a provisioned throughput.
 """
 

@@ -1,11 +1,12 @@
 """The local stand-in for AWS: one HTTP server on 127.0.0.1 for S3, IAM, STS and Bedrock.
 
 S3, IAM and STS are served by moto's server; Bedrock (control plane and runtime) by
-this package's own service (:mod:`utils.local.bedrock`), which follows botocore's
+this package's own service (:mod:`standin.bedrock`), which follows botocore's
 service model. Requests are routed by the service named in their SigV4 signature.
 
 Start it from Python with :meth:`StandIn.start`, or from a shell with
-``python -m utils.local``, which prints the ``export`` lines a shell needs.
+``python -m standin``, which prints the ``export`` lines a shell needs. The package imports
+nothing from the workshop (``utils``): it is an emulator with its own statement of the facts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from utils.clients import DEFAULT_REGION
+DEFAULT_REGION = "us-east-1"
+"""Where the stand-in plays Bedrock when nobody names a Region."""
 
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -65,11 +67,11 @@ class StandIn:
         # werkzeug logs every request at INFO; polling loops would drown the notebook output.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-        from utils.local.server import build_app, request_handler
+        from standin.server import build_app, request_handler
 
         context, ca_bundle = None, None
         if tls:
-            from utils.local.tls import make_certificate
+            from standin.tls import make_certificate
 
             ca_bundle, key = make_certificate(Path(tempfile.mkdtemp(prefix="workshop-standin-")))
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -93,7 +95,7 @@ class StandIn:
 
     @property
     def bedrock(self) -> Any:
-        """The stand-in's Bedrock service (:class:`utils.local.bedrock.LocalBedrock`)."""
+        """The stand-in's Bedrock service (:class:`standin.bedrock.LocalBedrock`)."""
         return self._server.app.bedrock
 
     @property
@@ -128,12 +130,12 @@ class StandIn:
             self.request(path, method="POST", data=b"")
 
     def inject(self, **rule: Any) -> None:
-        """Add a fault (see :mod:`utils.local.faults`), e.g. ``inject(operation="job",
+        """Add a fault (see :mod:`standin.faults`), e.g. ``inject(operation="job",
         outcome="Failed")`` or ``inject(operation="iam:CreateRole", error="AccessDenied")``."""
         self._server.app.faults.add(rule)
 
     def set_quota(self, code: str, value: float) -> None:
-        """Change one of the stand-in account's Bedrock quotas (see :mod:`utils.local.quotas`)."""
+        """Change one of the stand-in account's Bedrock quotas (see :mod:`standin.quotas`)."""
         self._server.app.bedrock.quotas.set(code, value)
 
     def clear_faults(self) -> None:

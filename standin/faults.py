@@ -19,7 +19,7 @@ failures AWS really produces. A fault is a small rule:
 Bedrock operations are named as in its API; IAM and STS ones carry their service prefix.
 Rules come from the ``WORKSHOP_STANDIN_FAULTS`` environment variable (a JSON list) when the
 stand-in starts, from ``POST /_workshop/faults`` (``GET`` lists them, ``DELETE`` clears
-them), or from :meth:`utils.local.StandIn.inject` in tests.
+them), or from :meth:`standin.StandIn.inject` in tests.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ It has two parts, and both compute everything from the image and the training da
   (with an end-of-caption token), each a linear function of the features. Training is
   mini-batch Adam on the mean cross-entropy of the caption words, so the step-wise
   training loss, the per-token perplexity and the validation loss are measured exactly
-  as for the text models of :mod:`utils.local.learner`, and written in the same rows.
+  as for the text models of :mod:`standin.learner`, and written in the same rows.
 
 A fine-tuned model writes, position by position, the most likely word until the end
 token (:func:`custom_describe`). The features suit simple charts (the reference colours
@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from utils.local import learner
+from standin import learner
 
-ARTIFACT_FORMAT = "utils.local.vision/position-captioner-v1"
+ARTIFACT_FORMAT = "standin.vision/position-captioner-v1"
 """Value of ``artifact["format"]``; :func:`custom_describe` refuses anything else."""
 
 KIND = "image-captioning"
@@ -319,7 +319,7 @@ def fine_tune(
 
     Returns:
         The artifact (kind :data:`KIND`) and the measured metrics, in
-        :class:`utils.local.learner.TrainingRun`'s rows.
+        :class:`standin.learner.TrainingRun`'s rows.
 
     Raises:
         ValueError: No training pairs, a caption without words, or a bad hyperparameter.
@@ -497,7 +497,7 @@ def base_describe(
 
     The base model has no notion of charts: it reports what can be seen without any
     training, the image's size and its main colours, and says it cannot tell more.
-    Without an image the text answer of :func:`utils.local.learner.base_generate` is given.
+    Without an image the text answer of :func:`standin.learner.base_generate` is given.
 
     Raises:
         ImageError: An image cannot be decoded.

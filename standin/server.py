@@ -22,14 +22,15 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 
-from utils.clients import LOCAL_MARKER_HEADER
-from utils.local.bedrock import LocalBedrock
-from utils.local.faults import Fault, Faults
-from utils.local.restjson import ServiceError, error_response
-from utils.local.s3policy import BucketPolicies
+from standin.bedrock import LocalBedrock
+from standin.faults import Fault, Faults
+from standin.restjson import ServiceError, error_response
+from standin.s3policy import BucketPolicies
 
 _SIGNED_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
-MARKER_VALUE = "local model from utils.local (not Amazon Bedrock)"
+LOCAL_MARKER_HEADER = "x-workshop-local-standin"
+"""Set on every Bedrock response, so a client can tell local answers from Amazon Bedrock's."""
+MARKER_VALUE = "local model from the workshop's stand-in (not Amazon Bedrock)"
 
 StartResponse = Callable[..., Any]
 

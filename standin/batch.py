@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from utils.local.bedrock import _invoke_body, _new_id, _now, _page, _split_s3
-from utils.local.restjson import ServiceError, not_found, validation_error
+from standin.bedrock import _invoke_body, _new_id, _now, _page, _split_s3
+from standin.restjson import ServiceError, not_found, validation_error
 
 if TYPE_CHECKING:
-    from utils.local.bedrock import LocalBedrock
+    from standin.bedrock import LocalBedrock
 
 MIN_RECORDS = 100
 """Bedrock's minimum number of records in a batch inference job (its quotas page)."""
