@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from standin.restjson import validation_error
-from utils import invocation_logs
+from standin.s3policy import listify
 
 if TYPE_CHECKING:
     from standin.bedrock import LocalBedrock
@@ -33,6 +33,12 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DELIVERY_SECONDS = 0.5
 """How long the stand-in holds records before writing them (Bedrock: minutes)."""
+
+MIN_LOGGED_PROMPTS = 100
+MAX_LOGGED_PROMPTS = 15_000
+"""A distillation job needs at least 100 usable logged calls and learns from at most 15,000
+("Prerequisites for Amazon Bedrock Model Distillation" and "Prepare your training datasets
+for distillation", Amazon Bedrock user guide, read 2026-12-01)."""
 
 
 class LogsError(Exception):
@@ -47,10 +53,6 @@ class LoggedPrompt:
     prompt: str
     system: str | None
     answer: str
-
-
-def _listify(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 class InvocationLogging:
@@ -121,7 +123,7 @@ class InvocationLogging:
         key = f"{prefix}/AWSLogs/{account}/BedrockModelInvocationLogs/{region}/x.json.gz"
         resource = f"arn:aws:s3:::{bucket}/{key.lstrip('/')}"
         source_arn = f"arn:aws:bedrock:{region}:{account}:model-invocation-logging"
-        for st in _listify(policy.get("Statement", [])):
+        for st in listify(policy.get("Statement", [])):
             if self._grants(st, resource, account, source_arn):
                 return
         raise validation_error(
@@ -137,12 +139,12 @@ class InvocationLogging:
         if st.get("Effect") != "Allow":
             return False
         principal = st.get("Principal", {})
-        services = _listify(principal.get("Service", [])) if isinstance(principal, dict) else []
+        services = listify(principal.get("Service", [])) if isinstance(principal, dict) else []
         if "bedrock.amazonaws.com" not in services:
             return False
-        if not any(fnmatch.fnmatchcase("s3:PutObject", a) for a in _listify(st.get("Action"))):
+        if not any(fnmatch.fnmatchcase("s3:PutObject", a) for a in listify(st.get("Action"))):
             return False
-        if not any(fnmatch.fnmatchcase(resource, r) for r in _listify(st.get("Resource"))):
+        if not any(fnmatch.fnmatchcase(resource, r) for r in listify(st.get("Resource"))):
             return False
         context = {"aws:SourceAccount": account, "aws:SourceArn": source_arn}
         for operator, tests in st.get("Condition", {}).items():
@@ -150,7 +152,7 @@ class InvocationLogging:
                 have = context.get(key)
                 if have is None:
                     return False  # a condition on a key Bedrock does not send never holds
-                wanted = [str(w) for w in _listify(wanted)]
+                wanted = [str(w) for w in listify(wanted)]
                 if operator in ("StringEquals", "ArnEquals"):
                     ok = have in wanted
                 elif operator in ("StringLike", "ArnLike"):
@@ -217,9 +219,9 @@ class InvocationLogging:
             batch = uuid.uuid4().hex[:16]  # one file per destination and hour, as Bedrock batches
             for destination, entry in pending:
                 when = datetime.strptime(entry["timestamp"], "%Y-%m-%dT%H:%M:%SZ")
-                prefix = invocation_logs.log_prefix(
+                prefix = _log_prefix(
                     destination.get("keyPrefix", ""), entry["accountId"], entry["region"]
-                ).lstrip("/")
+                )
                 key = f"{prefix}{when:%Y/%m/%d/%H}/{when:%Y%m%dT%H}_{batch}.json.gz"
                 files.setdefault((destination["bucketName"], key), []).append(entry)
             s3 = self.bedrock._client("s3")
@@ -264,12 +266,12 @@ class InvocationLogging:
                         continue
                     entry = json.loads(line)
                     read += 1
-                    if not invocation_logs.matches(filters, entry.get("requestMetadata")):
+                    if not _passes(filters, entry.get("requestMetadata") or {}):
                         continue
                     matched += 1
                     if use_answers and entry.get("modelId") != teacher_id:
                         continue
-                    prompt, system, answer = invocation_logs.parse_record(entry)
+                    prompt, system, answer = _conversation(entry)
                     if prompt and (answer or not use_answers):
                         found.append(LoggedPrompt(entry.get("modelId", ""), prompt, system, answer))
         except ClientError as err:
@@ -280,11 +282,72 @@ class InvocationLogging:
             ) from None
         except (ValueError, OSError) as err:
             raise LogsError(f"An invocation log file under {uri} is not valid: {err}") from None
-        if len(found) < invocation_logs.MIN_RECORDS:
+        if len(found) < MIN_LOGGED_PROMPTS:
             which = f"answered by the teacher {teacher_id} " if use_answers else "with a prompt "
             raise LogsError(
                 f"The invocation logs at {uri} hold {len(found)} calls {which}that match the "
                 f"request metadata filters ({matched} of {read} records matched); distillation "
-                f"needs at least {invocation_logs.MIN_RECORDS}."
+                f"needs at least {MIN_LOGGED_PROMPTS}."
             )
-        return found[: invocation_logs.MAX_RECORDS]
+        return found[:MAX_LOGGED_PROMPTS]
+
+
+def _log_prefix(key_prefix: str, account: str, region: str) -> str:
+    """The key prefix Bedrock delivers one account's and Region's log files under."""
+    head = key_prefix.strip("/")
+    return f"{head + '/' if head else ''}AWSLogs/{account}/BedrockModelInvocationLogs/{region}/"
+
+
+def _passes(rule: dict[str, Any] | None, metadata: dict[str, Any]) -> bool:
+    """Whether request metadata passes a ``RequestMetadataFilters`` union (validated on create).
+
+    equals: every listed pair is present with that value; notEquals: no listed key has that
+    value; andAll / orAll: every / any of their base filters holds.
+    """
+    if not rule:
+        return True
+    if "andAll" in rule:
+        return all(_passes(member, metadata) for member in rule["andAll"])
+    if "orAll" in rule:
+        return any(_passes(member, metadata) for member in rule["orAll"])
+    if "equals" in rule:
+        return all(metadata.get(key) == value for key, value in rule["equals"].items())
+    return all(metadata.get(key) != value for key, value in rule.get("notEquals", {}).items())
+
+
+def _texts(content: Any) -> str:
+    """The text items of a logged message content (a string, or a list of blocks)."""
+    if isinstance(content, str):
+        return content
+    parts = [item.get("text") for item in content or [] if isinstance(item, dict)]
+    return "\n".join(part for part in parts if isinstance(part, str))
+
+
+def _conversation(entry: dict[str, Any]) -> tuple[str, str | None, str]:
+    """(last user text, system, answer) of a record :meth:`InvocationLogging.record` wrote."""
+    request = entry.get("input", {}).get("inputBodyJson") or {}
+    response = entry.get("output", {}).get("outputBodyJson") or {}
+    if "prompt" in request:  # Llama's chat-template prompt
+        prompt, system = _llama_turns(request["prompt"])
+    elif "inputText" in request:  # Titan Text
+        prompt, system = request["inputText"], None
+    else:  # Converse, Nova and Anthropic message bodies
+        messages = request.get("messages") or [{}]
+        prompt = _texts(messages[-1].get("content"))
+        system = _texts(request.get("system")) or None
+    if "output" in response:
+        answer = _texts(response["output"].get("message", {}).get("content"))
+    elif "results" in response:
+        answer = str(response["results"][0].get("outputText", ""))
+    elif "generation" in response:
+        answer = str(response["generation"])
+    else:
+        answer = _texts(response.get("content"))
+    return prompt, system, answer
+
+
+def _llama_turns(prompt: str) -> tuple[str, str | None]:
+    """The last user turn and the system turn of a Llama 3 chat-template prompt."""
+    from standin.bedrock import _llama_parts
+
+    return _llama_parts(prompt)

@@ -32,7 +32,8 @@ _BUCKET_SUBRESOURCES = {
 }
 
 
-def _listify(value: Any) -> list[Any]:
+def listify(value: Any) -> list[Any]:
+    """A policy field that may hold one value or a list of them, as a list."""
     return value if isinstance(value, list) else [value]
 
 
@@ -65,7 +66,7 @@ def _condition_holds(conditions: dict[str, Any], context: dict[str, str]) -> boo
         for key, wanted in tests.items():
             if key not in context or operator not in ("Bool", "StringEquals", "StringNotEquals"):
                 return None
-            values = [str(w).lower() for w in _listify(wanted)]
+            values = [str(w).lower() for w in listify(wanted)]
             have = context[key].lower()
             ok = have not in values if operator == "StringNotEquals" else have in values
             if not ok:
@@ -76,15 +77,15 @@ def _condition_holds(conditions: dict[str, Any], context: dict[str, str]) -> boo
 def denies(policy: dict[str, Any], action: str, resource: str, secure: bool) -> str | None:
     """The Sid (or a description) of the Deny statement that refuses this request, if any."""
     context = {"aws:SecureTransport": "true" if secure else "false"}
-    for st in _listify(policy.get("Statement", [])):
+    for st in listify(policy.get("Statement", [])):
         if st.get("Effect") != "Deny":
             continue
         principal = st.get("Principal")
         if principal not in ("*", {"AWS": "*"}):
             continue  # the stand-in's callers are the account itself, never a named principal
-        if not any(fnmatch.fnmatchcase(action, a) for a in _listify(st.get("Action", []))):
+        if not any(fnmatch.fnmatchcase(action, a) for a in listify(st.get("Action", []))):
             continue
-        if not any(fnmatch.fnmatchcase(resource, r) for r in _listify(st.get("Resource", []))):
+        if not any(fnmatch.fnmatchcase(resource, r) for r in listify(st.get("Resource", []))):
             continue
         holds = _condition_holds(st.get("Condition", {}), context)
         if holds is None:
@@ -157,7 +158,7 @@ class BucketPolicies:
         if method == "PUT":
             try:
                 policy = json.loads(body)
-                statements = _listify(policy["Statement"])
+                statements = listify(policy["Statement"])
                 if not all(st.get("Effect") in ("Allow", "Deny") for st in statements):
                     raise ValueError("each statement needs Effect Allow or Deny")
             except (ValueError, KeyError, TypeError, AttributeError) as err:
