@@ -10,6 +10,7 @@ rather than something a learner could mistake for Bedrock's behaviour.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import urllib.parse
@@ -170,6 +171,61 @@ def enum_errors(shape: Shape, value: Any, path: str = "") -> list[str]:
     return errors
 
 
+@functools.cache
+def _pattern(text: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(text)
+    except re.error:  # a Java-only construct; Bedrock would check it, the stand-in cannot
+        return None
+
+
+def constraint_errors(shape: Shape, value: Any, path: str = "") -> list[str]:
+    """Values that break a member's ``pattern`` or ``max`` in the service model.
+
+    botocore checks neither before sending; Bedrock does, server-side, and answers with a
+    ``ValidationException`` worded like these messages.
+    """
+    if value is None:
+        return []
+    kind = shape.type_name
+    where = path or shape.name
+    errors: list[str] = []
+    if kind == "string" and isinstance(value, str):
+        # Only names and tokens: the identifier patterns in botocore's model do not match
+        # every real ARN (a custom-model ARN carries the base model's ``:0:128k``), so
+        # enforcing those would refuse calls Bedrock accepts.
+        named = where.rsplit(".", 1)[-1].endswith(("Name", "Token"))
+        pattern = shape.metadata.get("pattern") if named else None
+        compiled = _pattern(pattern) if pattern else None
+        if compiled is not None and not compiled.fullmatch(value):
+            errors.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: Member must "
+                f"satisfy regular expression pattern: {pattern}"
+            )
+        if "max" in shape.metadata and len(value) > shape.metadata["max"]:
+            errors.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have "
+                f"length less than or equal to {shape.metadata['max']}"
+            )
+    elif kind == "structure" and isinstance(value, dict):
+        if getattr(shape, "is_document_type", False):
+            return []
+        for name, member in shape.members.items():
+            errors += constraint_errors(member, value.get(name), f"{path}.{name}" if path else name)
+    elif kind == "list" and isinstance(value, list):
+        if "max" in shape.metadata and len(value) > shape.metadata["max"]:
+            errors.append(
+                f"Value at '{where}' failed to satisfy constraint: Member must have length "
+                f"less than or equal to {shape.metadata['max']}"
+            )
+        for i, item in enumerate(value):
+            errors += constraint_errors(shape.member, item, f"{where}.{i + 1}")
+    elif kind == "map" and isinstance(value, dict):
+        for k, item in value.items():
+            errors += constraint_errors(shape.value, item, f"{where}.{k}")
+    return errors
+
+
 def output_problems(operation: OperationModel, output: dict[str, Any]) -> list[str]:
     """Everything in ``output`` that does not match the operation's output shape."""
     shape = operation.output_shape
@@ -268,6 +324,10 @@ class RestJsonService:
         bad_enums = enum_errors(shape, params)
         if bad_enums:
             raise validation_error("; ".join(bad_enums))
+        broken = constraint_errors(shape, params)
+        if broken:
+            count = f"{len(broken)} validation error{'s' if len(broken) > 1 else ''} detected: "
+            raise validation_error(count + "; ".join(broken))
         return params
 
     @staticmethod
