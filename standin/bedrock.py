@@ -762,7 +762,9 @@ class LocalBedrock:
             )
         }
         if validation:
-            files[f"{base}/validation_artifacts/post_fine_tuning_validation/validation/"
+            # The layout "Analyze the results of a model customization job" documents
+            # (Amazon Bedrock user guide, read 2026-12-01).
+            files[f"{base}/validation_artifacts/post_fine_tuning_validation/"
                   "validation_metrics.csv"] = (
                 ["step_number", "epoch_number", "validation_loss", "validation_perplexity"],
                 validation,

@@ -309,3 +309,40 @@ def test_customization_config_is_sent_only_when_given(
     assert described["customizationType"] == "DISTILLATION"
     assert described["customizationConfig"] == config
     assert jobs.settings(job)["customizationConfig"] == config
+
+
+@pytest.mark.parametrize("layout", jobs.VALIDATION_METRICS)
+def test_validation_metrics_are_read_from_every_known_layout(
+    aws: StandIn, state: State, layout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bucket = s3.ensure_bucket("workshop-metrics-bucket", "us-east-1", state)
+    arn = "arn:aws:bedrock:us-east-1:1:model-customization-job/m/abc"
+    job = jobs.Job("k", "n", arn, "m", f"s3://{bucket}/out/", reused=False)
+    base = f"out/model-customization-job-{job.job_id}"
+    files = {
+        jobs.TRAINING_METRICS: b"step_number,epoch_number,training_loss,perplexity\n0,0,0.9,2.4\n",
+        layout: b"step_number,epoch_number,validation_loss\n0,0,0.75\n",
+    }
+    for key, body in files.items():
+        clients.client("s3").put_object(Bucket=bucket, Key=f"{base}/{key}", Body=body)
+    training, validation = jobs.metrics(job)
+    assert validation is not None and validation["validation_loss"].tolist() == [0.75]
+    assert training["training_loss"].tolist() == [0.9]
+    assert "No validation metrics" not in capsys.readouterr().out
+
+
+def test_missing_validation_metrics_are_said_not_silently_dropped(
+    aws: StandIn, state: State, setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = _start(state, setup)
+    assert jobs.wait(job, state, interval=0.05, progress=False)["status"] == "Completed"
+    bucket, _ = s3.split_uri(job.output_uri)
+    base = f"output/model-customization-job-{job.job_id}"
+    s3c = clients.client("s3")
+    # The stand-in writes the documented layout; remove it to play a job that wrote none.
+    s3c.delete_object(Bucket=bucket, Key=f"{base}/{jobs.VALIDATION_METRICS[0]}")
+    training, validation = jobs.metrics(job)
+    assert validation is None and len(training) > 0
+    said = capsys.readouterr().out
+    assert "No validation metrics under" in said and jobs.VALIDATION_METRICS[0] in said
+    assert "no validation metrics" in jobs.plot_metrics(training).axes[0].get_title()

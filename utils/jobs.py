@@ -18,9 +18,13 @@ TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 REUSABLE = frozenset({"InProgress", "Stopping", "Completed"})
 TRAINING_METRICS = "training_artifacts/step_wise_training_metrics.csv"
 VALIDATION_METRICS = (
+    "validation_artifacts/post_fine_tuning_validation/validation_metrics.csv",
     "validation_artifacts/post_fine_tuning_validation/validation/validation_metrics.csv",
     "validation_artifacts/validation_metrics.csv",
 )
+"""Where a job's validation metrics may be, in the order read: the layout "Analyze the results
+of a model customization job" documents (Amazon Bedrock user guide, read 2026-12-01), then two
+layouts seen in AWS's public samples."""
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,11 @@ def metrics(job: Job) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         candidate = s3.uri(bucket, f"{base}/{layout}")
         if s3.exists(candidate):
             return training, s3.read_csv(candidate)
+    print(
+        f"No validation metrics under {s3.uri(bucket, base)}/ (looked for "
+        f"{', '.join(VALIDATION_METRICS)}). Bedrock writes them only for jobs given "
+        "validation data, and not for every model; only the training curve is shown."
+    )
     return training, None
 
 
@@ -289,7 +298,12 @@ def plot_metrics(training: pd.DataFrame, validation: pd.DataFrame | None = None)
         )
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.set_title("Training and validation loss")
+    has_validation = validation is not None and len(validation) > 0
+    ax.set_title(
+        "Training and validation loss"
+        if has_validation
+        else "Training loss (no validation metrics)"
+    )
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
