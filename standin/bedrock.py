@@ -690,6 +690,10 @@ class LocalBedrock:
             self._end(job, "Failed", fault.text)
             return
         p = job.request
+        refused = self._vpc_refusal(job)
+        if refused:
+            self._end(job, "Failed", refused)
+            return
         if p.get("customizationType") == models.DISTILLATION:
             try:
                 run = self._finish_distillation(job)
@@ -719,6 +723,42 @@ class LocalBedrock:
             self._end(job, "Failed", str(err))
             return
         self._complete(job, run)
+
+    def _vpc_refusal(self, job: Job) -> str | None:
+        """Why a job in a VPC cannot start: its role may not make and tag network interfaces.
+
+        "Protect your model customization jobs using a VPC" (Amazon Bedrock user guide, read
+        2026-12-01) has the role create network interfaces in the job's subnets and tag them,
+        ``ec2:CreateTags`` on ``network-interface/*`` under the condition ``ec2:CreateAction =
+        CreateNetworkInterface``; aws-cdk's BedrockCreateModelCustomizationJob grants the same.
+        """
+        from standin import rolepolicy
+
+        vpc = job.request.get("vpcConfig")
+        if not vpc:
+            return None
+        role = job.request["roleArn"].rsplit("/", 1)[-1]
+        documents = rolepolicy.role_policies(self._client("iam"), role)
+        prefix = f"arn:aws:ec2:{self.region}:{self.account_id}"
+        needed = [
+            ("ec2:CreateNetworkInterface", f"{prefix}:subnet/{vpc['subnetIds'][0]}", {}),
+            ("ec2:CreateNetworkInterface", f"{prefix}:network-interface/*", {}),
+            (
+                "ec2:CreateTags",
+                f"{prefix}:network-interface/*",
+                {"ec2:CreateAction": "CreateNetworkInterface"},
+            ),
+        ]
+        for action, resource, context in needed:
+            if not rolepolicy.allows(documents, action, resource, context):
+                return (
+                    f"Amazon Bedrock could not set up the job in your VPC: the service role "
+                    f"{job.request['roleArn']} is not allowed {action} on {resource}. Give the "
+                    "role ec2:CreateNetworkInterface on the job's subnets, security groups and "
+                    "network interfaces, and ec2:CreateTags on network-interface/* with the "
+                    "condition ec2:CreateAction = CreateNetworkInterface."
+                )
+        return None
 
     @staticmethod
     def _image_learner(validation: list[tuple[Any, str]] | None) -> Callable[..., Any]:

@@ -60,7 +60,7 @@ def s3_action(method: str, key: str, query: dict[str, list[str]]) -> str:
     return {"PUT": "s3:CreateBucket", "DELETE": "s3:DeleteBucket"}.get(method, "s3:ListBucket")
 
 
-def _condition_holds(conditions: dict[str, Any], context: dict[str, str]) -> bool | None:
+def condition_holds(conditions: dict[str, Any], context: dict[str, str]) -> bool | None:
     """Whether every condition holds; None when one cannot be evaluated here."""
     for operator, tests in conditions.items():
         for key, wanted in tests.items():
@@ -87,7 +87,7 @@ def denies(policy: dict[str, Any], action: str, resource: str, secure: bool) -> 
             continue
         if not any(fnmatch.fnmatchcase(resource, r) for r in listify(st.get("Resource", []))):
             continue
-        holds = _condition_holds(st.get("Condition", {}), context)
+        holds = condition_holds(st.get("Condition", {}), context)
         if holds is None:
             logger.warning("bucket policy condition not evaluated by the stand-in: %s", st)
             continue

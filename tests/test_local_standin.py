@@ -674,3 +674,37 @@ def test_a_job_with_a_key_or_vpc_that_does_not_exist_is_refused(aws: StandIn) ->
         with pytest.raises(ClientError) as caught:
             _start_job(role, "s3://workshop-test-bucket/x.jsonl", "protected", **extra)
         assert needle in caught.value.response["Error"]["Message"]
+
+
+def test_a_vpc_job_whose_role_cannot_tag_network_interfaces_fails_with_the_reason(
+    aws: StandIn,
+) -> None:
+    from utils import iam as workshop_iam
+
+    bucket = make_bucket()
+    train = put_jsonl(bucket, "data/train.jsonl", dialogue_records(24))
+    ec2 = clients.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="job", Description="job", VpcId=vpc_id)["GroupId"]
+    vpc = {"subnetIds": [subnet], "securityGroupIds": [group]}
+    full = workshop_iam.s3_policy(bucket, vpc_config=vpc)
+    untagged = dict(full, Statement=[s for s in full["Statement"] if "Condition" not in s])
+    assert len(untagged["Statement"]) == len(full["Statement"]) - 1
+    api = clients.client("iam")
+    bedrock = clients.client("bedrock")
+    outcomes = {}
+    for label, document in (("without tags", untagged), ("with tags", full)):
+        role = make_role(f"vpc-role-{label.replace(' ', '-')}")
+        name = role.rsplit("/", 1)[-1]
+        api.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(document))
+        arn = _start_job(role, train, f"vpc-{label.replace(' ', '-')}", vpcConfig=vpc)
+        outcomes[label] = _wait_status(
+            lambda arn=arn: bedrock.get_model_customization_job(jobIdentifier=arn),
+            {"Completed", "Failed"},
+        )
+    failed = outcomes["without tags"]
+    assert failed["status"] == "Failed"
+    assert "ec2:CreateTags" in failed["failureMessage"]
+    assert "ec2:CreateAction = CreateNetworkInterface" in failed["failureMessage"]
+    assert outcomes["with tags"]["status"] == "Completed"

@@ -178,7 +178,7 @@ def test_key_and_vpc_widen_the_role_policy_exactly_that_far(aws: StandIn, state:
     plain = iam.s3_policy("ws-bucket")
     wide = iam.s3_policy("ws-bucket", key, vpc)
     assert wide["Statement"][:2] == plain["Statement"]
-    kms_statement, describe, interfaces = wide["Statement"][2:]
+    kms_statement, describe, interfaces, tagging = wide["Statement"][2:]
     assert kms_statement["Resource"] == [key]
     assert describe["Resource"] == "*" and all(
         a.startswith("ec2:Describe") for a in describe["Action"]
@@ -188,6 +188,12 @@ def test_key_and_vpc_widen_the_role_policy_exactly_that_far(aws: StandIn, state:
         "arn:aws:ec2:*:*:subnet/subnet-1",
         "arn:aws:ec2:*:*:security-group/sg-1",
     ]
+    assert tagging == {
+        "Effect": "Allow",
+        "Action": ["ec2:CreateTags"],
+        "Resource": ["arn:aws:ec2:*:*:network-interface/*"],
+        "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}},
+    }
 
     # A re-run of setup with a key updates the existing policy instead of failing.
     iam.ensure_role("ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state)

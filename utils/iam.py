@@ -104,6 +104,17 @@ def s3_policy(
                 ],
             }
         )
+        # Bedrock tags the interfaces it creates; without this the job fails once it starts
+        # ("Protect your model customization jobs using a VPC", Amazon Bedrock user guide,
+        # read 2026-12-01).
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["ec2:CreateTags"],
+                "Resource": [f"{arn}:network-interface/*"],
+                "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}},
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 

@@ -1,0 +1,60 @@
+"""What a service role's own policies allow, for the checks Bedrock makes while a job runs.
+
+moto keeps roles and policies but evaluates none of them; the stand-in reads the role's
+attached and inline policies and evaluates Allow and Deny statements for one action on one
+resource, with the request context Bedrock would send. A condition it cannot evaluate
+never grants (deny rather than guess).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import urllib.parse
+from typing import Any
+
+from standin.s3policy import condition_holds, listify
+
+
+def _document(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, str):
+        return dict(json.loads(urllib.parse.unquote(raw)))
+    return dict(raw)
+
+
+def role_policies(iam: Any, role_name: str) -> list[dict[str, Any]]:
+    """The policy documents in force for a role: attached (default version) and inline."""
+    documents = []
+    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        arn = attached["PolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        found = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+        documents.append(_document(found["Document"]))
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        found = iam.get_role_policy(RoleName=role_name, PolicyName=name)
+        documents.append(_document(found["PolicyDocument"]))
+    return documents
+
+
+def _matches(st: dict[str, Any], action: str, resource: str) -> bool:
+    actions = [a.lower() for a in listify(st.get("Action", []))]
+    if not any(fnmatch.fnmatchcase(action.lower(), a) for a in actions):
+        return False
+    return any(fnmatch.fnmatchcase(resource, r) for r in listify(st.get("Resource", [])))
+
+
+def allows(
+    documents: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]
+) -> bool:
+    """Whether the documents allow ``action`` on ``resource``: some Allow holds, no Deny does."""
+    allowed = False
+    for doc in documents:
+        for st in listify(doc.get("Statement", [])):
+            if not _matches(st, action, resource):
+                continue
+            holds = condition_holds(st.get("Condition", {}), context)
+            if st.get("Effect") == "Deny" and holds is not False:
+                return False  # an explicit deny wins, even one the stand-in cannot evaluate
+            if st.get("Effect") == "Allow" and holds:
+                allowed = True
+    return allowed
