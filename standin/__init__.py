@@ -138,6 +138,14 @@ class StandIn:
         """Change one of the stand-in account's Bedrock quotas (see :mod:`standin.quotas`)."""
         self._server.app.bedrock.quotas.set(code, value)
 
+    def play(self, account: str = "established", day: str | None = None) -> None:
+        """Play a ``new`` or ``established`` account on ``day`` (ISO date; None: today).
+
+        The same as ``WORKSHOP_STANDIN_ACCOUNT`` and ``WORKSHOP_STANDIN_DATE`` at start; a
+        :meth:`reset` goes back to those. Quotas take the account's values.
+        """
+        self._server.app.bedrock.play(account, day)
+
     def clear_faults(self) -> None:
         """Remove every injected fault (``reset`` does too)."""
         self._server.app.faults.clear()

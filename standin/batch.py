@@ -81,6 +81,16 @@ class BatchInference:
             raise ServiceError(
                 "ConflictException", f"A batch inference job named {p['jobName']} exists.", 400
             )
+        model_id = urllib.parse.unquote(p["modelId"])
+        if ":provisioned-model/" in model_id or ":custom-model-deployment/" in model_id:
+            # "Batch inference isn't supported for provisioned models" (Process multiple
+            # prompts with batch inference, Amazon Bedrock user guide, read 2026-12-01); a
+            # deployment ARN does not fit the modelId pattern of CreateModelInvocationJob.
+            raise validation_error(
+                f"Batch inference does not run on {model_id}: provisioned models and custom "
+                "model deployments are not supported. Use a base model id or an inference "
+                "profile, or call the endpoint with converse or invoke_model."
+            )
         self.bedrock.resolve(p["modelId"])  # an unknown model is refused now, as on AWS
         _split_s3(p["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
         _split_s3(p["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"])

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
+import functools
 import io
 import json
 import logging
+import os
 import re
 import secrets
 import string
@@ -27,10 +30,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from standin import quotas
+from standin import catalog, datarules, quotas
 from standin.restjson import (
     Response,
     RestJsonService,
@@ -40,12 +44,14 @@ from standin.restjson import (
     not_found,
     validation_error,
 )
-from utils import models
-from utils.errors import WorkshopError
 
 logger = logging.getLogger(__name__)
 
 ACCOUNT_ID = "123456789012"  # moto's default account, so IAM and S3 ARNs agree
+ACCOUNT_ENV = "WORKSHOP_STANDIN_ACCOUNT"
+"""Which account the stand-in plays: ``established`` (the default) or ``new``."""
+DATE_ENV = "WORKSHOP_STANDIN_DATE"
+"""The day (ISO) whose model lifecycle the stand-in plays; today when unset."""
 DEFAULT_JOB_SECONDS = 3.0
 DEFAULT_PT_SECONDS = 1.0
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -66,6 +72,23 @@ def _split_s3(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
+LLAMA_IMAGE_TOKEN = "<|image|>"
+"""Where an image sits in a Llama 3.2 Vision prompt ("Meta Llama 3.2" request format)."""
+
+
+def _cid(model: catalog.FoundationModel) -> str:
+    """The id jobs name for a model (its customization id where it has one)."""
+    return model.customization.customization_id if model.customization else model.model_id
+
+
+def _text(content: Any) -> str:
+    """The text of message content: a string, or the ``text`` items of a block list."""
+    if isinstance(content, str):
+        return content
+    items = [c.get("text") for c in content or [] if isinstance(c, dict)]
+    return "\n".join(t for t in items if isinstance(t, str))
+
+
 class DataError(Exception):
     """Training data Bedrock would reject; the message becomes the job's failureMessage."""
 
@@ -78,7 +101,7 @@ class Job:
     arn: str
     name: str
     request: dict[str, Any]
-    family: models.ModelFamily
+    family: catalog.FoundationModel
     created: datetime
     due: float
     status: str = "InProgress"
@@ -154,6 +177,8 @@ class LocalBedrock:
 
         self.faults = Faults()  # the server replaces it with the rules it was started with
         self.quotas = quotas.Quotas()
+        self.account = catalog.ACCOUNTS["established"]
+        self.day: dt.date | None = None  # None: today
         self._lock = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self.reset()
@@ -161,6 +186,8 @@ class LocalBedrock:
             "ListFoundationModels": self.list_foundation_models,
             "GetFoundationModel": self.get_foundation_model,
             "GetFoundationModelAvailability": self.get_foundation_model_availability,
+            "ListInferenceProfiles": self.list_inference_profiles,
+            "GetInferenceProfile": self.get_inference_profile,
             "CreateModelCustomizationJob": self.create_job,
             "GetModelCustomizationJob": self.get_job,
             "ListModelCustomizationJobs": self.list_jobs,
@@ -178,6 +205,7 @@ class LocalBedrock:
             "DeleteCustomModelDeployment": self.delete_deployment,
             "Converse": self.converse,
             "InvokeModel": self.invoke_model,
+            "CountTokens": self.count_tokens,
         }
         # Imported here: batch.py and logs.py build on this module's helpers.
         from standin.batch import BatchInference
@@ -190,9 +218,12 @@ class LocalBedrock:
         self.service = RestJsonService(["bedrock", "bedrock-runtime"], control)
 
     def reset(self) -> None:
-        """Forget every job, model and throughput; quotas go back to their settings."""
+        """Forget every job, model and throughput; account, day and quotas go back to their
+        settings (``WORKSHOP_STANDIN_ACCOUNT``, ``WORKSHOP_STANDIN_DATE``)."""
         if hasattr(self, "quotas"):
-            self.quotas.reset()
+            self.play(
+                os.environ.get(ACCOUNT_ENV) or "established", os.environ.get(DATE_ENV) or None
+            )
         with self._lock:
             self.jobs: dict[str, Job] = {}
             self.custom_models: dict[str, CustomModel] = {}
@@ -202,6 +233,53 @@ class LocalBedrock:
             if hasattr(self, "batch"):
                 self.batch.reset()
                 self.logs.reset()
+
+    def play(self, account: str = "established", day: str | dt.date | None = None) -> None:
+        """Play a ``new`` or ``established`` account, on ``day`` (None: today).
+
+        A new account has no model units for provisioned throughput and cannot use Legacy
+        models; the day decides each model's lifecycle (see :mod:`standin.catalog`).
+        """
+        if account not in catalog.ACCOUNTS:
+            raise ValueError(f"account must be one of {sorted(catalog.ACCOUNTS)}, not {account!r}")
+        self.account = catalog.ACCOUNTS[account]
+        self.day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        self.quotas.play(self.account.quotas)
+
+    def today(self) -> dt.date:
+        """The day the stand-in plays."""
+        return self.day or datetime.now(UTC).date()
+
+    def lifecycle(self, model: catalog.FoundationModel) -> str:
+        """ACTIVE, LEGACY or EOL for ``model`` in this Region on the day played."""
+        try:
+            return model.status_on(self.region, self.today())
+        except catalog.CatalogError:
+            return catalog.EOL  # not offered here: as unusable as a retired model
+
+    def _usable(self, model: catalog.FoundationModel, *, new_throughput: bool = False) -> None:
+        """Refuse a model that is at end of life, or Legacy where Legacy does not serve.
+
+        "Model lifecycle" (Amazon Bedrock user guide, read 2026-12-01): after EOL requests
+        fail; new customers cannot use Legacy models; no new Provisioned Throughput can be
+        created for a Legacy model.
+        """
+        status = self.lifecycle(model)
+        if status == catalog.EOL:
+            eol = catalog.MESSAGES["eol"]
+            raise ServiceError(eol.code, f"{eol.text} ({model.model_id})", 404)
+        if status == catalog.LEGACY and not self.account.legacy_access:
+            raise ServiceError(
+                "AccessDeniedException",
+                f"{model.model_id} is a Legacy model, and Legacy models are not available to "
+                "new customers. Use an active model.",
+                403,
+            )
+        if status == catalog.LEGACY and new_throughput:
+            raise validation_error(
+                f"{model.model_id} is a Legacy model: no new Provisioned Throughput can be "
+                "created for it. Use an active model."
+            )
 
     # -- plumbing --------------------------------------------------------------------
     def _arn(self, kind: str, rest: str, account: str = ACCOUNT_ID) -> str:
@@ -279,26 +357,54 @@ class LocalBedrock:
         job.ended = job.modified = _now()
 
     # -- foundation models ------------------------------------------------------------
-    def _summary(self, fam: models.ModelFamily, model_id: str) -> dict[str, Any]:
-        customizable = model_id == fam.customization_id
+    def _summary(self, model: catalog.FoundationModel, model_id: str) -> dict[str, Any]:
+        """A ``FoundationModelSummary`` of the model, or of its customization id."""
+        custom = model.customization
+        customizable = custom is not None and model_id == custom.customization_id
+        if customizable:
+            assert custom is not None
+            supported = sorted(custom.types) if self.region in custom.regions else []
+            inference = [catalog.PROVISIONED]
+        else:
+            supported = []
+            inference = sorted(t for t in model.inference_types if t != catalog.PROVISIONED)
+        lifecycle = model.lifecycle_in(self.region)
+        status = self.lifecycle(model)
+        life: dict[str, Any] = {"status": status}
+        if lifecycle.since:
+            life["legacyTime"] = datetime.fromisoformat(lifecycle.since).replace(tzinfo=UTC)
+        if lifecycle.end_of_life:
+            life["endOfLifeTime"] = datetime.fromisoformat(lifecycle.end_of_life).replace(
+                tzinfo=UTC
+            )
+        # Only values botocore's model knows: the live API also answers INFERENCE_PROFILE,
+        # VIDEO and REINFORCEMENT_FINE_TUNING here, which botocore 1.44.5's enums lack.
         return {
             "modelArn": self._foundation_arn(model_id),
             "modelId": model_id,
-            "modelName": fam.name,
-            "providerName": fam.provider,
-            "inputModalities": list(fam.input_modalities),
-            "outputModalities": ["TEXT"],
+            "modelName": model.name,
+            "providerName": model.provider,
+            "inputModalities": _known_values("ModelModality", model.input_modalities),
+            "outputModalities": _known_values("ModelModality", model.output_modalities),
             "responseStreamingSupported": True,
-            "customizationsSupported": sorted(fam.customizations) if customizable else [],
-            "inferenceTypesSupported": ["PROVISIONED"] if customizable else ["ON_DEMAND"],
-            "modelLifecycle": {"status": fam.lifecycle},
+            "customizationsSupported": _known_values("ModelCustomization", supported),
+            "inferenceTypesSupported": _known_values("InferenceType", inference),
+            "modelLifecycle": life,
         }
 
     def _all_summaries(self) -> list[dict[str, Any]]:
+        """Every model offered in this Region that has not reached end of life.
+
+        A retired model is no longer listed (its GetFoundationModel fails), which is also
+        why ``modelLifecycle.status`` only takes ACTIVE or LEGACY in botocore's model.
+        """
         out = []
-        for fam in models.FAMILIES:
-            out.append(self._summary(fam, fam.model_id))
-            out.append(self._summary(fam, fam.customization_id))
+        for model in catalog.models_in(self.region):
+            if self.lifecycle(model) == catalog.EOL:
+                continue
+            out.append(self._summary(model, model.model_id))
+            if model.customization is not None:
+                out.append(self._summary(model, model.customization.customization_id))
         return out
 
     def list_foundation_models(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -313,25 +419,81 @@ class LocalBedrock:
             found = [s for s in found if p["byOutputModality"] in s["outputModalities"]]
         return {"modelSummaries": found}
 
+    def _known(self, ident: str) -> catalog.FoundationModel:
+        """The catalog model of a model id or ARN offered here; ResourceNotFound otherwise."""
+        wanted = urllib.parse.unquote(ident).split("foundation-model/")[-1]
+        model = catalog.find(wanted)
+        if model is None or catalog.profile(wanted) or self.region not in model.regions:
+            raise not_found(f"The foundation model {wanted} does not exist in {self.region}.")
+        return model
+
     def get_foundation_model(self, p: dict[str, Any]) -> dict[str, Any]:
         wanted = p["modelIdentifier"].split("foundation-model/")[-1]
-        for summary in self._all_summaries():
-            if summary["modelId"] == wanted:
-                return {"modelDetails": summary}
-        raise not_found(f"The foundation model {wanted} does not exist in {self.region}.")
+        model = self._known(wanted)
+        if self.lifecycle(model) == catalog.EOL:
+            self._usable(model)
+        return {"modelDetails": self._summary(model, wanted)}
 
     def get_foundation_model_availability(self, p: dict[str, Any]) -> dict[str, Any]:
-        """Every model the stand-in knows is available to its one account, in every region."""
+        """Whether the account may use a model here: Legacy is closed to a new account."""
         wanted = urllib.parse.unquote(p["modelId"]).split("foundation-model/")[-1]
-        if models.find(wanted) is None:
-            raise not_found(f"The foundation model {wanted} does not exist in {self.region}.")
+        model = self._known(wanted)
+        status = self.lifecycle(model)
+        if status == catalog.EOL:
+            self._usable(model)
+        open_to_us = status == catalog.ACTIVE or self.account.legacy_access
         return {
             "modelId": wanted,
-            "agreementAvailability": {"status": "AVAILABLE"},
-            "authorizationStatus": "AUTHORIZED",
-            "entitlementAvailability": "AVAILABLE",
+            "agreementAvailability": {"status": "AVAILABLE" if open_to_us else "NOT_AVAILABLE"},
+            "authorizationStatus": "AUTHORIZED" if open_to_us else "NOT_AUTHORIZED",
+            "entitlementAvailability": "AVAILABLE" if open_to_us else "NOT_AVAILABLE",
             "regionAvailability": "AVAILABLE",
         }
+
+    # -- inference profiles --------------------------------------------------------------
+    def _profile_view(self, found: catalog.InferenceProfile) -> dict[str, Any]:
+        arn = f"arn:aws:bedrock:{self.region}:{self.account_id}:inference-profile/"
+        return {
+            "inferenceProfileName": found.name,
+            "description": f"Routes requests for {', '.join(found.model_ids)} across "
+            f"{', '.join(found.regions)}.",
+            "inferenceProfileArn": arn + found.profile_id,
+            "models": [
+                {"modelArn": f"arn:aws:bedrock:{r}::foundation-model/{m}"}
+                for m in found.model_ids
+                for r in found.regions
+            ],
+            "inferenceProfileId": found.profile_id,
+            "status": "ACTIVE",
+            "type": "SYSTEM_DEFINED",
+        }
+
+    def _profiles_here(self) -> list[catalog.InferenceProfile]:
+        return [
+            found
+            for found in catalog.INFERENCE_PROFILES
+            if self.region in found.regions and all(self._offered(m) for m in found.model_ids)
+        ]
+
+    def _offered(self, model_id: str) -> bool:
+        model = catalog.find(model_id)
+        return model is not None and self.lifecycle(model) != catalog.EOL
+
+    def list_inference_profiles(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("typeEquals") == "APPLICATION":
+            return {"inferenceProfileSummaries": []}
+        page, token = _page(self._profiles_here(), p)
+        out: dict[str, Any] = {"inferenceProfileSummaries": [self._profile_view(f) for f in page]}
+        if token:
+            out["nextToken"] = token
+        return out
+
+    def get_inference_profile(self, p: dict[str, Any]) -> dict[str, Any]:
+        ident = urllib.parse.unquote(p["inferenceProfileIdentifier"])
+        found = catalog.profile(ident)
+        if found is None or found not in self._profiles_here():
+            raise not_found(f"The inference profile {ident} does not exist in {self.region}.")
+        return self._profile_view(found)
 
     # -- customization jobs ------------------------------------------------------------
     def _find_job(self, ident: str) -> Job:
@@ -389,21 +551,28 @@ class LocalBedrock:
         if token and token in self.tokens:
             return {"jobArn": self.tokens[token]}
         base = p["baseModelIdentifier"].split("foundation-model/")[-1]
-        fam = models.find(base)
-        if fam is None or base != fam.customization_id:
-            hint = f" Use {fam.customization_id}." if fam else ""
+        fam = catalog.find(base)
+        custom = fam.customization if fam else None
+        if fam is None or custom is None or base != custom.customization_id:
+            hint = f" Use {custom.customization_id}." if custom else ""
             raise validation_error(
                 f"The base model {base} cannot be customized in {self.region}.{hint}"
             )
-        ctype = p.get("customizationType", models.FINE_TUNING)
-        if ctype not in fam.customizations:
+        self._usable(fam)
+        ctype = p.get("customizationType", catalog.FINE_TUNING)
+        if ctype not in custom.types:
             raise validation_error(f"{fam.name} does not support customization type {ctype}.")
-        if ctype not in (models.FINE_TUNING, models.CONTINUED_PRE_TRAINING, models.DISTILLATION):
+        if self.region not in custom.regions:
+            where = ", ".join(sorted(custom.regions))
+            raise validation_error(
+                f"{fam.name} cannot be customized in {self.region}; it can be in {where}."
+            )
+        if ctype not in (catalog.FINE_TUNING, catalog.CONTINUED_PRE_TRAINING, catalog.DISTILLATION):
             raise validation_error(
                 f"The local stand-in does not run {ctype} jobs yet; only FINE_TUNING, "
                 "CONTINUED_PRE_TRAINING and DISTILLATION."
             )
-        if ctype == models.DISTILLATION:
+        if ctype == catalog.DISTILLATION:
             _distillation_settings(p, fam)
             if p.get("validationDataConfig", {}).get("validators"):
                 raise validation_error(
@@ -411,16 +580,16 @@ class LocalBedrock:
                     "holds back every tenth prompt to measure the validation loss."
                 )
         try:
-            models.check_hyperparameters(fam.model_id, p.get("hyperParameters", {}))
-        except WorkshopError as err:
-            raise validation_error(str(err).replace("\n", " ")) from None
+            catalog.check_hyperparameters(fam.model_id, ctype, p.get("hyperParameters", {}))
+        except catalog.CatalogError as err:
+            raise validation_error(str(err)) from None
         if any(j.name == p["jobName"] for j in self.jobs.values()):
             raise conflict(f"A model customization job named {p['jobName']} already exists.")
         if any(m.name == p["customModelName"] for m in self.custom_models.values()):
             raise conflict(f"A custom model named {p['customModelName']} already exists.")
         logs_config = p["trainingDataConfig"].get("invocationLogsConfig")
         if logs_config is not None:
-            if ctype != models.DISTILLATION:
+            if ctype != catalog.DISTILLATION:
                 raise validation_error(
                     "invocationLogsConfig is only for DISTILLATION jobs; give "
                     "trainingDataConfig.s3Uri instead."
@@ -434,7 +603,7 @@ class LocalBedrock:
         job_id = _new_id()
         job = Job(
             job_id=job_id,
-            arn=self._arn("model-customization-job", f"{fam.customization_id}/{job_id}"),
+            arn=self._arn("model-customization-job", f"{custom.customization_id}/{job_id}"),
             name=p["jobName"],
             request=p,
             family=fam,
@@ -463,14 +632,16 @@ class LocalBedrock:
             "status": job.status,
             "creationTime": job.created,
             "lastModifiedTime": job.modified,
-            "baseModelArn": self._foundation_arn(job.family.customization_id),
-            "hyperParameters": models.check_hyperparameters(
-                job.family.model_id, p.get("hyperParameters", {})
+            "baseModelArn": self._foundation_arn(_cid(job.family)),
+            "hyperParameters": catalog.check_hyperparameters(
+                job.family.model_id,
+                p.get("customizationType", catalog.FINE_TUNING),
+                p.get("hyperParameters", {}),
             ),
             "trainingDataConfig": p["trainingDataConfig"],
             "validationDataConfig": p.get("validationDataConfig", {"validators": []}),
             "outputDataConfig": p["outputDataConfig"],
-            "customizationType": p.get("customizationType", models.FINE_TUNING),
+            "customizationType": p.get("customizationType", catalog.FINE_TUNING),
             "statusDetails": {
                 "validationDetails": phase,
                 "dataProcessingDetails": phase,
@@ -513,13 +684,13 @@ class LocalBedrock:
         for job in page:
             s: dict[str, Any] = {
                 "jobArn": job.arn,
-                "baseModelArn": self._foundation_arn(job.family.customization_id),
+                "baseModelArn": self._foundation_arn(_cid(job.family)),
                 "jobName": job.name,
                 "status": job.status,
                 "lastModifiedTime": job.modified,
                 "creationTime": job.created,
                 "customModelName": job.request["customModelName"],
-                "customizationType": job.request.get("customizationType", models.FINE_TUNING),
+                "customizationType": job.request.get("customizationType", catalog.FINE_TUNING),
             }
             if job.ended:
                 s["endTime"] = job.ended
@@ -545,10 +716,10 @@ class LocalBedrock:
         When the records show images, the pairs are (image bytes, completion) instead:
         the first image of each record's last user turn, fetched from S3.
         """
-        body = self._validated(job, uri, split, "fine-tuning")
+        body = self._validated(job, uri, split)
         records = [json.loads(line) for line in body.decode("utf-8").splitlines() if line.strip()]
-        pairs = [_pair(job.family.data_format, record) for record in records]
-        located = [_first_image(job.family.data_format, record) for record in records]
+        pairs = [_pair(_data_format(job), record) for record in records]
+        located = [_first_image(_data_format(job), record) for record in records]
         if not any(located):
             return pairs
         what = "training" if split == "train" else "validation"
@@ -588,38 +759,57 @@ class LocalBedrock:
 
     def _inputs(self, job: Job, uri: str, split: str) -> list[str]:
         """Read and check continued pre-training data; the ``input`` text of each record."""
-        body = self._validated(job, uri, split, "continued-pretraining")
+        body = self._validated(job, uri, split)
         lines = body.decode("utf-8").splitlines()
         return [json.loads(line)["input"] for line in lines if line.strip()]
 
-    def _validated(self, job: Job, uri: str, split: str, kind: str) -> bytes:
-        """The dataset at ``uri``, after the checks Bedrock makes for a ``kind`` job."""
-        from utils import validation
-
-        what = "training" if split == "train" else "validation"
+    def _read_data(self, uri: str, what: str) -> bytes:
         bucket, key = _split_s3(uri)
         try:
-            body = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            return bytes(self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
         except ClientError as err:
             code = err.response["Error"]["Code"]
             raise DataError(
                 f"Could not read the {what} data at {uri} ({code}). Check that the object exists "
                 "and that the job's service role may read it."
             ) from None
-        report = validation.validate_stream(
-            io.BytesIO(body), kind, job.family.model_id, split, source=uri
+
+    def _read_image(self, uri: str) -> bytes:
+        bucket, key = _split_s3(uri)
+        return bytes(self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def _validated(self, job: Job, uri: str, split: str) -> bytes:
+        """The dataset at ``uri``, after the checks Bedrock makes when the job reads it.
+
+        Limits that span both files are checked with the other file's record count.
+        """
+        what = "training" if split == "train" else "validation"
+        body = self._read_data(uri, what)
+        validators = job.request.get("validationDataConfig", {}).get("validators", [])
+        other_uri = (
+            (validators[0]["s3Uri"] if validators else None)
+            if split == "train"
+            else job.request["trainingDataConfig"].get("s3Uri")
         )
-        if not report.valid:
-            shown = "; ".join(report.format_problems(limit=3))
-            raise DataError(
-                f"The {what} data failed validation ({report.records_invalid} of "
-                f"{report.records_read} records invalid): {shown}"
-            )
+        other = None
+        if other_uri:
+            other_what = "validation" if split == "train" else "training"
+            other_body = self._read_data(other_uri, other_what)
+            other = sum(1 for line in other_body.splitlines() if line.strip())
+        verdict = datarules.check_dataset(
+            body,
+            _rules(job),
+            split,
+            other_split_records=other,
+            read_object=self._read_image,
+        )
+        if not verdict.valid:
+            raise DataError(f"The {what} data at {uri} failed validation: {verdict.summary()}")
         return body
 
     def _prompts(self, job: Job, uri: str) -> list[tuple[str, str | None, str | None]]:
         """Read and check distillation prompts: (prompt, system, given answer or None)."""
-        body = self._validated(job, uri, "train", "distillation")
+        body = self._validated(job, uri, "train")
         prompts = []
         for line in body.decode("utf-8").splitlines():
             if not line.strip():
@@ -629,9 +819,9 @@ class LocalBedrock:
                 messages = record["messages"]
                 if messages[0]["role"] != "user":
                     continue
-                prompt = models.content_text(messages[0]["content"])
+                prompt = _text(messages[0]["content"])
                 system = "\n".join(b["text"] for b in record.get("system", [])) or None
-                answer = models.content_text(messages[1]["content"]) if len(messages) > 1 else None
+                answer = _text(messages[1]["content"]) if len(messages) > 1 else None
             except (ValueError, KeyError, IndexError, TypeError):
                 continue  # an invalid record; the validator already counted it
             prompts.append((prompt, system, answer))
@@ -646,7 +836,7 @@ class LocalBedrock:
         from standin.logs import LogsError
 
         teacher, max_tokens = _distillation_settings(job.request, job.family)
-        _, generate = self.resolve(teacher)
+        _, generate = self.resolve(teacher, internal=True)
         data = job.request["trainingDataConfig"]
         if "invocationLogsConfig" in data:
             logs_config = data["invocationLogsConfig"]
@@ -670,9 +860,7 @@ class LocalBedrock:
         pairs = self._distil(job)
         train = [pair for i, pair in enumerate(pairs) if i % 10 != 9]
         held_out = [pair for i, pair in enumerate(pairs) if i % 10 == 9]
-        hyper = models.check_hyperparameters(
-            job.family.model_id, job.request.get("hyperParameters", {})
-        )
+        hyper = _learner_settings(job)
         try:
             run = learner.fine_tune(
                 train, held_out or None, hyper, base_model_id=job.family.model_id
@@ -694,7 +882,7 @@ class LocalBedrock:
         if refused:
             self._end(job, "Failed", refused)
             return
-        if p.get("customizationType") == models.DISTILLATION:
+        if p.get("customizationType") == catalog.DISTILLATION:
             try:
                 run = self._finish_distillation(job)
             except DataError as err:
@@ -702,7 +890,7 @@ class LocalBedrock:
                 return
             self._complete(job, run)
             return
-        pretraining = p.get("customizationType") == models.CONTINUED_PRE_TRAINING
+        pretraining = p.get("customizationType") == catalog.CONTINUED_PRE_TRAINING
         read: Callable[[Job, str, str], list[Any]] = self._inputs if pretraining else self._pairs
         train_on: Callable[..., learner.TrainingRun] = (
             learner.continue_pretraining if pretraining else learner.fine_tune
@@ -713,7 +901,7 @@ class LocalBedrock:
             validation = read(job, validators[0]["s3Uri"], "validation") if validators else None
             if not pretraining and train and isinstance(train[0][0], bytes):
                 train_on = self._image_learner(validation)
-            hyper = models.check_hyperparameters(job.family.model_id, p.get("hyperParameters", {}))
+            hyper = _learner_settings(job)
             try:
                 run = train_on(train, validation, hyper, base_model_id=job.family.model_id)
             except ValueError as err:
@@ -777,7 +965,7 @@ class LocalBedrock:
         p = job.request
         model_id = _new_id()
         model = CustomModel(
-            arn=self._arn("custom-model", f"{job.family.customization_id}/{model_id}"),
+            arn=self._arn("custom-model", f"{_cid(job.family)}/{model_id}"),
             name=p["customModelName"],
             job=job,
             created=_now(),
@@ -861,7 +1049,7 @@ class LocalBedrock:
             found = [
                 m
                 for m in found
-                if self._foundation_arn(m.job.family.customization_id) == p["baseModelArnEquals"]
+                if self._foundation_arn(_cid(m.job.family)) == p["baseModelArnEquals"]
             ]
         found.sort(
             key=lambda m: m.created, reverse=p.get("sortOrder", "Descending") == "Descending"
@@ -873,9 +1061,11 @@ class LocalBedrock:
                     "modelArn": m.arn,
                     "modelName": m.name,
                     "creationTime": m.created,
-                    "baseModelArn": self._foundation_arn(m.job.family.customization_id),
+                    "baseModelArn": self._foundation_arn(_cid(m.job.family)),
                     "baseModelName": m.job.family.name,
-                    "customizationType": m.job.request.get("customizationType", models.FINE_TUNING),
+                    "customizationType": m.job.request.get(
+                        "customizationType", catalog.FINE_TUNING
+                    ),
                     "ownerAccountId": ACCOUNT_ID,
                     "modelStatus": "Active",
                 }
@@ -917,12 +1107,15 @@ class LocalBedrock:
         try:
             model = self._find_model(ident)
             model_arn = model.arn
-            foundation = self._foundation_arn(model.job.family.customization_id)
+            foundation = self._foundation_arn(_cid(model.job.family))
+            base = model.job.family
         except ServiceError:
-            fam = models.find(ident)
-            if fam is None:
+            found = catalog.find(ident.split("foundation-model/")[-1])
+            if found is None:
                 raise not_found(f"Model {ident} was not found.") from None
-            model_arn = foundation = self._foundation_arn(fam.customization_id)
+            base = found
+            model_arn = foundation = self._foundation_arn(_cid(found))
+        self._usable(base, new_throughput=True)
         if not p.get("commitmentDuration"):
             self._check_no_commitment_units(model_arn, p["modelUnits"])
         pt_id = _new_id()
@@ -953,6 +1146,15 @@ class LocalBedrock:
             and pt.status != "Failed"  # a failed one serves nothing, so holds no units
             and ("custom-model/" in pt.model_arn) == custom
         )
+        if allowed == 0:
+            # The wording Bedrock uses for an account without units (catalog.MESSAGES).
+            none = catalog.MESSAGES["no_model_units"]
+            raise ServiceError(
+                none.code,
+                none.text.format(model_id=model_arn.rsplit("/", 1)[-1])
+                + f" Request model units first (Service Quotas code {code}).",
+                400,
+            )
         if in_use + units > allowed:
             kind = "custom" if custom else "base"
             raise ServiceError(
@@ -1020,7 +1222,8 @@ class LocalBedrock:
             return {"customModelDeploymentArn": self.tokens[token]}
         model = self._find_model(p["modelArn"])
         family = model.job.family
-        if not family.on_demand_deployment:
+        self._usable(family)
+        if catalog.ON_DEMAND_DEPLOYMENT not in family.custom_serving:
             raise validation_error(
                 f"Custom models of {family.name} cannot be deployed on demand; create a "
                 "provisioned throughput instead."
@@ -1090,10 +1293,13 @@ class LocalBedrock:
         return {}
 
     # -- runtime ----------------------------------------------------------------------
-    def resolve(self, model_id: str) -> tuple[str, Callable[..., str]]:
+    def resolve(self, model_id: str, internal: bool = False) -> tuple[str, Callable[..., str]]:
         """A description and a ``generate(prompt, system, max_tokens)`` for a runtime model id.
 
         ``generate`` also takes ``images=[...]`` (encoded images shown with the prompt).
+        ``internal`` is for Bedrock's own calls (a distillation teacher, a batch job), which
+        need no inference profile. A custom model stops answering when its base model
+        reaches end of life (the stand-in's reading: it runs on the base model's weights).
         """
         ident = urllib.parse.unquote(model_id)
         if ":custom-model-deployment/" in ident or ident in {
@@ -1107,6 +1313,7 @@ class LocalBedrock:
                     429,
                 )
             model = self.custom_models[dep.model_arn]
+            self._usable(model.job.family)
             return f"custom model {model.name}", _custom_answerer(model.artifact)
         if ":provisioned-model/" in ident or ident in {pt.name for pt in self.throughputs.values()}:
             pt = self._find_pt(ident)
@@ -1118,20 +1325,48 @@ class LocalBedrock:
                 )
             if pt.model_arn in self.custom_models:
                 model = self.custom_models[pt.model_arn]
+                self._usable(model.job.family)
                 return f"custom model {model.name}", _custom_answerer(model.artifact)
-            ident = pt.foundation_arn
+            base = catalog.find(pt.foundation_arn.split("foundation-model/")[-1])
+            assert base is not None  # create_pt accepted only catalog models
+            self._usable(base)
+            return f"base model {base.model_id}", _base_answerer(base.model_id)
         if ":custom-model/" in ident or ident in {m.name for m in self.custom_models.values()}:
             model = self._find_model(ident)
             raise validation_error(
                 f"Custom model {model.name} cannot be invoked by its own ARN; create a "
                 "provisioned throughput or a custom model deployment and invoke that ARN."
             )
-        fam = models.find(ident.split("foundation-model/")[-1])
-        if fam is None:
-            raise validation_error(f"The provided model identifier {model_id} is invalid.")
+        fam = self._runtime_model(ident, internal)
         return f"base model {fam.model_id}", _base_answerer(fam.model_id)
 
-    def family_of(self, model_id: str) -> models.ModelFamily | None:
+    def _runtime_model(self, ident: str, internal: bool) -> catalog.FoundationModel:
+        """The base model a runtime id names, once Bedrock's on-demand rules allow the call.
+
+        Through an inference profile: the profile must route from this Region. By the bare
+        id: where the model is on demand only through a profile, Bedrock refuses it with a
+        ValidationException (langchain-ai/langchain-aws#258).
+        """
+        bare = ident.split("foundation-model/")[-1]
+        found = catalog.profile(bare)
+        if found is not None:
+            if found not in self._profiles_here():
+                raise not_found(f"The inference profile {bare} does not exist in {self.region}.")
+            model = catalog.find(found.model_ids[0])
+            assert model is not None
+            self._usable(model)
+            return model
+        model = catalog.find(bare)
+        if model is None or (model.customization and bare == model.customization.customization_id):
+            raise validation_error(f"The provided model identifier {ident} is invalid.")
+        if self.region not in model.regions:
+            raise not_found(f"The model {bare} is not offered in {self.region}.")
+        self._usable(model)
+        if not internal and model.needs_profile(self.region):
+            raise validation_error(catalog.MESSAGES["needs_profile"].text.format(model_id=bare))
+        return model
+
+    def family_of(self, model_id: str) -> catalog.FoundationModel | None:
         """The base family behind a runtime model id, throughput or deployment (None: unknown)."""
         ident = urllib.parse.unquote(model_id)
         for dep in self.deployments.values():
@@ -1144,7 +1379,7 @@ class LocalBedrock:
                     return custom.job.family
                 ident = pt.foundation_arn
                 break
-        return models.find(ident.split("foundation-model/")[-1])
+        return catalog.find(ident.split("foundation-model/")[-1])
 
     def converse(self, p: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -1155,7 +1390,7 @@ class LocalBedrock:
         messages = p.get("messages") or []
         if not messages or messages[-1]["role"] != "user":
             raise validation_error("A conversation must end with a user message.")
-        prompt = models.content_text(messages[-1]["content"])
+        prompt = _text(messages[-1]["content"])
         system = "\n".join(s["text"] for s in p.get("system", []) if "text" in s) or None
         max_tokens = int(p.get("inferenceConfig", {}).get("maxTokens", 512))
         images = self._request_images(messages[-1]["content"])
@@ -1221,6 +1456,33 @@ class LocalBedrock:
             ]
         return self._request_images(content)
 
+    def count_tokens(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The input tokens a Converse or InvokeModel request would use, for models that count.
+
+        Counted with :func:`standin.tokens.count_tokens` (a documented, tokenizer-like count,
+        not the model's own tokenizer) over the request's text.
+        """
+        from standin import tokens
+
+        ident = urllib.parse.unquote(p["modelId"]).split("foundation-model/")[-1]
+        model = catalog.find(ident)
+        if model is None or ident != model.model_id or ident not in catalog.COUNT_TOKENS_MODELS:
+            raise validation_error("The provided model doesn't support counting tokens.")
+        self._usable(model)
+        request = p["input"]
+        if "converse" in request:
+            body = request["converse"]
+            texts = [_text(m.get("content")) for m in body.get("messages", [])]
+            texts += [s.get("text", "") for s in body.get("system", []) if isinstance(s, dict)]
+        else:
+            try:
+                body = json.loads(request["invokeModel"]["body"])
+            except (KeyError, ValueError):
+                raise validation_error("input.invokeModel.body is not a JSON object.") from None
+            texts = [_text(m.get("content")) for m in body.get("messages", [])]
+            texts.append(body["system"] if isinstance(body.get("system"), str) else "")
+        return {"inputTokens": sum(tokens.count_tokens(t) for t in texts if t)}
+
     def invoke_model(self, p: dict[str, Any]) -> dict[str, Any]:
         _, generate = self.resolve(p["modelId"])
         try:
@@ -1243,7 +1505,7 @@ class LocalBedrock:
         if fam is not None and _body_format(request) != fam.invoke_format:
             raise validation_error(
                 f"Malformed input request: {fam.name} expects the {fam.invoke_format} body "
-                "(see utils.models.invoke_request), not this one."
+                "as its model card documents, not this one."
             )
         body = _invoke_body(request, generate, self._invoke_images(request))
         self.logs.record("InvokeModel", p["modelId"], request, body, metadata)
@@ -1253,7 +1515,59 @@ class LocalBedrock:
 DEFAULT_MAX_RESPONSE_LENGTH = 1000
 
 
-def _distillation_settings(p: dict[str, Any], student: models.ModelFamily) -> tuple[str, int]:
+@functools.cache
+def _enum(shape: str) -> frozenset[str]:
+    model = botocore.session.get_session().get_service_model("bedrock")
+    return frozenset(model.shape_for(shape).enum)
+
+
+def _known_values(shape: str, values: Sequence[str]) -> list[str]:
+    """``values`` that botocore's enum ``shape`` holds, in order."""
+    return [v for v in values if v in _enum(shape)]
+
+
+def _data_format(job: Job) -> str:
+    """The training data format of the job's base model for the job's customization type."""
+    ctype = job.request.get("customizationType", catalog.FINE_TUNING)
+    assert job.family.customization is not None  # create_job refused anything else
+    return job.family.customization.data_formats[ctype]
+
+
+def _rules(job: Job) -> str:
+    """The :mod:`standin.datarules` rule set Bedrock applies to the job's data."""
+    ctype = job.request.get("customizationType", catalog.FINE_TUNING)
+    model = job.family
+    images = "IMAGE" in model.input_modalities
+    if ctype == catalog.DISTILLATION:
+        return "distillation-prompts"
+    if ctype == catalog.CONTINUED_PRE_TRAINING:
+        return "titan-cpt"
+    if model.family == "claude3":
+        return "claude-3-haiku-messages"
+    if model.family == "titan-text":
+        return "titan-prompt-completion"
+    if model.family == "llama3.1":
+        return "llama-3.1-prompt-completion"
+    if model.family == "llama3.2":
+        return "llama-3.2-vision-conversation" if images else "llama-3.2-conversation"
+    return "nova-conversation" if images else "nova-micro-conversation"
+
+
+def _learner_settings(job: Job) -> dict[str, str]:
+    """The hyperparameters the local learner trains with.
+
+    Bedrock documents none for DISTILLATION and chooses its own; the stand-in then trains
+    the student with the defaults of fine-tuning it.
+    """
+    ctype = job.request.get("customizationType", catalog.FINE_TUNING)
+    model_id = job.family.model_id
+    given = catalog.check_hyperparameters(model_id, ctype, job.request.get("hyperParameters", {}))
+    if ctype == catalog.DISTILLATION:
+        return {**catalog.check_hyperparameters(model_id, catalog.FINE_TUNING, {}), **given}
+    return given
+
+
+def _distillation_settings(p: dict[str, Any], student: catalog.FoundationModel) -> tuple[str, int]:
     """The teacher's base model id and the answer length of a DISTILLATION request.
 
     Raises:
@@ -1269,16 +1583,23 @@ def _distillation_settings(p: dict[str, Any], student: models.ModelFamily) -> tu
             "teacherModelConfig.teacherModelIdentifier (for example amazon.nova-pro-v1:0)."
         )
     teacher_id = urllib.parse.unquote(str(teacher)).split("foundation-model/")[-1]
-    fam = models.find(teacher_id)
+    fam = catalog.find(teacher_id)
     if fam is None:
         raise validation_error(
             f"The teacher model {teacher} is not a base model the stand-in knows; use a "
             "stronger model of the workshop, such as amazon.nova-pro-v1:0."
         )
-    try:
-        models.check_distillation_pair(fam.model_id, student.model_id)
-    except WorkshopError as err:
-        raise validation_error(str(err).replace("\n", " ")) from None
+    students = catalog.DISTILLATION_PAIRS.get(fam.model_id)
+    if students is None:
+        teachers = ", ".join(sorted(catalog.DISTILLATION_PAIRS))
+        raise validation_error(
+            f"{fam.model_id} is not a distillation teacher. Teachers: {teachers}."
+        )
+    if student.model_id not in students:
+        raise validation_error(
+            f"{fam.model_id} cannot be distilled into {student.model_id}; its students are "
+            f"{', '.join(students)}."
+        )
     length = teacher_config.get("maxResponseLengthForInference", DEFAULT_MAX_RESPONSE_LENGTH)
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
         raise validation_error(
@@ -1321,7 +1642,7 @@ def _page(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | None]:
 
 def _first_image(data_format: str, record: dict[str, Any]) -> dict[str, Any] | None:
     """The first image of a validated conversation record's last user turn, if any."""
-    if data_format != models.CONVERSATION:
+    if data_format != catalog.BEDROCK_CONVERSATION:
         return None
     content = record["messages"][-2]["content"]
     return next((c["image"] for c in content if isinstance(c, dict) and "image" in c), None)
@@ -1340,7 +1661,7 @@ def _json_safe(value: Any) -> Any:
 
 def _takes_images(model_id: str) -> None:
     """Refuse images for a model that takes text only, as Bedrock does."""
-    fam = models.find(model_id)
+    fam = catalog.find(model_id)
     if fam is not None and "IMAGE" not in fam.input_modalities:
         raise validation_error(f"{fam.name} does not take images; send text only.")
 
@@ -1391,20 +1712,22 @@ def _base_answerer(model_id: str) -> Callable[..., str]:
 
 def _pair(data_format: str, record: dict[str, Any]) -> tuple[str, str]:
     """The (prompt, completion) a validated training record teaches."""
-    if data_format == models.PROMPT_COMPLETION:
+    if data_format == catalog.PROMPT_COMPLETION:
         return record["prompt"], record["completion"]
     prompt, answer = record["messages"][-2:]
-    return models.content_text(prompt["content"]), models.content_text(answer["content"])
+    return _text(prompt["content"]), _text(answer["content"])
 
 
 def _body_format(request: dict[str, Any]) -> str | None:
     """Which family's ``invoke_model`` format a request body is in."""
     if "messages" in request:
-        return models.ANTHROPIC_MESSAGES if "anthropic_version" in request else models.NOVA_MESSAGES
+        return (
+            catalog.ANTHROPIC_MESSAGES if "anthropic_version" in request else catalog.NOVA_MESSAGES
+        )
     if "inputText" in request:
-        return models.TITAN_TEXT
+        return catalog.TITAN_TEXT
     if "prompt" in request:
-        return models.LLAMA_PROMPT
+        return catalog.LLAMA_PROMPT
     return None
 
 
@@ -1440,7 +1763,7 @@ def _invoke_body(
     """Answer an ``invoke_model`` body in the request/response format of its family."""
     if "messages" in request and "anthropic_version" in request:
         system = request.get("system") if isinstance(request.get("system"), str) else None
-        prompt = models.content_text(request["messages"][-1]["content"])
+        prompt = _text(request["messages"][-1]["content"])
         text = generate(prompt, system, int(request.get("max_tokens", 512)), images=images)
         return {
             "id": "msg_local_" + _new_id(),
@@ -1452,7 +1775,7 @@ def _invoke_body(
         }
     if "messages" in request:
         system = "\n".join(s.get("text", "") for s in request.get("system", [])) or None
-        prompt = models.content_text(request["messages"][-1]["content"])
+        prompt = _text(request["messages"][-1]["content"])
         max_tokens = int(request.get("inferenceConfig", {}).get("maxTokens", 512))
         text = generate(prompt, system, max_tokens, images=images)
         n_in, n_out = len(prompt.split()), len(text.split())
@@ -1472,7 +1795,7 @@ def _invoke_body(
         }
     if "prompt" in request:
         prompt, system = _llama_parts(request["prompt"])
-        prompt = prompt.replace(models.LLAMA_IMAGE_TOKEN, "")
+        prompt = prompt.replace(LLAMA_IMAGE_TOKEN, "")
         text = generate(prompt, system, int(request.get("max_gen_len", 512)), images=images)
         return {
             "generation": text,

@@ -502,7 +502,9 @@ def _llama(model_id, name, inputs, version, lifecycle, inference, source) -> Fou
         customization=Customization(
             customization_id=f"{model_id}:128k",
             types=frozenset({FINE_TUNING}),
-            data_formats={FINE_TUNING: PROMPT_COMPLETION},
+            # Llama 3.1 takes prompt/completion records; Llama 3.2 (text and vision) takes
+            # bedrock-conversation-2024 ("Prepare data for fine-tuning your models").
+            data_formats={FINE_TUNING: PROMPT_COMPLETION if llama31 else BEDROCK_CONVERSATION},
             regions=frozenset({"us-west-2"}),
             source=_src(
                 _FT_TABLE.page,
@@ -884,6 +886,17 @@ RFT_LIMITS = {"min_records": 100, "max_prompts": 20000}
 RFT_LIMITS_SOURCE = _src(
     _DOCS + "rft-prepare-data.html",
     "At least 100 training records; rft-nova-models.html gives at most 20K prompts.",
+)
+
+COUNT_TOKENS_MODELS = frozenset({"anthropic.claude-3-haiku-20240307-v1:0"})
+"""Models whose bare id CountTokens accepts; every other id gets a ValidationException."""
+COUNT_TOKENS_SOURCE = _src(
+    _DOCS + "count-tokens.html",
+    "The page lists the supported models; only its opening was read. alchemy.run's Bedrock "
+    "CountTokens binding (read 2026-12-01) says a subset of Anthropic models is supported by "
+    "bare id while Amazon Nova models and inference-profile ids are refused with 'The provided "
+    "model doesn't support counting tokens'. Claude 3 Haiku is assumed supported (Anthropic "
+    "counts its tokens); unverified on Bedrock, and it is past end of life anyway.",
 )
 
 BATCH_INFERENCE_ON_PROVISIONED = False

@@ -48,11 +48,20 @@ class Quotas:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._account: dict[str, float] = {}
+        self.reset()
+
+    def play(self, account_quotas: dict[str, float]) -> None:
+        """Take the values of the account the stand-in plays (a new account has no units)."""
+        for code, value in account_quotas.items():
+            self._check(code, value)
+        self._account = dict(account_quotas)
         self.reset()
 
     def reset(self) -> None:
-        """The defaults, overridden by ``WORKSHOP_STANDIN_QUOTAS``."""
+        """The defaults of the account played, overridden by ``WORKSHOP_STANDIN_QUOTAS``."""
         values = {d.code: float(d.default) for d in DEFINITIONS}
+        values.update({code: float(v) for code, v in self._account.items()})
         raw = os.environ.get(ENV_VAR, "").strip()
         for code, value in (json.loads(raw) if raw else {}).items():
             self._check(code, value)

@@ -66,3 +66,18 @@ def run_state(aws: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     path = tmp_path / "state.json"
     monkeypatch.setenv("WORKSHOP_STATE", str(path))
     return State(path)
+
+
+BEFORE_RETIREMENTS = "2025-01-15"
+"""A day when Titan Text G1, Claude 3 Haiku and Llama 3.2 were all active on Bedrock."""
+
+
+@pytest.fixture
+def before_retirements(aws: StandIn) -> StandIn:
+    """The stand-in as an established account on :data:`BEFORE_RETIREMENTS`.
+
+    For tests of the workshop's code paths for families Bedrock has since retired (request
+    bodies, data formats, serving by provisioned throughput); ``aws`` resets it afterwards.
+    """
+    aws.play("established", BEFORE_RETIREMENTS)
+    return aws

@@ -106,7 +106,9 @@ def test_small_input_fails_the_job_like_bedrock(place: dict[str, str]) -> None:
     assert "at least 100" in job["message"]
 
 
-def test_bad_records_get_errors_and_a_partial_status(place: dict[str, str]) -> None:
+def test_bad_records_get_errors_and_a_partial_status(
+    place: dict[str, str], before_retirements: StandIn
+) -> None:
     lines = [{"recordId": f"r{i}", "modelInput": {"inputText": f"text {i}"}} for i in range(100)]
     lines[4]["modelInput"] = {"neither": "format"}
     body = "".join(json.dumps(line) + "\n" for line in lines)

@@ -109,7 +109,7 @@ def test_calls_are_delivered_as_gzipped_log_records_with_their_metadata(
     invocation_logs.enable(state, bucket, "logs")
     _ask(TEACHER, _prompts(3), TAGS)
     clients.client("bedrock-runtime").invoke_model(
-        modelId="meta.llama3-1-8b-instruct-v1:0",
+        modelId="us.meta.llama3-1-8b-instruct-v1:0",
         body=json.dumps({"prompt": "Say hello.", "max_gen_len": 20}),
         requestMetadata=json.dumps({"workshop": "other"}),
     )
@@ -147,7 +147,7 @@ def test_calls_made_while_logging_is_off_are_not_logged(aws: StandIn, state: Sta
 def test_a_malformed_metadata_header_is_refused(aws: StandIn) -> None:
     with pytest.raises(ClientError) as caught:
         clients.client("bedrock-runtime").invoke_model(
-            modelId="meta.llama3-1-8b-instruct-v1:0",
+            modelId="us.meta.llama3-1-8b-instruct-v1:0",
             body=json.dumps({"prompt": "Hi"}),
             requestMetadata="not json",
         )

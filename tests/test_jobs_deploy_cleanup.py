@@ -257,10 +257,14 @@ def test_nova_is_served_on_demand_and_answers_like_its_throughput(
 
 
 def test_family_without_on_demand_gets_provisioned_throughput(
-    aws: StandIn, state: State, setup: dict[str, Any]
+    aws: StandIn, state: State, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Bedrock fine-tunes Llama 3.1 in us-west-2 only.
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    clients.clear_cache()
     rows = [{"prompt": f"Summarize: item {i} arrived late.", "completion": f"Item {i} was late."}
-            for i in range(20)]  # fmt: skip
+            for i in range(100)]  # fmt: skip
     train = put_jsonl(setup["bucket"], "data/llama.jsonl", rows)
     job = _start(
         state, setup, base_model="meta.llama3-1-8b-instruct-v1:0", training_uri=train,
@@ -304,6 +308,7 @@ def test_customization_config_is_sent_only_when_given(
         validation_uri=None,
         customization_type="DISTILLATION",
         customization_config=config,
+        hyperparameters=None,  # Bedrock takes none for distillation
     )
     described = jobs.describe(job)
     assert described["customizationType"] == "DISTILLATION"

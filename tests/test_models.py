@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from utils import models
+from utils import inference, models
 from utils.errors import WorkshopError
 
 
@@ -70,7 +70,7 @@ def _families_by_format() -> list[models.ModelFamily]:
 
 @pytest.mark.parametrize("fam", models.FAMILIES, ids=lambda f: f.key)
 def test_invoke_model_body_round_trips_and_agrees_with_converse(
-    aws: object, fam: models.ModelFamily
+    before_retirements: object, fam: models.ModelFamily
 ) -> None:
     import json
 
@@ -83,10 +83,11 @@ def test_invoke_model_body_round_trips_and_agrees_with_converse(
     )
     body = models.invoke_request(fam.model_id, prompt, system=system, max_tokens=60)
     runtime = clients.client("bedrock-runtime")
-    raw = runtime.invoke_model(modelId=fam.model_id, body=json.dumps(body))
+    model_id = inference.runtime_id(fam.model_id)  # a profile where the bare id is refused
+    raw = runtime.invoke_model(modelId=model_id, body=json.dumps(body))
     text = models.invoke_text(fam.model_id, json.loads(raw["body"].read()))
     request = {
-        "modelId": fam.model_id,
+        "modelId": model_id,
         "messages": [{"role": "user", "content": [{"text": prompt}]}],
         "inferenceConfig": {"maxTokens": 60},
     }
@@ -98,7 +99,9 @@ def test_invoke_model_body_round_trips_and_agrees_with_converse(
 
 
 @pytest.mark.parametrize("fam", _families_by_format(), ids=lambda f: f.invoke_format)
-def test_a_body_of_another_family_is_refused(aws: object, fam: models.ModelFamily) -> None:
+def test_a_body_of_another_family_is_refused(
+    before_retirements: object, fam: models.ModelFamily
+) -> None:
     import json
 
     from botocore.exceptions import ClientError
@@ -108,7 +111,9 @@ def test_a_body_of_another_family_is_refused(aws: object, fam: models.ModelFamil
     other = next(f for f in models.FAMILIES if f.invoke_format != fam.invoke_format)
     body = models.invoke_request(other.model_id, "Hello there.")
     with pytest.raises(ClientError) as caught:
-        clients.client("bedrock-runtime").invoke_model(modelId=fam.model_id, body=json.dumps(body))
+        clients.client("bedrock-runtime").invoke_model(
+            modelId=inference.runtime_id(fam.model_id), body=json.dumps(body)
+        )
     assert fam.invoke_format in caught.value.response["Error"]["Message"]
 
 
@@ -121,7 +126,7 @@ def test_llama_prompts_use_the_chat_template() -> None:
     )
 
 
-def test_titan_takes_no_system_prompt(aws: object) -> None:
+def test_titan_takes_no_system_prompt(before_retirements: object) -> None:
     from botocore.exceptions import ClientError
 
     from utils import clients
@@ -145,7 +150,9 @@ def test_invocation_table_describes_every_family() -> None:
     assert table.loc["Amazon Titan Text G1 - Lite", "converse"] == "yes, without system prompt"
 
 
-def test_inference_invoke_sends_the_family_body_and_explains_a_mismatch(aws: object) -> None:
+def test_inference_invoke_sends_the_family_body_and_explains_a_mismatch(
+    before_retirements: object,
+) -> None:
     from utils import inference
 
     body, text = inference.invoke("anthropic.claude-3-haiku-20240307-v1:0", "Hi there", system="X")
@@ -160,11 +167,16 @@ def test_distillation_pairs_teach_down_and_refuse_the_rest() -> None:
     from standin import learner
 
     for teacher, students in models.DISTILLATION_TEACHERS.items():
+        retired = models.TEACHER_LIFECYCLE[teacher].status() == models.EOL
         for student in students:
-            models.check_distillation_pair(teacher, student)
+            if retired:
+                with pytest.raises(WorkshopError, match="reached end of life"):
+                    models.check_distillation_pair(teacher, student)
+            else:
+                models.check_distillation_pair(teacher, student)
             assert models.DISTILLATION in models.family(student).customizations
             # The stand-in's teacher must really be stronger than its student's base.
-            assert learner.model_tier(teacher) > learner.model_tier(student)
+            assert retired or learner.model_tier(teacher) > learner.model_tier(student)
     with pytest.raises(WorkshopError) as caught:
         models.check_distillation_pair("amazon.nova-pro-v1:0", "meta.llama3-1-8b-instruct-v1:0")
     assert "amazon.nova-pro-v1:0 teaches amazon.nova-lite-v1:0" in str(caught.value)
@@ -191,7 +203,7 @@ def _chart_png() -> bytes:
     ids=lambda f: f.key,
 )
 def test_invoke_model_with_an_image_agrees_with_converse(
-    aws: object, fam: models.ModelFamily
+    before_retirements: object, fam: models.ModelFamily
 ) -> None:
     import base64
     import json
@@ -207,24 +219,27 @@ def test_invoke_model_with_an_image_agrees_with_converse(
     else:
         assert body["images"] == [encoded] and models.LLAMA_IMAGE_TOKEN + prompt in body["prompt"]
     runtime = clients.client("bedrock-runtime")
-    raw = runtime.invoke_model(modelId=fam.model_id, body=json.dumps(body))
+    model_id = inference.runtime_id(fam.model_id)  # a profile where the bare id is refused
+    raw = runtime.invoke_model(modelId=model_id, body=json.dumps(body))
     text = models.invoke_text(fam.model_id, json.loads(raw["body"].read()))
     image_block = {"image": {"format": "png", "source": {"bytes": png}}}
     conversed = runtime.converse(
-        modelId=fam.model_id,
+        modelId=model_id,
         messages=[{"role": "user", "content": [image_block, {"text": prompt}]}],
         inferenceConfig={"maxTokens": 60},
     )["output"]["message"]["content"][0]["text"]
     # Both paths show the local model the same pixels, so they must answer alike.
     assert text == conversed
     plain = runtime.invoke_model(
-        modelId=fam.model_id,
+        modelId=model_id,
         body=json.dumps(models.invoke_request(fam.model_id, prompt, max_tokens=60)),
     )
     assert models.invoke_text(fam.model_id, json.loads(plain["body"].read())) != text
 
 
-def test_images_for_a_text_only_model_are_refused_on_both_sides(aws: object) -> None:
+def test_images_for_a_text_only_model_are_refused_on_both_sides(
+    before_retirements: object,
+) -> None:
     import json
 
     from botocore.exceptions import ClientError
@@ -250,7 +265,9 @@ def test_images_for_a_text_only_model_are_refused_on_both_sides(aws: object) -> 
     llama = models.invoke_request("meta.llama3-2-11b-instruct-v1:0", "What?", images=[png])
     llama["images"] = [None]
     with pytest.raises(ClientError) as missing:
-        runtime.invoke_model(modelId="meta.llama3-2-11b-instruct-v1:0", body=json.dumps(llama))
+        runtime.invoke_model(
+            modelId=inference.runtime_id("meta.llama3-2-11b-instruct-v1:0"), body=json.dumps(llama)
+        )
     assert "not valid base64" in missing.value.response["Error"]["Message"]
     with pytest.raises(WorkshopError) as not_image:
         models.invoke_request("amazon.nova-lite-v1:0", "What is this?", images=[b"GIF? no"])

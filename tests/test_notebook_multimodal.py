@@ -25,7 +25,7 @@ def test_notebook_is_stripped_with_one_literal_parameters_cell() -> None:
     assert notebooks.parameter_problems(nb) == []
     params = papermill.inspect_notebook(str(paths.ROOT / MULTIMODAL))
     assert params["backend"]["default"] == '"local"'
-    assert params["base_model"]["default"] == '"meta.llama3-2-11b-instruct-v1:0"'
+    assert params["base_model"]["default"] == '"amazon.nova-lite-v1:0"'
     assert params["keep_endpoint"]["default"] == "False"
 
 
@@ -53,7 +53,7 @@ def test_multimodal_fine_tuning_after_setup_then_cleanup_leaves_nothing(
     job = clients.client("bedrock").get_model_customization_job(
         jobIdentifier=results["job:fine-tuning-multimodal"]["arn"]
     )
-    assert job["baseModelArn"].endswith("meta.llama3-2-11b-instruct-v1:0:128k")
+    assert job["baseModelArn"].endswith("amazon.nova-lite-v1:0:300k")
     assert job["hyperParameters"]["epochCount"] == "3"
     # A guess over the caption vocabulary would lose about 3.7 nats per word.
     losses = [m["validationLoss"] for m in job["validationMetrics"]]
@@ -70,16 +70,17 @@ def test_multimodal_fine_tuning_after_setup_then_cleanup_leaves_nothing(
     shown = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(shown) >= 5  # examples, loss curves, before/after charts, score bars, spread
     assert "small LOCAL models" in text
-    # invoke_model with the image in Llama's body answers as Converse with the image bytes.
+    # invoke_model with the image in Nova's body answers as Converse with the image bytes.
     asked = {
         line.split(":", 1)[0]: line.split(":", 1)[1].strip()
         for line in text.splitlines()
         if line.startswith(("invoke_model: ", "Converse: "))
     }
     assert asked["invoke_model"] == asked["Converse"] and asked["invoke_model"]
-    assert '"images": [' in text and "characters of base64>" in text
-    assert "per model unit per hour" in text  # Llama 3.2 is served by provisioned throughput
-    assert remaining()["throughputs"] == []  # removed at the end of the notebook
+    assert '"image": {' in text and "characters of base64>" in text
+    assert "on demand" in text  # Nova Lite is served by an on-demand deployment
+    assert remaining()["deployments"] == []  # removed at the end of the notebook
+    assert remaining()["throughputs"] == []
     assert len(remaining()["models"]) == 1
 
     execute(CLEANUP, tmp_path)
@@ -92,7 +93,7 @@ def test_a_text_only_model_stops_before_anything_is_created(
 ) -> None:
     execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        execute(MULTIMODAL, tmp_path, base_model="meta.llama3-2-1b-instruct-v1:0")
+        execute(MULTIMODAL, tmp_path, base_model="amazon.nova-micro-v1:0")
     assert "reads text only" in caught.value.evalue
     bucket = run_state.get("bucket")
     listed = clients.client("s3").list_objects_v2(Bucket=bucket, Prefix="multimodal/")
@@ -111,3 +112,22 @@ def test_multimodal_without_setup_names_the_notebook_to_run(
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(MULTIMODAL, tmp_path)
     assert "Run 00_setup.ipynb first" in caught.value.evalue
+
+
+def test_llama_vision_stops_at_its_preflight_now_that_it_is_retired(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(MULTIMODAL, tmp_path, base_model="meta.llama3-2-11b-instruct-v1:0")
+    assert caught.value.ename == "PreflightStop"
+    assert "reached the end of its life" in caught.value.evalue
+    assert "amazon.nova-lite-v1:0" in caught.value.evalue  # a live model that reads images
+    assert (
+        clients.client("s3")
+        .list_objects_v2(Bucket=run_state.get("bucket"), Prefix="multimodal/")
+        .get("Contents", [])
+        == []
+    )
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT

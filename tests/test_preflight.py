@@ -12,6 +12,7 @@ from standin import StandIn, quotas
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
 from utils import clients, models, preflight
 from utils.errors import WorkshopError
+from utils.state import State
 
 
 def test_bedrock_regions_come_from_botocore_data() -> None:
@@ -40,7 +41,8 @@ def test_model_not_offered_for_that_customization_says_what_is(aws: StandIn) -> 
         preflight.check_customization("amazon.nova-micro-v1:0", "CONTINUED_PRE_TRAINING")
     message = str(caught.value)
     assert "does not offer Amazon Nova Micro" in message
-    assert "amazon.titan-text-lite-v1:0:4k" in message
+    # Titan Text, the only family ever offered for it, has reached end of life.
+    assert "offered here: none" in message and "Custom Model Import" in message
 
 
 def _vpc() -> tuple[list[str], list[str]]:
@@ -235,3 +237,47 @@ def test_no_model_access_stops_with_the_console_step(aws: StandIn) -> None:
     with pytest.raises(WorkshopError) as caught:
         preflight.raise_on_failure(table)
     assert "Model access" in (caught.value.fix or "") or "model access" in (caught.value.fix or "")
+
+
+def _west(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    clients.clear_cache()
+
+
+def test_serving_is_decided_before_training(
+    aws: StandIn, monkeypatch: pytest.MonkeyPatch, state: State
+) -> None:
+    from utils import deploy
+
+    plan = preflight.check_serving("amazon.nova-micro-v1:0")
+    assert plan.kind == "deployment"
+    assert preflight.check_serving("amazon.nova-micro-v1:0", provisioned=True).kind == (
+        "provisioned-throughput"
+    )
+    _west(monkeypatch)
+    plan = preflight.check_serving("meta.llama3-1-8b-instruct-v1:0")
+    assert plan.kind == "provisioned-throughput" and "the account has 2" in plan.reason
+    # A new account has no model units: stop now, before training is paid for.
+    aws.play("new")
+    with pytest.raises(preflight.PreflightStop) as caught:
+        preflight.check_serving("meta.llama3-1-8b-instruct-v1:0")
+    message = str(caught.value)
+    assert "the account has 0" in message and preflight.CUSTOM_UNITS_CODE in message
+    assert "train_without_serving=True" in message
+    plan = preflight.check_serving("meta.llama3-1-8b-instruct-v1:0", train_without_serving=True)
+    assert plan.kind == "none"
+    with pytest.raises(preflight.NotServed, match="trained and is kept, but not served"):
+        deploy.serve(state=state, key="k", model_arn="arn:x", base_model="meta.llama3-1-8b-"
+                     "instruct-v1:0", name_prefix="n", plan=plan)  # fmt: skip
+    assert state.resources() == []  # nothing was created
+
+
+def test_a_legacy_model_is_stopped_before_training_when_it_would_need_a_throughput(
+    aws: StandIn,
+) -> None:
+    aws.play("established", "2025-06-01")  # Titan Text was Legacy then
+    assert preflight.check_lifecycle("amazon.titan-text-lite-v1") == "LEGACY"
+    with pytest.raises(preflight.PreflightStop) as caught:
+        preflight.check_serving("amazon.titan-text-lite-v1")
+    assert "Legacy" in str(caught.value) and "no new provisioned" in str(caught.value)

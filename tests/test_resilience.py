@@ -10,7 +10,7 @@ import pytest
 
 from standin import StandIn, quotas
 from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
-from tests.test_notebooks import CLEANUP, FINE_TUNING, PRETRAINING, SETUP
+from tests.test_notebooks import CLEANUP, FINE_TUNING, SETUP
 from utils import clients
 from utils.state import State
 
@@ -86,10 +86,10 @@ def test_a_rerun_while_the_job_is_in_flight_reattaches_to_it(
 def test_a_failed_provisioned_throughput_is_reported_and_cleaned_up(
     aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path, base_model="amazon.titan-text-lite-v1")
+    execute(SETUP, tmp_path)
     aws.inject(operation="throughput", outcome="Failed", message="Capacity is not available.")
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        execute(PRETRAINING, tmp_path, eval_records=4)
+        execute(FINE_TUNING, tmp_path, eval_records=4, provisioned_throughput=True)
     assert "failed: Capacity is not available." in caught.value.evalue
     assert len(remaining()["throughputs"]) == 1  # a failed throughput still exists
     aws.clear_faults()
@@ -99,22 +99,30 @@ def test_a_failed_provisioned_throughput_is_reported_and_cleaned_up(
     execute(CLEANUP, tmp_path)  # twice is fine
 
 
-def test_an_account_without_model_units_is_told_which_quota_to_ask_for(
+def test_an_account_without_model_units_is_stopped_before_training_and_told_what_to_ask(
     aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
     aws.set_quota(quotas.CUSTOM_UNITS, 0)
-    setup = execute(SETUP, tmp_path, base_model="amazon.titan-text-lite-v1")
+    setup = execute(SETUP, tmp_path)
     assert "across custom models" in text_of(setup)  # preflight warned, setup went on
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        execute(PRETRAINING, tmp_path, eval_records=4)
-    assert "ServiceQuotaExceededException" not in caught.value.evalue  # said in plain words
-    assert "no-commitment model unit(s) asked for" in caught.value.evalue
+        execute(FINE_TUNING, tmp_path, eval_records=4, provisioned_throughput=True)
+    assert caught.value.ename == "PreflightStop"
     assert "Provisioned Throughputs across custom models" in caught.value.evalue
+    assert quotas.CUSTOM_UNITS in caught.value.evalue
+    assert _jobs() == []  # stopped before training was paid for
+
+    # Train anyway: the notebook trains, keeps the model and stops where it would serve.
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(FINE_TUNING, tmp_path / "train", eval_records=4, provisioned_throughput=True,
+                train_without_serving=True)  # fmt: skip
+    assert caught.value.ename == "NotServed"
+    assert [j["status"] for j in _jobs()] == ["Completed"]
     assert remaining()["throughputs"] == [] and len(remaining()["models"]) == 1
 
     # The increase arrives; the re-run serves the model the first run trained.
     aws.set_quota(quotas.CUSTOM_UNITS, 2)
-    again = execute(PRETRAINING, tmp_path / "again", eval_records=4)
+    again = execute(FINE_TUNING, tmp_path / "again", eval_records=4, provisioned_throughput=True)
     assert "Re-attached to job" in text_of(again)
     assert len(_jobs()) == 1
     execute(CLEANUP, tmp_path)
@@ -162,4 +170,22 @@ def test_setup_stops_on_an_explicit_deny_before_creating_anything(
         execute(SETUP, tmp_path)
     assert "permission to run FINE_TUNING jobs" in caught.value.evalue
     assert "organization policy" in caught.value.evalue
+    assert remaining() == NOTHING_LEFT
+
+
+def test_an_error_while_a_throughput_exists_says_it_is_billing_and_how_to_remove_it(
+    aws: StandIn, run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    # The first call to the served model fails, after the throughput is InService.
+    aws.inject(operation="Converse", error="AccessDeniedException", times=50)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(FINE_TUNING, tmp_path, eval_records=4, provisioned_throughput=True)
+    told = "\n".join(caught.value.traceback)
+    assert "BILLING: provisioned throughput" in told and "model unit(s)" in told
+    [name] = remaining()["throughputs"]
+    assert f"provisioned throughput {name} (InService)" in told
+    assert "deploy.delete('arn:aws:bedrock:us-east-1:" in told and "03_cleanup.ipynb" in told
+    aws.clear_faults()
+    execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT

@@ -507,3 +507,29 @@ def test_no_cleanup_and_latest_moves_to_the_newest_run(
     assert os.readlink(out / "latest") == second.run
     assert (out / "latest" / LATER).is_file()
     assert [p.name for p in out.iterdir() if p.name.startswith(".latest")] == []
+
+
+def test_a_preflight_stop_is_recorded_and_the_series_goes_on(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stopping = "part/01_stops.ipynb"
+    write_notebook(
+        root / stopping,
+        "count = 1",
+        "from utils.preflight import PreflightStop\n"
+        "raise PreflightStop('The model reached end of life.', 'Use another one.')",
+        RECORD + "state.load().record_result('unreachable', True)",
+    )
+    monkeypatch.setattr(rw, "NOTEBOOKS", [FIRST, stopping, LATER, CLEANUP])
+    out = tmp_path / "runs"
+    assert rw.main(["--backend", "aws", "--out", str(out)]) == 0
+    summary = read_summary(out / "latest")
+    assert summary["ok"] is True
+    notebooks = by_name(summary)
+    assert [n["status"] for n in notebooks.values()] == ["ok", "stopped", "ok", "ok"]
+    stop = notebooks[stopping]
+    assert stop["error"]["ename"] == "PreflightStop"
+    assert "reached end of life" in stop["error"]["evalue"]
+    assert "unreachable" not in stop["results"]
+    assert notebooks[LATER]["results"] == {"ran": True}
+    assert "stopped" in capsys.readouterr().out

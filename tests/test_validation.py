@@ -391,8 +391,8 @@ CASES: list[tuple[str, str, str, Callable[[], Any], Mutation, str]] = [
         "tokens.max",
         TITAN,
         "continued-pretraining",
-        lambda: {"input": "x" * (4096 * 6)},
-        _set("input", "x" * (4096 * 6 + 1)),
+        lambda: {"input": "x" * (4096 * 3)},
+        _set("input", "x" * (4096 * 3 + 1)),
         "input",
     ),
     (
@@ -525,6 +525,7 @@ def test_every_rule_is_described_and_tested_somewhere() -> None:
         "media.size",
         "media.dimensions",
         "count.min",
+        "schema.version",  # test_distillation_prompts_need_the_exact_schema_version
         "count.max",
         "count.total_max",
     }
@@ -1031,7 +1032,12 @@ def _empty_text(record: dict[str, Any], data: st.DataObject) -> set[str]:
 
 def _change_type(record: dict[str, Any], data: st.DataObject) -> set[str]:
     value = data.draw(
-        st.one_of(st.integers(), st.none(), st.booleans(), st.floats(allow_nan=False))
+        st.one_of(
+            st.integers(),
+            st.none(),
+            st.booleans(),
+            st.floats(allow_nan=False, allow_infinity=False),
+        )
     )
     target = data.draw(st.sampled_from(["messages", "role", "content", "text", "system"]))
     message = data.draw(st.sampled_from(record["messages"]))
@@ -1477,3 +1483,30 @@ def test_throughput_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert validate_throughput.main(["--records", "300", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "validator / floor time:" in out and "records valid: 300 of 300" in out
+
+
+def test_distillation_prompts_need_the_exact_schema_version() -> None:
+    prompt = {
+        "schemaVersion": "bedrock-conversation-2024",
+        "system": [{"text": "Summarize briefly."}],
+        "messages": [{"role": "user", "content": [{"text": "A dialogue to summarize."}]}],
+    }
+    good = [dict(prompt) for _ in range(100)]
+    assert validation.validate_records(good, "distillation", "amazon.nova-micro-v1:0").valid
+    wrong = [*good[:99], dict(prompt, schemaVersion="bedrock-conversation-2023")]
+    report = validation.validate_records(wrong, "distillation", "amazon.nova-micro-v1:0")
+    assert "schema.version" in rules_of(report) and not report.valid  # 99 valid prompts left
+    # Fine-tuning data takes any string there, as Nova's data page says.
+    chat = dict(prompt, messages=[*prompt["messages"], {"role": "assistant",
+                "content": [{"text": "A summary."}]}], schemaVersion="anything")  # fmt: skip
+    assert validation.validate_records([chat] * 8, "fine-tuning", "amazon.nova-micro-v1:0").valid
+
+
+def test_distillation_takes_at_most_fifteen_thousand_prompts() -> None:
+    prompt = {
+        "schemaVersion": "bedrock-conversation-2024",
+        "messages": [{"role": "user", "content": [{"text": "Summarize this."}]}],
+    }
+    assert validation.validate_records([prompt] * 15_000, "distillation").valid
+    report = validation.validate_records([prompt] * 15_001, "distillation")
+    assert "count.max" in rules_of(report)

@@ -169,6 +169,9 @@ def use_backend(backend: str, region_name: str | None = None) -> Context:
             "Unset AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_*) or run with backend='local'.",
         )
     clear_cache()
+    from utils import billing
+
+    billing.install()  # every error from now on also says what still bills by the hour
     reg = region()
     try:
         ident = client("sts", reg).get_caller_identity()

@@ -42,8 +42,9 @@ SUMMARY_SYSTEM = "You are an assistant that writes short, factual summaries of c
 SUMMARY_INSTRUCTION = "Summarize the following conversation."
 """Instruction placed above the dialogue in every prompt."""
 
-CHARS_PER_TOKEN = 6
-"""Characters per token assumed by :func:`estimate_tokens` (AWS guidance for Amazon Titan)."""
+CHARS_PER_TOKEN = 3
+"""Characters per token assumed by :func:`estimate_tokens`: a conservative count (see
+:mod:`utils.tokens`; six, the old guidance for Titan, undercounts)."""
 
 HUB_TIMEOUT_SECONDS = 3.0
 """How long to wait for the Hugging Face Hub before falling back to the bundled data."""
@@ -328,10 +329,11 @@ def split(
 
 
 def estimate_tokens(text: str) -> int:
-    """Estimate tokens as characters / 6, rounded up (AWS guidance for English with Titan).
+    """Estimate tokens as characters / 3, rounded up: conservative, without a tokenizer.
 
-    This is a rough, tokenizer-free estimate used throughout the workshop (chunking,
-    validation limits); real tokenizers often count more tokens for the same text.
+    Used throughout the workshop (chunking, validation limits, cost estimates); English prose
+    takes fewer tokens than this, but markup- and identifier-dense text (``#Person1#:``,
+    code) can take more.
     """
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 

@@ -209,12 +209,23 @@ def serve(
     provisioned: bool = False,
     model_units: int = 1,
     confirm_costs: bool = False,
+    plan: Any = None,
 ) -> Endpoint:
     """Serve a custom model on demand where its family allows it, else (or if asked) provisioned.
 
     On AWS a provisioned throughput needs ``confirm_costs=True``; an on-demand deployment
-    bills only the tokens it serves and needs no confirmation.
+    bills only the tokens it serves and needs no confirmation. ``plan`` is what
+    :func:`utils.preflight.check_serving` decided; a plan to serve nothing stops here with
+    its reason (:class:`utils.preflight.NotServed`), the trained model kept.
     """
+    if plan is not None and plan.kind == "none":
+        from utils.preflight import NotServed
+
+        raise NotServed(
+            f"The custom model {model_arn} was trained and is kept, but not served: {plan.reason}",
+            "Serve it later with deploy.serve once the account has model units, or remove it "
+            "with 03_cleanup.ipynb.",
+        )
     if not provisioned and models.family(base_model).on_demand_deployment:
         arn = deploy_on_demand(
             state=state, key=key, model_arn=model_arn, name_prefix=f"{name_prefix}-od"

@@ -176,8 +176,10 @@ class ConverseRunner:
 
     def request(self, prompt: str) -> dict[str, Any]:
         """The keyword arguments sent to ``converse`` for ``prompt``."""
+        from utils.inference import runtime_id
+
         kwargs: dict[str, Any] = {
-            "modelId": self.model_id,
+            "modelId": runtime_id(self.model_id),
             "messages": [{"role": "user", "content": [{"text": prompt}]}],
             "inferenceConfig": {"maxTokens": self.max_tokens, "temperature": self.temperature},
         }

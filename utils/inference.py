@@ -31,6 +31,56 @@ def is_local(response: dict[str, Any]) -> bool:
     return clients.LOCAL_MARKER_HEADER in headers
 
 
+_PROFILES: dict[tuple[str | None, str, str], str] = {}
+"""Profiles found, by endpoint (a stand-in's or None for AWS), Region and model id."""
+
+
+def runtime_id(model_id: str) -> str:
+    """The id to call a base model by on demand: an inference profile where it needs one.
+
+    Some base models (Amazon Nova 2 Lite; Meta Llama 3.2 while it lived) answer on demand
+    only through an inference profile; called by the bare id Bedrock refuses with
+    "Invocation of model ID ... with on-demand throughput isn't supported"
+    (langchain-ai/langchain-aws#258). The registry says which families need one, and
+    ``list_inference_profiles`` names the profile that serves the model from this Region.
+    ARNs (throughputs, deployments, profiles) and other ids are returned unchanged.
+    """
+    from utils import models
+
+    if model_id.startswith("arn:"):
+        return model_id
+    family = models.find(model_id)
+    if family is None or family.profile is None or model_id != family.model_id:
+        return model_id
+    region = clients.region()
+    key = (clients.endpoint_override(), region, model_id)
+    if key not in _PROFILES:
+        try:
+            pages = clients.client("bedrock").get_paginator("list_inference_profiles")
+            found = [
+                p["inferenceProfileId"]
+                for page in pages.paginate(typeEquals="SYSTEM_DEFINED")
+                for p in page["inferenceProfileSummaries"]
+                if any(m.get("modelArn", "").endswith(f"/{model_id}") for m in p["models"])
+            ]
+        except ClientError as err:
+            raise WorkshopError(
+                f"Listing inference profiles failed ({err.response['Error'].get('Code')}).",
+                "Your principal needs bedrock:ListInferenceProfiles, or call the model through "
+                f"its profile yourself ({family.profile}).",
+            ) from err
+        if not found:
+            raise WorkshopError(
+                f"{family.name} is called on demand through an inference profile, and {region} "
+                "lists none for it.",
+                f"Use a Region whose profiles include it (the registry names {family.profile}).",
+            )
+        # A profile of the Region's own geography first (us., eu., ...), then global.
+        found.sort(key=lambda pid: (pid.split(".", 1)[0] == "global", pid))
+        _PROFILES[key] = found[0]
+    return _PROFILES[key]
+
+
 def converse(
     model_id: str,
     prompt: str,
@@ -39,7 +89,12 @@ def converse(
     max_tokens: int = 512,
     temperature: float = 0.0,
 ) -> Answer:
-    """One user turn to a model id, provisioned throughput ARN or deployment ARN."""
+    """One user turn to a model id, provisioned throughput ARN or deployment ARN.
+
+    A base model that needs an inference profile is called through one (:func:`runtime_id`);
+    :attr:`Answer.model` says which id answered.
+    """
+    model_id = runtime_id(model_id)
     request: dict[str, Any] = {
         "modelId": model_id,
         "messages": [{"role": "user", "content": [{"text": prompt}]}],
@@ -109,6 +164,7 @@ def invoke(
     from utils import models
 
     base = family_model or model_id
+    model_id = runtime_id(model_id)
     body = models.invoke_request(base, prompt, system=system, max_tokens=max_tokens, images=images)
     try:
         resp = clients.client("bedrock-runtime").invoke_model(

@@ -107,7 +107,7 @@ def start(
             "Pass either training_uri (an s3:// JSON Lines file) or training_data_config.",
         )
     family = models.family(base_model)
-    hyper = models.check_hyperparameters(base_model, hyperparameters or {})
+    hyper = models.check_hyperparameters(base_model, hyperparameters or {}, customization_type)
     if customization_type not in family.customizations:
         raise WorkshopError(
             f"{family.name} does not support {customization_type}.",
@@ -132,12 +132,13 @@ def start(
         "clientRequestToken": name,
         "baseModelIdentifier": family.customization_id,
         "customizationType": customization_type,
-        "hyperParameters": hyper,
         "trainingDataConfig": training_data_config or {"s3Uri": training_uri},
         "outputDataConfig": {"s3Uri": output_uri},
         "jobTags": [{"key": "workshop-id", "value": state.workshop_id}],
         "customModelTags": [{"key": "workshop-id", "value": state.workshop_id}],
     }
+    if hyper:  # none for distillation, which takes none
+        request["hyperParameters"] = hyper
     if customization_config:
         request["customizationConfig"] = customization_config
     # The KMS key and VPC that 00_setup.ipynb checked apply to every job of the workshop.

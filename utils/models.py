@@ -1,9 +1,11 @@
-"""What the workshop knows about each base model family: ids, customization types, data schema,
-hyperparameter ranges and how a custom model can be served.
+"""What the workshop knows about each base model family: ids, Regions, lifecycle, customization
+types, data schema, hyperparameter ranges and how a custom model can be served.
 
-In aws mode, ``list_foundation_models(byCustomizationType=...)`` is the truth for a region;
-this registry explains the families and checks hyperparameters before any call is made.
-Ranges follow the Amazon Bedrock user guide's hyperparameter pages (checked 2026-11).
+Bedrock is the authority: the preflight asks it (``GetFoundationModel``,
+``ListFoundationModels``) and this registry explains what it answers, names a live
+alternative and checks hyperparameters before any call is made. Every fact names its source;
+:data:`CHECKED` is when they were last read. Ranges follow the Amazon Bedrock user guide's
+hyperparameter pages.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from utils.errors import WorkshopError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+CHECKED = "2026-12-01"
+"""When the facts below were last read against their sources. To check them again, open each
+``source`` and compare; ``tests/test_catalog_contract.py`` compares them with the stand-in's."""
+
+ACTIVE, LEGACY, EOL = "ACTIVE", "LEGACY", "EOL"
 
 FINE_TUNING = "FINE_TUNING"
 CONTINUED_PRE_TRAINING = "CONTINUED_PRE_TRAINING"
@@ -51,6 +59,35 @@ class HyperParameter:
 
 
 @dataclass(frozen=True)
+class Lifecycle:
+    """Where a model stands: Active, Legacy since a day, or at end of life from a day.
+
+    "Model lifecycle" (Amazon Bedrock user guide): new customers cannot use Legacy models,
+    no new Provisioned Throughput can be created for them, and after the end-of-life date
+    requests fail.
+    """
+
+    legacy: str | None = None
+    end_of_life: str | None = None
+    source: str = ""
+
+    def status(self, day: str = CHECKED) -> str:
+        """ACTIVE, LEGACY or EOL on ``day`` (ISO date)."""
+        if self.end_of_life and day >= self.end_of_life:
+            return EOL
+        if self.legacy and day >= self.legacy:
+            return LEGACY
+        return ACTIVE
+
+
+_FT_TABLE = (
+    "'Supported models and Regions for fine-tuning and continued pre-training', Amazon Bedrock "
+    "user guide (custom-model-supported.html), read 2026-12-01"
+)
+_ACTIVE = Lifecycle(source="model-lifecycle.html, Amazon Bedrock user guide, read 2026-12-01")
+
+
+@dataclass(frozen=True)
 class ModelFamily:
     """A base model that Bedrock can customize."""
 
@@ -67,8 +104,20 @@ class ModelFamily:
     converse_system: bool = True
     on_demand_deployment: bool = False
     input_modalities: tuple[str, ...] = ("TEXT",)
-    lifecycle: str = "ACTIVE"
+    life: Lifecycle = _ACTIVE
     aliases: tuple[str, ...] = field(default=())
+    regions: tuple[str, ...] = ("us-east-1",)
+    """Regions where Bedrock customizes it (fine-tuning table of the user guide)."""
+    profile: str | None = None
+    """The inference profile to call the base model by on demand. Set where the bare id fails
+    in some of the workshop's Regions: Nova 2 Lite (langchain-ai/langchain-aws#1019), Llama
+    3.2 (#258), Llama 3.1 (by its bare id on demand in us-west-2 only, per the Region tables
+    the inference-profiles-support page links; not confirmed on a current page)."""
+
+    @property
+    def lifecycle(self) -> str:
+        """ACTIVE, LEGACY or EOL as of :data:`CHECKED`."""
+        return self.life.status()
 
     def defaults(self) -> dict[str, str]:
         """Default hyperparameters as Bedrock strings."""
@@ -108,6 +157,36 @@ _HAIKU_HP = (
     _hp("earlyStoppingPatience", 2, 1, 10, True),
 )
 
+_HAIKU_EOL = Lifecycle(
+    legacy=None,
+    end_of_life="2026-09-10",
+    source="'Claude 3 Haiku' model card, Amazon Bedrock user guide (read 2026-12-01): end of "
+    "life on 2026-09-10 in most Regions (us-east-1 and us-west-2 among them); requests fail with "
+    "ResourceNotFoundException. The Legacy start date is not on the card.",
+)
+_LLAMA32_EOL = Lifecycle(
+    legacy=None,
+    end_of_life="2026-07-07",
+    source="Public tracker of the Bedrock lifecycle table, awslabs/startups#304 (2026-09-18): "
+    "Llama 3.2, all sizes, EOL 2026-07-07; the table no longer lists models past EOL. Legacy "
+    "start not found.",
+)
+_TITAN_EOL = Lifecycle(
+    legacy="2025-02-11",
+    end_of_life="2025-12-18",
+    source="No dated AWS page found (the Titan Text rows left the lifecycle and fine-tuning "
+    "tables). langchain4j/langchain4j#2532 (2025-02-11): Legacy with an end-of-life notice; "
+    "weaviate/weaviate#10053 (2025-12-18) and newrelic/newrelic-dotnet-agent#3373 (2025-12-29) "
+    "remove the end-of-life Titan Text Lite and Express. The EOL date is the earliest report "
+    "(all read 2026-12-01).",
+)
+_NOVA2_SOURCE = (
+    "Fine-tuning table (custom-model-supported.html, read 2026-12-01): "
+    "amazon.nova-2-lite-v1:0:256k in us-east-1. No Nova 2 hyperparameter table was found: the "
+    "Nova v1 ranges (cm-hp-nova-mm.html) are assumed. On demand it is called through an "
+    "inference profile only (langchain-ai/langchain-aws#1019)."
+)
+
 FAMILIES: tuple[ModelFamily, ...] = (
     ModelFamily(
         "nova-micro", "Amazon Nova Micro", "Amazon", "amazon.nova-micro-v1:0",
@@ -121,67 +200,100 @@ FAMILIES: tuple[ModelFamily, ...] = (
     ),
     ModelFamily(
         "nova-pro", "Amazon Nova Pro", "Amazon", "amazon.nova-pro-v1:0",
-        "amazon.nova-pro-v1:0:300k", frozenset({FINE_TUNING}), CONVERSATION,
+        "amazon.nova-pro-v1:0:300k", frozenset({FINE_TUNING, DISTILLATION}), CONVERSATION,
         _NOVA_HP, on_demand_deployment=True, input_modalities=("TEXT", "IMAGE"),
+    ),
+    ModelFamily(
+        "nova-2-lite", "Amazon Nova 2 Lite", "Amazon", "amazon.nova-2-lite-v1:0",
+        "amazon.nova-2-lite-v1:0:256k", frozenset({FINE_TUNING}), CONVERSATION,
+        _NOVA_HP, on_demand_deployment=True, input_modalities=("TEXT", "IMAGE"),
+        profile="us.amazon.nova-2-lite-v1:0",
+        life=Lifecycle(source=_NOVA2_SOURCE),
     ),
     ModelFamily(
         "claude-3-haiku", "Anthropic Claude 3 Haiku", "Anthropic",
         "anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-haiku-20240307-v1:0:200k",
         frozenset({FINE_TUNING}), CLAUDE_MESSAGES, _HAIKU_HP, invoke_format=ANTHROPIC_MESSAGES,
+        regions=("us-west-2",), life=_HAIKU_EOL,
     ),
     ModelFamily(
         "llama-3-1-8b", "Meta Llama 3.1 8B Instruct", "Meta", "meta.llama3-1-8b-instruct-v1:0",
         "meta.llama3-1-8b-instruct-v1:0:128k", frozenset({FINE_TUNING}), PROMPT_COMPLETION,
-        _LLAMA_HP, invoke_format=LLAMA_PROMPT,
+        _LLAMA_HP, invoke_format=LLAMA_PROMPT, regions=("us-west-2",),
+        profile="us.meta.llama3-1-8b-instruct-v1:0",
     ),
     ModelFamily(
         "llama-3-1-70b", "Meta Llama 3.1 70B Instruct", "Meta", "meta.llama3-1-70b-instruct-v1:0",
         "meta.llama3-1-70b-instruct-v1:0:128k", frozenset({FINE_TUNING}), PROMPT_COMPLETION,
-        _LLAMA_HP, invoke_format=LLAMA_PROMPT,
+        _LLAMA_HP, invoke_format=LLAMA_PROMPT, regions=("us-west-2",),
+        profile="us.meta.llama3-1-70b-instruct-v1:0",
     ),
     ModelFamily(
         "llama-3-2-1b", "Meta Llama 3.2 1B Instruct", "Meta", "meta.llama3-2-1b-instruct-v1:0",
         "meta.llama3-2-1b-instruct-v1:0:128k", frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP,
-        invoke_format=LLAMA_PROMPT,
+        invoke_format=LLAMA_PROMPT, regions=("us-west-2",), life=_LLAMA32_EOL,
+        profile="us.meta.llama3-2-1b-instruct-v1:0",
     ),
     ModelFamily(
         "llama-3-2-3b", "Meta Llama 3.2 3B Instruct", "Meta", "meta.llama3-2-3b-instruct-v1:0",
         "meta.llama3-2-3b-instruct-v1:0:128k", frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP,
-        invoke_format=LLAMA_PROMPT,
+        invoke_format=LLAMA_PROMPT, regions=("us-west-2",), life=_LLAMA32_EOL,
+        profile="us.meta.llama3-2-3b-instruct-v1:0",
     ),
     ModelFamily(
         "llama-3-2-11b", "Meta Llama 3.2 11B Vision Instruct", "Meta",
         "meta.llama3-2-11b-instruct-v1:0", "meta.llama3-2-11b-instruct-v1:0:128k",
         frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP, input_modalities=("TEXT", "IMAGE"),
-        invoke_format=LLAMA_PROMPT,
+        invoke_format=LLAMA_PROMPT, regions=("us-west-2",), life=_LLAMA32_EOL,
+        profile="us.meta.llama3-2-11b-instruct-v1:0",
     ),
     ModelFamily(
         "llama-3-2-90b", "Meta Llama 3.2 90B Vision Instruct", "Meta",
         "meta.llama3-2-90b-instruct-v1:0", "meta.llama3-2-90b-instruct-v1:0:128k",
         frozenset({FINE_TUNING}), CONVERSATION, _LLAMA_HP, input_modalities=("TEXT", "IMAGE"),
-        invoke_format=LLAMA_PROMPT,
+        invoke_format=LLAMA_PROMPT, regions=("us-west-2",), life=_LLAMA32_EOL,
+        profile="us.meta.llama3-2-90b-instruct-v1:0",
     ),
     ModelFamily(
         "titan-text-lite", "Amazon Titan Text G1 - Lite", "Amazon", "amazon.titan-text-lite-v1",
         "amazon.titan-text-lite-v1:0:4k", frozenset({FINE_TUNING, CONTINUED_PRE_TRAINING}),
-        PROMPT_COMPLETION, _TITAN_HP, lifecycle="LEGACY", invoke_format=TITAN_TEXT,
-        converse_system=False,
+        PROMPT_COMPLETION, _TITAN_HP, life=_TITAN_EOL, invoke_format=TITAN_TEXT,
+        converse_system=False, regions=("us-east-1", "us-west-2"),
     ),
     ModelFamily(
         "titan-text-express", "Amazon Titan Text G1 - Express", "Amazon",
         "amazon.titan-text-express-v1", "amazon.titan-text-express-v1:0:8k",
         frozenset({FINE_TUNING, CONTINUED_PRE_TRAINING}), PROMPT_COMPLETION, _TITAN_HP,
-        lifecycle="LEGACY", invoke_format=TITAN_TEXT, converse_system=False,
+        life=_TITAN_EOL, invoke_format=TITAN_TEXT, converse_system=False,
+        regions=("us-east-1", "us-west-2"),
     ),
 )  # fmt: skip
 
 
 DISTILLATION_TEACHERS: dict[str, tuple[str, ...]] = {
     "amazon.nova-pro-v1:0": ("amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"),
+    "amazon.nova-premier-v1:0": (
+        "amazon.nova-pro-v1:0",
+        "amazon.nova-lite-v1:0",
+        "amazon.nova-micro-v1:0",
+    ),
 }
 """Teacher model id to the student base models Bedrock pairs it with, among the workshop's
-families (the user guide's distillation table, checked 2026-11; it also pairs Nova Premier,
-Anthropic and Meta teachers with students the workshop does not use)."""
+families ("Customizing Amazon Nova models" of the Nova user guide, read 2026-12-01: Micro and
+Lite are students, Pro is a teacher and a student, Premier a teacher; the Bedrock table also
+pairs Anthropic and Meta teachers with students the workshop does not use)."""
+
+TEACHER_LIFECYCLE: dict[str, Lifecycle] = {
+    "amazon.nova-pro-v1:0": _ACTIVE,
+    "amazon.nova-premier-v1:0": Lifecycle(
+        legacy="2026-03-13",
+        end_of_life="2026-09-14",
+        source="'Amazon Nova Premier' model card, Amazon Bedrock user guide (read 2026-12-01): "
+        "EOL date 2026-09-14 (the same card also says 'EOL no sooner than 2026-10-31'; the "
+        "earlier date is taken).",
+    ),
+}
+"""Lifecycle of the teachers that are not customizable families themselves."""
 
 
 def check_distillation_pair(teacher: str, student: str) -> None:
@@ -193,6 +305,13 @@ def check_distillation_pair(teacher: str, student: str) -> None:
     if students is None:
         raise WorkshopError(
             f"{teacher} is not a distillation teacher the workshop knows.", f"Use one: {pairs}."
+        )
+    life = TEACHER_LIFECYCLE.get(teacher_id, _ACTIVE)
+    if life.status() == EOL:
+        raise WorkshopError(
+            f"The teacher {teacher_id} reached end of life on {life.end_of_life}; Bedrock "
+            "refuses calls to it.",
+            "Use amazon.nova-pro-v1:0 as the teacher.",
         )
     if student_fam.model_id not in students:
         raise WorkshopError(
@@ -231,9 +350,23 @@ def family(model_id: str) -> ModelFamily:
     return fam
 
 
-def check_hyperparameters(model_id: str, values: dict[str, object]) -> dict[str, str]:
-    """Check names and ranges; return the full set (defaults filled in) as Bedrock strings."""
+def check_hyperparameters(
+    model_id: str, values: dict[str, object], customization_type: str = FINE_TUNING
+) -> dict[str, str]:
+    """Check names and ranges; return the full set (defaults filled in) as Bedrock strings.
+
+    DISTILLATION takes none: the user guide's hyperparameter pages have no table for it and
+    AWS's distillation samples (aws-samples/amazon-bedrock-samples, read 2026-12-01) send
+    none, so any value is refused rather than guessed.
+    """
     fam = family(model_id)
+    if customization_type == DISTILLATION:
+        if values:
+            raise WorkshopError(
+                f"Bedrock takes no hyperparameters for distillation, not {sorted(values)}.",
+                "Leave them out: Bedrock chooses how the student is trained.",
+            )
+        return {}
     known = {h.name: h for h in fam.hyperparameters}
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -446,3 +579,28 @@ def invocation_table() -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("family")
+
+
+def live_families(customization_type: str, day: str = CHECKED) -> list[ModelFamily]:
+    """Families Bedrock still customizes this way (Active on ``day``), in registry order."""
+    return [
+        fam
+        for fam in FAMILIES
+        if customization_type in fam.customizations and fam.life.status(day) == ACTIVE
+    ]
+
+
+def alternatives(customization_type: str, day: str = CHECKED) -> str:
+    """A sentence naming the live families for ``customization_type`` and their Regions."""
+    live = live_families(customization_type, day)
+    if not live:
+        return (
+            f"Bedrock offers no live base model for {customization_type} any more. What "
+            "remains: adapt an open-weight model yourself and bring it into Bedrock with "
+            "Custom Model Import (create_model_import_job), or fine-tune a live model."
+        )
+    return (
+        "Use one of: "
+        + "; ".join(f"{fam.model_id} ({', '.join(fam.regions)})" for fam in live)
+        + "."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -29,11 +30,149 @@ def check_region(region: str) -> None:
         )
 
 
+class PreflightStop(WorkshopError):
+    """The notebook stops on purpose before its first billable call: nothing was created.
+
+    The runner records the reason in ``summary.json`` and goes on with the next notebook.
+    """
+
+
+def check_lifecycle(model_id: str, *, serve_with_throughput: bool = False) -> str:
+    """Ask Bedrock where the base model stands; stop when it cannot be used for this path.
+
+    Stops at end of life, and at Legacy when the path needs a new provisioned throughput
+    (Bedrock creates none for Legacy models) or when Bedrock says the account may not use it
+    (new customers cannot use Legacy models). Returns ACTIVE or LEGACY.
+    """
+    family = models.family(model_id)
+    region = clients.region()
+    bedrock = clients.client("bedrock")
+    try:
+        details = bedrock.get_foundation_model(modelIdentifier=family.customization_id)
+    except ClientError as err:
+        message = err.response["Error"].get("Message", "")
+        if error_code(err) == "ResourceNotFoundException":
+            when = f" on {family.life.end_of_life}" if family.life.end_of_life else ""
+            raise PreflightStop(
+                f"{family.name} ({family.customization_id}) cannot be customized in {region}: "
+                f"Bedrock answers '{message}'. The workshop's registry says it reached end of "
+                f"life{when}.",
+                _alternatives(family),
+            ) from err
+        raise WorkshopError(
+            f"Asking Bedrock about {family.customization_id} failed ({error_code(err)}): {message}",
+            "Your principal needs bedrock:GetFoundationModel; ask your administrator.",
+        ) from err
+    status = details["modelDetails"].get("modelLifecycle", {}).get("status", "ACTIVE")
+    if status == models.LEGACY and serve_with_throughput:
+        raise PreflightStop(
+            f"{family.name} is Legacy in {region}: Bedrock creates no new provisioned "
+            "throughput for a Legacy model, so a model trained on it could not be served.",
+            _alternatives(family),
+        )
+    return str(status)
+
+
+class NotServed(PreflightStop):
+    """A model was trained but is not served: the account cannot serve it yet (no model units).
+
+    Raised where the notebook would create the endpoint, when ``train_without_serving`` let
+    it train anyway; the runner records the notebook as stopped, with this reason.
+    """
+
+
+CUSTOM_UNITS_CODE = "L-BE77399C"
+CUSTOM_UNITS_NAME = "Model units no-commitment Provisioned Throughputs across custom models"
+"""The Service Quotas entry that holds an account's no-commitment units for custom models."""
+
+
+@dataclass(frozen=True)
+class ServingPlan:
+    """How the notebook will serve its custom model, decided before anything is trained."""
+
+    kind: str  # "deployment", "provisioned-throughput" or "none"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"Serving: {self.kind} ({self.reason})"
+
+
+def check_serving(
+    model_id: str,
+    *,
+    provisioned: bool = False,
+    model_units: int = 1,
+    train_without_serving: bool = False,
+) -> ServingPlan:
+    """Decide how the custom model will be served, and stop now if it could not be.
+
+    A family with on-demand deployments needs nothing more. Provisioned throughput needs a
+    model that is not Legacy and no-commitment model units: "Before you can purchase a
+    Provisioned Throughput (with commitment or no commitment), you must first visit the AWS
+    support center to request MUs" (Purchase a Provisioned Throughput, Amazon Bedrock user
+    guide, read 2026-12-01), and a new account has none. Without units the notebook stops
+    here, before training is paid for, unless ``train_without_serving`` says to train anyway.
+    """
+    family = models.family(model_id)
+    if not provisioned and family.on_demand_deployment:
+        return ServingPlan("deployment", "on demand, billed per token, nothing while idle")
+    check_lifecycle(model_id, serve_with_throughput=True)
+    units = _custom_units()
+    if units is None or units >= model_units:
+        found = "unknown (Service Quotas did not answer)" if units is None else f"{units:g}"
+        return ServingPlan(
+            "provisioned-throughput", f"{model_units} model unit(s); the account has {found}"
+        )
+    why = (
+        f"Serving {family.name} needs a provisioned throughput of {model_units} model unit(s), "
+        f"and the account has {units:g} (Service Quotas: '{CUSTOM_UNITS_NAME}', "
+        f"code {CUSTOM_UNITS_CODE})."
+    )
+    ask = (
+        "Request an increase of that quota in the Service Quotas console (Amazon Bedrock), or "
+        "open a support case for model units; it can take days. Then run the notebook again."
+    )
+    if train_without_serving:
+        return ServingPlan("none", f"{why} train_without_serving=True: training only. {ask}")
+    raise PreflightStop(
+        f"{why} Training now would pay for a model this account cannot serve yet.",
+        f"{ask} To train anyway and serve later, set train_without_serving=True"
+        + (
+            "; or serve on demand (provisioned_throughput=False)."
+            if family.on_demand_deployment
+            else "."
+        ),
+    )
+
+
+def _custom_units() -> float | None:
+    """The account's no-commitment model units for custom models, or None if unknown."""
+    try:
+        pages = clients.client("service-quotas").get_paginator("list_service_quotas")
+        for page in pages.paginate(ServiceCode="bedrock"):
+            for quota in page["Quotas"]:
+                if quota["QuotaCode"] == CUSTOM_UNITS_CODE or quota["QuotaName"].lower() == (
+                    CUSTOM_UNITS_NAME.lower()
+                ):
+                    return float(quota["Value"])
+    except ClientError:
+        return None
+    return None
+
+
+def _alternatives(family: models.ModelFamily) -> str:
+    return " ".join(models.alternatives(t) for t in sorted(family.customizations))
+
+
 def check_customization(model_id: str, customization_type: str) -> pd.DataFrame:
-    """Check the region offers ``model_id`` for ``customization_type``; return what it offers."""
+    """Check the region offers ``model_id`` for ``customization_type``; return what it offers.
+
+    Stops first, with a :class:`PreflightStop`, when the model has reached end of life.
+    """
     family = models.family(model_id)
     region = clients.region()
     check_region(region)
+    check_lifecycle(model_id)
     try:
         found = clients.client("bedrock").list_foundation_models(
             byCustomizationType=customization_type
@@ -62,11 +201,14 @@ def check_customization(model_id: str, customization_type: str) -> pd.DataFrame:
     )
     if family.customization_id not in set(table.get("model id", [])):
         offered = ", ".join(table["model id"]) if len(table) else "none"
+        where = ", ".join(family.regions)
         raise WorkshopError(
             f"{region} does not offer {family.name} ({family.customization_id}) for "
             f"{customization_type}.",
-            f"Pick a region that does (us-east-1 is a safe choice) or one of the models offered "
-            f"here: {offered}.",
+            f"Bedrock customizes {family.name} in {where}: set the parameter region to "
+            f"{family.regions[0]!r} (in 00_setup.ipynb too), or pick one of the models offered "
+            f"here: {offered}."
+            + ("" if len(table) else " " + models.alternatives(customization_type)),
         )
     return table
 

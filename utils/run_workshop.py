@@ -76,7 +76,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _ERROR_MARKER_TAG = "papermill-error-cell-tag"
 _INJECTED_TAG = "injected-parameters"
 
-Status = Literal["ok", "failed", "skipped"]
+Status = Literal["ok", "stopped", "failed", "skipped"]
+STOP_ERRORS = frozenset({"PreflightStop", "NotServed"})
+"""The exceptions a notebook raises to stop on purpose (utils.preflight): before anything
+billable, or after training a model the account cannot serve yet."""
 
 log = logging.getLogger("utils.run_workshop")
 
@@ -100,7 +103,8 @@ class NotebookRun:
 
     Attributes:
         name: Path of the notebook relative to the root, as listed in the series.
-        status: ``ok``, ``failed`` or ``skipped``.
+        status: ``ok``, ``stopped`` (at its preflight, on purpose, before anything billable;
+            the reason is in ``error``), ``failed`` or ``skipped``.
         seconds: Wall time spent executing it.
         output: Path of the executed notebook relative to the run folder, or None if skipped.
         results: What the notebook recorded with ``State.record_result``.
@@ -561,7 +565,7 @@ def run(
         run=run_name,
         backend=backend,
         region=region,
-        ok=not interrupted and all(nb.status == "ok" for nb in entries),
+        ok=not interrupted and all(nb.status in ("ok", "stopped") for nb in entries),
         seconds=round(time.monotonic() - started, 1),
         notebooks=entries,
         run_dir=run_dir,
@@ -617,16 +621,19 @@ def _run_selected(
         except Exception as exc:  # a dead kernel, a timeout, a kernel that never started
             error = {**_cell_error(source, output, None), "ename": type(exc).__name__}
             error["evalue"] = str(exc)
+        stopped_on_purpose = error is not None and error.get("ename") in STOP_ERRORS
         entry = NotebookRun(
             name=name,
-            status="ok" if error is None else "failed",
+            status="ok" if error is None else ("stopped" if stopped_on_purpose else "failed"),
             seconds=round(time.monotonic() - t0, 1),
             output=output.relative_to(run_dir).as_posix() if output.exists() else None,
             results=_results(state_file, name),
             error=error,
         )
         entries.append(entry)
-        if error is not None:
+        if stopped_on_purpose:
+            log.warning("%s stopped at its preflight: %s", name, entry.describe_error())
+        elif error is not None or interrupted:
             stopped = True
             log.error("%s failed at %s", name, entry.describe_error())
     return entries, interrupted

@@ -25,7 +25,9 @@ a HEAD request for existence and size, and a ranged GET of the first bytes to re
 image's format and dimensions from its header, at most ``max_media_checks`` distinct
 objects per file. Pass ``check_media=False`` to validate without access to Amazon S3.
 
-Token counts are estimates: characters / 6 (see :func:`utils.datasets.estimate_tokens`).
+Token counts are conservative estimates, characters / 3 (:func:`utils.datasets.estimate_tokens`);
+given a ``token_counter`` (:func:`utils.tokens.bedrock_counter`), a record the estimate puts
+over a limit is counted exactly before it is refused, and the report says which was used.
 Not checked: per-record token limits of prompt/completion and conversation fine-tuning,
 and image or video sizes for Amazon Nova (its fine-tuning guide gives no figures).
 """
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from utils import models
 from utils.datasets import estimate_tokens
 from utils.errors import WorkshopError, error_code
 
@@ -61,6 +64,7 @@ MEDIA_HEADER_BYTES = 64 * 1024
 """Bytes fetched per ranged GET when reading an image header (at most 4 such reads per image)."""
 
 JOBS = ("fine-tuning", "continued-pretraining", "distillation")
+CONVERSATION_SCHEMA = "bedrock-conversation-2024"
 """Customization jobs the validator knows."""
 
 SPLITS = ("train", "validation")
@@ -95,6 +99,7 @@ RULES: dict[str, str] = {
     "text.reserved": "A text contains a string the model reserves.",
     "tokens.max": "A record has more (estimated) tokens than the model accepts.",
     "system.count": "The system list has the wrong number of blocks.",
+    "schema.version": "schemaVersion is not 'bedrock-conversation-2024' (distillation prompts).",
     "messages.count": "A record has too few or too many messages.",
     "messages.role": "A message role is not 'user' or 'assistant'.",
     "messages.first_user": "The first message is not from the user.",
@@ -188,9 +193,12 @@ def _nova(media: frozenset[str], no_media_rule: str = "media.not_supported") -> 
 
 
 # Distillation takes prompts in the conversation format for every student model.
+# 100 to 15,000 prompts ("Prepare data for distilling", Amazon Nova user guide, and the
+# Bedrock distillation data page, read 2026-12-01).
 _DISTILLATION = DatasetRules(
     format="distillation",
     min_records={"train": 100},
+    max_records={"train": 15_000},
     max_bytes=1024**3,
     count_valid_only=True,
 )
@@ -220,73 +228,43 @@ _LLAMA_32_VISION = replace(
     max_image_side=8192,
 )
 
+_JOB_NAMES = {
+    "FINE_TUNING": "fine-tuning",
+    "CONTINUED_PRE_TRAINING": "continued-pretraining",
+    "DISTILLATION": "distillation",
+}
+
+
+def _rules(fam: models.ModelFamily, customization_type: str) -> DatasetRules:
+    """The dataset rules of one family for one customization type."""
+    if customization_type == "DISTILLATION":
+        return _DISTILLATION
+    if customization_type == "CONTINUED_PRE_TRAINING":
+        return _TITAN_CPT
+    if fam.data_format == models.CLAUDE_MESSAGES:
+        return _CLAUDE
+    if fam.data_format == models.PROMPT_COMPLETION:
+        return _PROMPT_COMPLETION
+    if fam.provider == "Meta":
+        return _LLAMA_32_VISION if "IMAGE" in fam.input_modalities else _LLAMA_32_TEXT
+    if "IMAGE" in fam.input_modalities:
+        return _nova(frozenset({"image", "video"}))
+    return _nova(frozenset(), no_media_rule="media.micro")
+
+
+# One list of models for the registry and the validator: every family of utils.models, with
+# the rules of each customization type it supports there.
 MODELS: dict[str, ModelInfo] = {
-    info.model_id: info
-    for info in (
-        ModelInfo(
-            "amazon.nova-micro-v1:0",
-            "Amazon Nova Micro",
-            {
-                "fine-tuning": _nova(frozenset(), no_media_rule="media.micro"),
-                "distillation": _DISTILLATION,
-            },
-        ),
-        ModelInfo(
-            "amazon.nova-lite-v1:0",
-            "Amazon Nova Lite",
-            {"fine-tuning": _nova(frozenset({"image", "video"})), "distillation": _DISTILLATION},
-        ),
-        ModelInfo(
-            "amazon.nova-pro-v1:0",
-            "Amazon Nova Pro",
-            {"fine-tuning": _nova(frozenset({"image", "video"})), "distillation": _DISTILLATION},
-        ),
-        ModelInfo(
-            "amazon.titan-text-lite-v1",
-            "Amazon Titan Text Lite",
-            {"fine-tuning": _PROMPT_COMPLETION, "continued-pretraining": _TITAN_CPT},
-        ),
-        ModelInfo(
-            "amazon.titan-text-express-v1",
-            "Amazon Titan Text Express",
-            {"fine-tuning": _PROMPT_COMPLETION, "continued-pretraining": _TITAN_CPT},
-        ),
-        ModelInfo(
-            "meta.llama3-1-8b-instruct-v1:0",
-            "Meta Llama 3.1 8B Instruct",
-            {"fine-tuning": _PROMPT_COMPLETION, "distillation": _DISTILLATION},
-        ),
-        ModelInfo(
-            "meta.llama3-1-70b-instruct-v1:0",
-            "Meta Llama 3.1 70B Instruct",
-            {"fine-tuning": _PROMPT_COMPLETION},
-        ),
-        ModelInfo(
-            "meta.llama3-2-1b-instruct-v1:0",
-            "Meta Llama 3.2 1B Instruct",
-            {"fine-tuning": _LLAMA_32_TEXT},
-        ),
-        ModelInfo(
-            "meta.llama3-2-3b-instruct-v1:0",
-            "Meta Llama 3.2 3B Instruct",
-            {"fine-tuning": _LLAMA_32_TEXT},
-        ),
-        ModelInfo(
-            "meta.llama3-2-11b-instruct-v1:0",
-            "Meta Llama 3.2 11B Vision Instruct",
-            {"fine-tuning": _LLAMA_32_VISION},
-        ),
-        ModelInfo(
-            "meta.llama3-2-90b-instruct-v1:0",
-            "Meta Llama 3.2 90B Vision Instruct",
-            {"fine-tuning": _LLAMA_32_VISION},
-        ),
-        ModelInfo(
-            "anthropic.claude-3-haiku-20240307-v1:0",
-            "Anthropic Claude 3 Haiku",
-            {"fine-tuning": _CLAUDE, "distillation": _DISTILLATION},
-        ),
+    fam.model_id: ModelInfo(
+        fam.model_id,
+        fam.name,
+        {
+            _JOB_NAMES[ctype]: _rules(fam, ctype)
+            for ctype in sorted(fam.customizations)
+            if ctype in _JOB_NAMES
+        },
     )
+    for fam in models.FAMILIES
 }
 """Base models the validator knows, by Bedrock model id."""
 
@@ -409,6 +387,8 @@ class ValidationReport:
     max_problems: int = MAX_PROBLEMS
     media_checked: int = 0
     media_unchecked: int = 0
+    token_method: str | None = None
+    """How tokens were counted, for models with a token limit per record."""
 
     @property
     def valid(self) -> bool:
@@ -443,6 +423,8 @@ class ValidationReport:
             line += f"; {self.media_checked} media file(s) checked in Amazon S3"
             if self.media_unchecked:
                 line += f", {self.media_unchecked} reference(s) not checked"
+        if self.token_method:
+            line += f"; tokens {self.token_method}"
         if self.valid:
             return line + "; no problems."
         by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(self.counts_by_rule.items()))
@@ -899,8 +881,10 @@ class _Checker:
         model_name: str,
         dataset_bucket: str | None,
         probe: _MediaProbe | None = None,
+        token_counter: Callable[[str], int] | None = None,
     ) -> None:
         self.rules = rules
+        self.token_counter = token_counter
         self.model_name = model_name
         self.dataset_bucket = dataset_bucket
         self.probe = probe
@@ -993,14 +977,19 @@ class _Checker:
 
     def _tokens(self, text: str, path: str, emit: Emit) -> None:
         limit = self.rules.max_tokens
-        if limit is not None and (n := estimate_tokens(text)) > limit:
-            emit(
-                path,
-                "tokens.max",
-                f"holds about {n:,} tokens (estimated at 6 characters a token); "
-                f"the limit is {limit:,}: shorten it or split it into several records "
-                "(utils.datasets.chunk_text).",
-            )
+        if limit is None or (n := estimate_tokens(text)) <= limit:
+            return
+        how = "estimated at 3 characters a token"
+        if self.token_counter is not None:
+            n, how = self.token_counter(text), "counted with Bedrock's CountTokens"
+            if n <= limit:
+                return
+        emit(
+            path,
+            "tokens.max",
+            f"holds about {n:,} tokens ({how}); the limit is {limit:,}: shorten it or split "
+            "it into several records (utils.datasets.chunk_text).",
+        )
 
     # ---- Claude 3 Haiku: string system and string contents
     def _claude(self, record: dict[Any, Any], emit: Emit) -> None:
@@ -1033,6 +1022,15 @@ class _Checker:
         ok = _check_keys(
             record, "", {"messages": list}, {"schemaVersion": str, "system": list}, emit
         )
+        # "Prepare your training datasets for distillation" (Amazon Bedrock user guide, read
+        # 2026-12-01) requires this exact value; fine-tuning takes any string (Nova's page).
+        if distill and record.get("schemaVersion") != CONVERSATION_SCHEMA:
+            emit(
+                "schemaVersion",
+                "schema.version",
+                f"is {record.get('schemaVersion')!r}; distillation prompts need exactly "
+                f"{CONVERSATION_SCHEMA!r}.",
+            )
         if ok["system"]:
             blocks = record["system"]
             if distill and len(blocks) != 1:
@@ -1724,6 +1722,7 @@ def _setup(
     max_problems: int,
     check_media: bool = False,
     max_media_checks: int = MAX_MEDIA_CHECKS,
+    token_counter: Callable[[str], int] | None = None,
 ) -> tuple[ValidationReport, DatasetRules, _Checker]:
     info, job_name, rules = rules_for(job, model)
     if split not in SPLITS:
@@ -1737,7 +1736,14 @@ def _setup(
         if check_media and rules.media
         else None
     )
-    checker = _Checker(rules, info.name, parts[0] if parts else None, probe)
+    checker = _Checker(rules, info.name, parts[0] if parts else None, probe, token_counter)
+    if rules.max_tokens is not None:
+        report.token_method = (
+            "estimated at 3 characters a token, and counted with Bedrock's CountTokens "
+            "where the estimate is over the limit"
+            if token_counter
+            else "estimated at 3 characters a token (conservative; no CountTokens)"
+        )
     return report, rules, checker
 
 
@@ -1751,6 +1757,7 @@ def validate_file(
     max_media_checks: int = MAX_MEDIA_CHECKS,
     max_line_bytes: int = MAX_LINE_BYTES,
     max_problems: int = MAX_PROBLEMS,
+    token_counter: Callable[[str], int] | None = None,
 ) -> ValidationReport:
     """Validate a JSON Lines file (local path or ``s3://bucket/key``) for a customization job.
 
@@ -1769,13 +1776,16 @@ def validate_file(
             counted in ``media_unchecked``, not fetched.
         max_line_bytes: Lines longer than this are reported and skipped unread.
         max_problems: Problems kept in the report (all are counted).
+        token_counter: An exact count (:func:`utils.tokens.bedrock_counter`) for records the
+            conservative estimate puts over the model's limit; None keeps the estimate.
 
     Raises:
         WorkshopError: Unknown job, model or split, or a job the model does not support.
     """
     report, rules, checker = _setup(
-        str(source), job, model, split, max_problems, check_media, max_media_checks
-    )
+        str(source), job, model, split, max_problems, check_media, max_media_checks,
+        token_counter,
+    )  # fmt: skip
     stream = _open_source(source, report)
     if stream is None:
         return report
@@ -1834,16 +1844,18 @@ def validate_records(
     check_media: bool = False,
     max_media_checks: int = MAX_MEDIA_CHECKS,
     max_problems: int = MAX_PROBLEMS,
+    token_counter: Callable[[str], int] | None = None,
 ) -> ValidationReport:
     """Validate records already in memory (``line`` in problems is the 1-based position).
 
-    Media objects are not fetched unless ``check_media`` is True (see :func:`validate_file`).
+    Media objects are not fetched unless ``check_media`` is True; ``token_counter`` is as for
+    :func:`validate_file`.
 
     Raises:
         WorkshopError: Unknown job, model or split, or a job the model does not support.
     """
     report, rules, checker = _setup(
-        source, job, model, split, max_problems, check_media, max_media_checks
+        source, job, model, split, max_problems, check_media, max_media_checks, token_counter
     )
     engine = _Engine(report, checker)
     for number, record in enumerate(records, start=1):
@@ -1957,6 +1969,7 @@ def validate_dataset(
     max_media_checks: int = MAX_MEDIA_CHECKS,
     max_line_bytes: int = MAX_LINE_BYTES,
     max_problems: int = MAX_PROBLEMS,
+    token_counter: Callable[[str], int] | None = None,
 ) -> DatasetReport:
     """Validate a training file and an optional validation file, and the limits on both.
 
@@ -1975,6 +1988,7 @@ def validate_dataset(
         "max_media_checks": max_media_checks,
         "max_line_bytes": max_line_bytes,
         "max_problems": max_problems,
+        "token_counter": token_counter,
     }
     report = DatasetReport(
         train=validate_file(train, split="train", **options),

@@ -305,7 +305,8 @@ RULE_SETS = {
     "titan-prompt-completion": ("fine-tuning", "amazon.titan-text-lite-v1"),
     "titan-cpt": ("continued-pretraining", "amazon.titan-text-lite-v1"),
     "claude-3-haiku-messages": ("fine-tuning", "anthropic.claude-3-haiku-20240307-v1:0"),
-    "distillation-prompts": ("distillation", "meta.llama3-1-8b-instruct-v1:0"),
+    # A student Bedrock documents for distillation ("Customizing Amazon Nova models").
+    "distillation-prompts": ("distillation", "amazon.nova-micro-v1:0"),
 }
 
 # Records per file. Each is at or above the documented (or AWS-validator) minimum for its rule
@@ -313,9 +314,11 @@ RULE_SETS = {
 SIZES = {
     "nova-conversation": 10,
     "nova-micro-conversation": 10,
-    "llama-3.2-conversation": 10,
-    "llama-3.2-vision-conversation": 10,
-    "llama-3.1-prompt-completion": 10,
+    # "Prepare data for fine-tuning your models": Llama takes 100 to 10,000 records across the
+    # training and validation files.
+    "llama-3.2-conversation": 100,
+    "llama-3.2-vision-conversation": 100,
+    "llama-3.1-prompt-completion": 100,
     "titan-prompt-completion": 10,
     "titan-cpt": 10,
     "claude-3-haiku-messages": 32,
