@@ -259,7 +259,6 @@ def test_estimate_tokens_three_characters_a_token() -> None:
 
 def test_the_estimate_stays_above_a_tokenizer_like_count_for_prose_not_for_code() -> None:
     from standin import tokens
-
     from utils import corpus
 
     prose = " ".join(corpus.botocore_documentation(["s3"])[:20])
