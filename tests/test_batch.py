@@ -10,7 +10,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from standin import StandIn
-from tests.helpers import NOTHING_LEFT, dialogue_records, make_bucket, make_role, remaining
+from tests.helpers import (
+    NOTHING_LEFT,
+    dialogue_records,
+    make_bucket,
+    make_role,
+    put_jsonl,
+    remaining,
+)
 from tests.test_local_standin import BEDROCK, _checked
 from utils import batch, cleanup, clients, s3
 from utils.errors import WorkshopError
@@ -210,3 +217,34 @@ def test_compare_uses_one_batch_job_per_model_above_the_threshold(
         runners, records[:10], batch=settings, progress=False
     )  # below the threshold: on demand, no new job
     assert small.failures == 0 and len(state.resources("batch-inference-job")) == 2
+
+
+def test_compare_calls_endpoints_one_record_at_a_time_since_batch_refuses_them(
+    place: dict[str, str], state: State, aws: StandIn
+) -> None:
+    from utils import deploy, evaluation, jobs
+
+    rows = dialogue_records(100)
+    train = put_jsonl(place["bucket"], "ft/train.jsonl", rows[:24])
+    job = jobs.start(state=state, key="ft", base_model="amazon.nova-micro-v1:0",
+                     training_uri=train, output_uri=f"s3://{place['bucket']}/ft/out/",
+                     role_arn=place["role"], hyperparameters={"epochCount": 1})  # fmt: skip
+    model_arn = jobs.wait(job, state, interval=0.05, progress=False)["outputModelArn"]
+    endpoint = deploy.serve(state=state, key="ft", model_arn=model_arn,
+                            base_model="amazon.nova-micro-v1:0", name_prefix="ft")  # fmt: skip
+    deploy.wait_ready(endpoint, state, interval=0.05, progress=False)
+    records = [{"prompt": r["messages"][0]["content"][0]["text"], "reference": "x"} for r in rows]
+    settings = evaluation.BatchSettings(
+        state=state, bucket=place["bucket"], role_arn=place["role"], threshold=100
+    )
+    runners = {
+        "base": evaluation.ConverseRunner("amazon.nova-micro-v1:0"),
+        "tuned": evaluation.ConverseRunner(endpoint.arn),
+    }
+    result = evaluation.compare(runners, records, batch=settings, progress=False)
+    assert result.failures == 0
+    assert len(state.resources("batch-inference-job")) == 1  # the base model only
+    assert result.outputs.groupby("model")["output"].count().to_dict() == {
+        "base": 100,
+        "tuned": 100,
+    }

@@ -119,6 +119,7 @@ def test_both_sides_check_the_same_day_and_mark_local_answers_the_same_way() -> 
 
 def test_every_fact_of_the_registry_names_its_source() -> None:
     for fam in models.FAMILIES:
+        assert "read 2026-" in fam.source, fam.model_id  # ids, Regions, format, ranges
         assert fam.life.source, fam.model_id
         assert "2026-" in fam.life.source or "read" in fam.life.source, fam.model_id
     for teacher, life in models.TEACHER_LIFECYCLE.items():

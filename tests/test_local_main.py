@@ -83,3 +83,27 @@ def test_lab_gives_jupyterlab_the_standin_environment(
     assert "AWS_PROFILE" not in seen["env"]
     assert seen["healthy"] is True
     assert not (tmp_path / "standin.json").exists()
+
+
+def test_python_m_standin_runs_a_command_with_its_environment_and_records_itself(
+    tmp_path: Path,
+) -> None:
+    record = tmp_path / "standin.json"
+    check = (
+        "import json, os, sys; env = json.load(open(sys.argv[1]))['env']; "
+        "ok = os.environ['AWS_ENDPOINT_URL'] == env['AWS_ENDPOINT_URL']; sys.exit(0 if ok else 3)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "standin", "--record", str(record), "--",
+         sys.executable, "-c", check, str(record)],
+        cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "export AWS_ENDPOINT_URL=https://127.0.0.1:" in done.stdout
+    assert not record.exists()  # removed when the stand-in stopped
+    failing = subprocess.run(
+        [sys.executable, "-m", "standin", "--", sys.executable, "-c", "raise SystemExit(7)"],
+        cwd=paths.ROOT, env=env, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert failing.returncode == 7  # the command's own exit status

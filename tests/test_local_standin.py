@@ -173,6 +173,19 @@ def test_every_served_operation_matches_botocore_output_shapes(
     call("PutModelInvocationLoggingConfiguration", loggingConfig=logging_config)
     assert call("GetModelInvocationLoggingConfiguration")["loggingConfig"] == logging_config
     call("DeleteModelInvocationLoggingConfiguration")
+    with pytest.raises(ClientError) as refused:  # Nova does not count tokens, as on Bedrock
+        runtime.count_tokens(
+            modelId="amazon.nova-micro-v1:0", input={"converse": {"messages": message}}
+        )
+    assert "doesn't support counting tokens" in refused.value.response["Error"]["Message"]
+    aws.play("established", TITAN_ERA)  # Claude 3 Haiku counts, before its end of life
+    counted = runtime.count_tokens(
+        modelId="anthropic.claude-3-haiku-20240307-v1:0",
+        input={"converse": {"messages": message}},
+    )
+    seen.add("CountTokens")
+    _checked(RUNTIME, "CountTokens", counted)
+    assert counted["inputTokens"] > 3
     assert seen == set(aws.bedrock.service.operations)
 
 

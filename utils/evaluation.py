@@ -791,6 +791,11 @@ def _batch_minimum() -> int:
     return batch.MIN_RECORDS
 
 
+def _is_endpoint(model_id: str) -> bool:
+    """Whether a model id names a provisioned throughput or a custom model deployment."""
+    return ":provisioned-model/" in model_id or ":custom-model-deployment/" in model_id
+
+
 def generate_batch(
     runners: Mapping[str, Runner],
     prompts: Sequence[str],
@@ -800,7 +805,10 @@ def generate_batch(
     """Like :func:`generate`, with one Bedrock batch inference job per model.
 
     Only :class:`ConverseRunner` models know their model id and settings, so other
-    runners are called one prompt at a time as usual.
+    runners are called one prompt at a time as usual. So are endpoints: batch inference
+    does not run on provisioned models ("Process multiple prompts with batch inference",
+    Amazon Bedrock user guide, read 2026-12-01) and no custom model deployment ARN fits
+    ``CreateModelInvocationJob.modelId``.
     """
     import pandas as pd
 
@@ -808,7 +816,7 @@ def generate_batch(
 
     frames = []
     for label, runner in runners.items():
-        if not isinstance(runner, ConverseRunner):
+        if not isinstance(runner, ConverseRunner) or _is_endpoint(runner.model_id):
             frames.append(generate({label: runner}, prompts, progress=progress))
             continue
         start = time.perf_counter()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from utils.errors import WorkshopError
@@ -108,6 +108,8 @@ class ModelFamily:
     aliases: tuple[str, ...] = field(default=())
     regions: tuple[str, ...] = ("us-east-1",)
     """Regions where Bedrock customizes it (fine-tuning table of the user guide)."""
+    source: str = ""
+    """Where the ids, Regions, data format, hyperparameters and serving come from."""
     profile: str | None = None
     """The inference profile to call the base model by on demand. Set where the bare id fails
     in some of the workshop's Regions: Nova 2 Lite (langchain-ai/langchain-aws#1019), Llama
@@ -155,6 +157,29 @@ _HAIKU_HP = (
     _hp("learningRateMultiplier", 1, 0.1, 2),
     _hp("earlyStoppingThreshold", 0.001, 0, 0.1),
     _hp("earlyStoppingPatience", 2, 1, 10, True),
+)
+
+_READ = "read 2026-12-01"
+_SRC_NOVA = (
+    f"{_FT_TABLE}; hyperparameters: 'Amazon Nova Understanding model customization "
+    f"hyperparameters' (cm-hp-nova-mm.html, {_READ}); on-demand deployment of custom Nova "
+    "models: the user guide's on-demand deployment page (read 2026-11, not re-read)"
+)
+_SRC_TITAN = (
+    f"{_FT_TABLE} (an earlier version of the page; the current one no longer lists Titan Text); "
+    "hyperparameters: 'Amazon Titan text model customization hyperparameters' "
+    "(cm-hp-titan-text.html, read 2026-11; re-read 2026-12-01 only for Titan Premier's rows); "
+    "Titan takes no system prompt in Converse"
+)
+_SRC_LLAMA = (
+    f"{_FT_TABLE}; hyperparameters: 'Meta Llama 3.1 model customization hyperparameters' "
+    f"(cm-hp-meta-llama31.html, {_READ}; the 3.2 page has the same ranges); served by "
+    "provisioned throughput only"
+)
+_SRC_HAIKU = (
+    f"{_FT_TABLE}; hyperparameters: 'Anthropic Claude 3 model customization hyperparameters' "
+    "(cm-hp-anth-claude-3.html, read 2026-11, not re-read: the model is past end of life); "
+    "served by provisioned throughput only"
 )
 
 _HAIKU_EOL = Lifecycle(
@@ -208,7 +233,7 @@ FAMILIES: tuple[ModelFamily, ...] = (
         "amazon.nova-2-lite-v1:0:256k", frozenset({FINE_TUNING}), CONVERSATION,
         _NOVA_HP, on_demand_deployment=True, input_modalities=("TEXT", "IMAGE"),
         profile="us.amazon.nova-2-lite-v1:0",
-        life=Lifecycle(source=_NOVA2_SOURCE),
+        life=Lifecycle(source=_NOVA2_SOURCE), source=_NOVA2_SOURCE,
     ),
     ModelFamily(
         "claude-3-haiku", "Anthropic Claude 3 Haiku", "Anthropic",
@@ -269,6 +294,16 @@ FAMILIES: tuple[ModelFamily, ...] = (
     ),
 )  # fmt: skip
 
+
+_SOURCES = {
+    "nova": _SRC_NOVA,
+    "titan": _SRC_TITAN,
+    "llama": _SRC_LLAMA,
+    "claude": _SRC_HAIKU,
+}
+FAMILIES = tuple(
+    replace(fam, source=fam.source or _SOURCES[fam.key.split("-")[0]]) for fam in FAMILIES
+)
 
 DISTILLATION_TEACHERS: dict[str, tuple[str, ...]] = {
     "amazon.nova-pro-v1:0": ("amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"),
