@@ -281,3 +281,12 @@ def test_a_legacy_model_is_stopped_before_training_when_it_would_need_a_throughp
     with pytest.raises(preflight.PreflightStop) as caught:
         preflight.check_serving("amazon.titan-text-lite-v1")
     assert "Legacy" in str(caught.value) and "no new provisioned" in str(caught.value)
+
+
+def test_a_new_account_is_stopped_before_a_legacy_model(aws: StandIn) -> None:
+    aws.play("new", "2025-06-01")  # Titan Text was Legacy then
+    with pytest.raises(preflight.PreflightStop) as caught:
+        preflight.check_lifecycle("amazon.titan-text-lite-v1")
+    assert "not open to accounts that have not used them" in str(caught.value)
+    aws.play("established", "2025-06-01")
+    assert preflight.check_lifecycle("amazon.titan-text-lite-v1") == "LEGACY"

@@ -52,11 +52,15 @@ def check_lifecycle(model_id: str, *, serve_with_throughput: bool = False) -> st
     except ClientError as err:
         message = err.response["Error"].get("Message", "")
         if error_code(err) == "ResourceNotFoundException":
-            when = f" on {family.life.end_of_life}" if family.life.end_of_life else ""
+            ours = family.life.status()
+            said = (
+                f"The workshop's registry says it reached end of life on {family.life.end_of_life}."
+                if ours == models.EOL
+                else f"The workshop's registry still has it as {ours}; Bedrock's answer wins."
+            )
             raise PreflightStop(
                 f"{family.name} ({family.customization_id}) cannot be customized in {region}: "
-                f"Bedrock answers '{message}'. The workshop's registry says it reached end of "
-                f"life{when}.",
+                f"Bedrock answers '{message}'. {said}",
                 _alternatives(family),
             ) from err
         raise WorkshopError(
@@ -64,6 +68,17 @@ def check_lifecycle(model_id: str, *, serve_with_throughput: bool = False) -> st
             "Your principal needs bedrock:GetFoundationModel; ask your administrator.",
         ) from err
     status = details["modelDetails"].get("modelLifecycle", {}).get("status", "ACTIVE")
+    if status == models.LEGACY:
+        try:
+            found = bedrock.get_foundation_model_availability(modelId=family.model_id)
+        except ClientError:
+            found = {}  # not allowed to ask: the account checks of 00_setup report it
+        if found and found.get("authorizationStatus") != "AUTHORIZED":
+            raise PreflightStop(
+                f"{family.name} is Legacy in {region}, and Legacy models are not open to "
+                "accounts that have not used them (new customers cannot use Legacy models).",
+                _alternatives(family),
+            )
     if status == models.LEGACY and serve_with_throughput:
         raise PreflightStop(
             f"{family.name} is Legacy in {region}: Bedrock creates no new provisioned "
