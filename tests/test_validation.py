@@ -1510,3 +1510,31 @@ def test_distillation_takes_at_most_fifteen_thousand_prompts() -> None:
     assert validation.validate_records([prompt] * 15_000, "distillation").valid
     report = validation.validate_records([prompt] * 15_001, "distillation")
     assert "count.max" in rules_of(report)
+
+
+def test_llama_3_2_records_follow_aws_llama_validator() -> None:
+    def record(**extra: Any) -> dict[str, Any]:
+        base = {
+            "schemaVersion": "bedrock-conversation-2024",
+            "system": [{"text": "Summarize."}],
+            "messages": [
+                {"role": "user", "content": [{"text": "A dialogue."}]},
+                {"role": "assistant", "content": [{"text": "A summary."}]},
+            ],
+        }
+        return {**base, **extra}
+
+    llama, vision_90b = "meta.llama3-2-1b-instruct-v1:0", "meta.llama3-2-90b-instruct-v1:0"
+    assert validate_records([record()] * 100, model=llama).valid
+    assert rules_of(validate_records([record(schemaVersion="x")], model=llama)) >= {
+        "schema.version"
+    }
+    two = record(system=[{"text": "A."}, {"text": "B."}])
+    assert "system.count" in rules_of(validate_records([two], model=llama))
+    long_turn = record()
+    long_turn["messages"][0]["content"][0]["text"] = "word " * 7_000  # 35,000 characters
+    assert "tokens.max" in rules_of(validate_records([long_turn], model=vision_90b))
+    medium = record()
+    medium["messages"][0]["content"][0]["text"] = "w" * 36_000  # 12,000 tokens estimated
+    assert "tokens.max" not in rules_of(validate_records([medium], model=llama))
+    assert "tokens.max" in rules_of(validate_records([medium], model=vision_90b))

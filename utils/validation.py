@@ -99,7 +99,7 @@ RULES: dict[str, str] = {
     "text.reserved": "A text contains a string the model reserves.",
     "tokens.max": "A record has more (estimated) tokens than the model accepts.",
     "system.count": "The system list has the wrong number of blocks.",
-    "schema.version": "schemaVersion is not 'bedrock-conversation-2024' (distillation prompts).",
+    "schema.version": "schemaVersion is not exactly 'bedrock-conversation-2024' where it must be.",
     "messages.count": "A record has too few or too many messages.",
     "messages.role": "A message role is not 'user' or 'assistant'.",
     "messages.first_user": "The first message is not from the user.",
@@ -151,6 +151,8 @@ class DatasetRules:
         max_tokens: Most estimated tokens per record, if limited.
         max_bytes: Largest file size in bytes, if limited.
         count_valid_only: Count only valid records against ``min_records`` (distillation).
+        exact_schema: ``schemaVersion`` must be ``bedrock-conversation-2024`` exactly.
+        single_system: A ``system`` list, when given, holds exactly one block.
         reserved: Strings that must not appear in prompt text.
         no_media_rule: Rule id reported when media appears but ``media`` is empty.
     """
@@ -168,6 +170,8 @@ class DatasetRules:
     max_tokens: int | None = None
     max_bytes: int | None = None
     count_valid_only: bool = False
+    exact_schema: bool = False
+    single_system: bool = False
     reserved: tuple[str, ...] = ()
     no_media_rule: str = "media.not_supported"
 
@@ -216,9 +220,19 @@ _CLAUDE = DatasetRules(
     max_tokens=32_000,
     reserved=CLAUDE_RESERVED,
 )
+# AWS's Llama data validator (aws-samples/amazon-bedrock-samples, custom-models/
+# bedrock-fine-tuning/meta-llama/dataset_validation, read 2026-12-01): schemaVersion is the
+# constant bedrock-conversation-2024, system holds exactly one item, a row takes at most 16K
+# input tokens (10K for Llama 3.2 90B), at most 10,000 training and 1,000 validation rows.
 _LLAMA_32_TEXT = DatasetRules(
-    format="conversation", max_records={"train": 10_000, "validation": 1_000}, same_bucket=False
+    format="conversation",
+    max_records={"train": 10_000, "validation": 1_000},
+    same_bucket=False,
+    max_tokens=16_000,
+    exact_schema=True,
+    single_system=True,
 )
+_LLAMA_31 = replace(_PROMPT_COMPLETION, max_tokens=16_000)
 # 11B and 90B Vision take images (no videos); AWS documents no per-record image count.
 _LLAMA_32_VISION = replace(
     _LLAMA_32_TEXT,
@@ -227,6 +241,7 @@ _LLAMA_32_VISION = replace(
     max_image_bytes=10 * 1024 * 1024,
     max_image_side=8192,
 )
+_LLAMA_32_90B = replace(_LLAMA_32_VISION, max_tokens=10_000)
 
 _JOB_NAMES = {
     "FINE_TUNING": "fine-tuning",
@@ -244,8 +259,10 @@ def _rules(fam: models.ModelFamily, customization_type: str) -> DatasetRules:
     if fam.data_format == models.CLAUDE_MESSAGES:
         return _CLAUDE
     if fam.data_format == models.PROMPT_COMPLETION:
-        return _PROMPT_COMPLETION
+        return _LLAMA_31 if fam.provider == "Meta" else _PROMPT_COMPLETION
     if fam.provider == "Meta":
+        if "90b" in fam.model_id:
+            return _LLAMA_32_90B
         return _LLAMA_32_VISION if "IMAGE" in fam.input_modalities else _LLAMA_32_TEXT
     if "IMAGE" in fam.input_modalities:
         return _nova(frozenset({"image", "video"}))
@@ -793,6 +810,18 @@ _JSON_TYPES: dict[type, str] = {
 }
 
 
+def _conversation_text(record: dict[Any, Any]) -> str:
+    """Every text of a conversation record: its system blocks and each message's text items."""
+    blocks = record.get("system") if isinstance(record.get("system"), list) else []
+    texts = [b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str)]
+    for message in record.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for item in content if isinstance(content, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                texts.append(item["text"])
+    return "\n".join(texts)
+
+
 def _type_name(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
@@ -1024,21 +1053,22 @@ class _Checker:
         )
         # "Prepare your training datasets for distillation" (Amazon Bedrock user guide, read
         # 2026-12-01) requires this exact value; fine-tuning takes any string (Nova's page).
-        if distill and record.get("schemaVersion") != CONVERSATION_SCHEMA:
+        exact = distill or self.rules.exact_schema
+        if exact and record.get("schemaVersion") != CONVERSATION_SCHEMA:
             emit(
                 "schemaVersion",
                 "schema.version",
-                f"is {record.get('schemaVersion')!r}; distillation prompts need exactly "
-                f"{CONVERSATION_SCHEMA!r}.",
+                f"is {record.get('schemaVersion')!r}; {self.model_name} needs exactly "
+                f"{CONVERSATION_SCHEMA!r} here.",
             )
         if ok["system"]:
             blocks = record["system"]
-            if distill and len(blocks) != 1:
+            if (distill or self.rules.single_system) and len(blocks) != 1:
                 emit(
                     "system",
                     "system.count",
-                    f"has {len(blocks)} blocks; distillation prompts take exactly one "
-                    "system block [{'text': ...}] (or leave 'system' out).",
+                    f"has {len(blocks)} blocks; {self.model_name} takes exactly one "
+                    "system block [{'text': ...}] here (or leave 'system' out).",
                 )
             for i, block in enumerate(blocks):
                 path = f"system[{i}]"
@@ -1067,6 +1097,8 @@ class _Checker:
         else:
             self._order(roles, emit, min_messages=2, max_messages=None, end_with_assistant=True)
         self._record_media(media, line, emit)
+        if self.rules.max_tokens is not None:  # the whole row counts (Llama's limit)
+            self._tokens(_conversation_text(record), "messages", emit)
 
     def _role(self, message: dict[Any, Any], ok: dict[str, bool], path: str, emit: Emit) -> Any:
         if not ok["role"]:
