@@ -10,11 +10,12 @@ REGION  ?= us-east-1
 # Extra options for the runner, e.g. ARGS='--only 00_setup --param dataset_source="bundled"'
 ARGS    ?=
 
-.PHONY: workshop test lab standin assets setup setup-dev lint format strip clean help
+.PHONY: workshop test test-new-account lab standin assets setup setup-dev lint format strip clean help
 
 help:
 	@echo "make workshop   run every notebook headless (BACKEND=local|aws REGION=... ARGS=...)"
 	@echo "make test       run the test suite"
+	@echo "make test-new-account   the suite with the stand-in playing a new AWS account"
 	@echo "make lab        JupyterLab wired to the local stand-in"
 	@echo "make standin    the local stand-in alone (prints the shell exports)"
 	@echo "make lint       ruff check, ruff format --check, notebooks stripped"
@@ -43,6 +44,11 @@ workshop: setup
 
 test: setup-dev
 	$(PY) -m pytest
+
+# The same suite against a stand-in playing an account new to Bedrock (no model units, no
+# Legacy models); tests of provisioned throughput ask for an established account themselves.
+test-new-account: setup-dev
+	WORKSHOP_STANDIN_ACCOUNT=new $(PY) -m pytest
 
 lab: setup
 	$(PY) -m utils.serve_local --lab

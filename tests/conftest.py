@@ -81,3 +81,14 @@ def before_retirements(aws: StandIn) -> StandIn:
     """
     aws.play("established", BEFORE_RETIREMENTS)
     return aws
+
+
+@pytest.fixture
+def established(aws: StandIn) -> StandIn:
+    """The stand-in as an established account (model units granted), whatever the default.
+
+    For tests of serving with provisioned throughput; the suite also runs with
+    ``WORKSHOP_STANDIN_ACCOUNT=new``, where every other test meets a new account.
+    """
+    aws.play("established", aws.bedrock.day)
+    return aws

@@ -98,7 +98,7 @@ def test_on_aws_a_job_starts_only_when_costs_are_confirmed(
 
 
 def test_on_aws_a_provisioned_throughput_needs_confirmation_but_on_demand_does_not(
-    aws: StandIn, state: State, pretend_aws: None
+    established: StandIn, aws: StandIn, state: State, pretend_aws: None
 ) -> None:
     bucket, role = make_bucket(), make_role()
     train = put_jsonl(bucket, "train.jsonl", dialogue_records(12))

@@ -48,7 +48,7 @@ def _start(state: State, setup: dict[str, Any], **extra: Any) -> jobs.Job:
 
 
 def test_full_flow_then_cleanup_leaves_nothing(
-    aws: StandIn, state: State, setup: dict[str, Any]
+    established: StandIn, aws: StandIn, state: State, setup: dict[str, Any]
 ) -> None:
     job = _start(state, setup)
     assert not job.reused
@@ -220,7 +220,7 @@ def test_settings_show_the_request_as_bedrock_recorded_it(
 
 
 def test_nova_is_served_on_demand_and_answers_like_its_throughput(
-    aws: StandIn, state: State, setup: dict[str, Any]
+    established: StandIn, aws: StandIn, state: State, setup: dict[str, Any]
 ) -> None:
     job = _start(state, setup)
     model_arn = jobs.wait(job, state, interval=0.05, progress=False)["outputModelArn"]
@@ -257,7 +257,11 @@ def test_nova_is_served_on_demand_and_answers_like_its_throughput(
 
 
 def test_family_without_on_demand_gets_provisioned_throughput(
-    aws: StandIn, state: State, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    established: StandIn,
+    aws: StandIn,
+    state: State,
+    setup: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Bedrock fine-tunes Llama 3.1 in us-west-2 only.
     monkeypatch.setenv("AWS_REGION", "us-west-2")

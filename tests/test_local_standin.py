@@ -67,7 +67,7 @@ def _start_job(role: str, train_uri: str, name: str = "job-a", **extra: Any) -> 
 
 
 @pytest.fixture
-def trained(aws: StandIn) -> dict[str, str]:
+def trained(established: StandIn, aws: StandIn) -> dict[str, str]:
     """A completed fine-tuning job with validation data, in an empty stand-in."""
     bucket = make_bucket()
     role = make_role()
@@ -83,7 +83,7 @@ def trained(aws: StandIn) -> dict[str, str]:
 
 
 def test_every_served_operation_matches_botocore_output_shapes(
-    trained: dict[str, str], aws: StandIn
+    established: StandIn, trained: dict[str, str], aws: StandIn
 ) -> None:
     bedrock = clients.client("bedrock")
     runtime = clients.client("bedrock-runtime")
@@ -325,7 +325,9 @@ def test_stop_ends_a_running_job_stopped(aws: StandIn) -> None:
         aws.bedrock.job_seconds = 0.3
 
 
-def test_custom_model_answers_only_through_its_throughput(trained: dict[str, str]) -> None:
+def test_custom_model_answers_only_through_its_throughput(
+    established: StandIn, trained: dict[str, str]
+) -> None:
     bedrock = clients.client("bedrock")
     runtime = clients.client("bedrock-runtime")
     message = [{"role": "user", "content": [{"text": "Summarize: #Person1#: Hello."}]}]
@@ -571,7 +573,9 @@ def _start_distillation(
     )
 
 
-def test_distillation_job_brings_the_student_closer_to_the_teacher(aws: StandIn) -> None:
+def test_distillation_job_brings_the_student_closer_to_the_teacher(
+    established: StandIn, aws: StandIn
+) -> None:
     from rouge_score import rouge_scorer
 
     from utils.datasets import load_bundled_dialogues, summary_prompt

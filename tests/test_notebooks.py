@@ -91,7 +91,9 @@ def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path:
     execute(CLEANUP, tmp_path)  # a second run finds nothing to do and still succeeds
 
 
-def test_rerun_of_fine_tuning_reuses_the_job(run_state: State, tmp_path: Path) -> None:
+def test_rerun_of_fine_tuning_reuses_the_job(
+    established: StandIn, run_state: State, tmp_path: Path
+) -> None:
     execute(SETUP, tmp_path)
     execute(FINE_TUNING, tmp_path, eval_records=4)
     first = run_state.get("job:fine-tuning")["arn"]
@@ -230,7 +232,7 @@ def test_the_series_as_a_new_account_completes_or_stops_before_anything_billable
     ],
 )
 def test_fine_tuning_runs_for_every_live_family(
-    base_model: str, region: str, run_state: State, tmp_path: Path
+    established: StandIn, base_model: str, region: str, run_state: State, tmp_path: Path
 ) -> None:
     from utils import models
 

@@ -92,7 +92,9 @@ def test_bad_protection_settings_say_what_to_fix(aws: StandIn, case: str, needle
     assert needle in str(caught.value)
 
 
-def test_account_checks_pass_on_the_standin_and_show_its_quotas(aws: StandIn) -> None:
+def test_account_checks_pass_on_the_standin_and_show_its_quotas(
+    established: StandIn, aws: StandIn
+) -> None:
     table = preflight.account_checks("amazon.nova-micro-v1:0", "FINE_TUNING")
     rows = table.set_index("check")
     assert rows.loc["access to Amazon Nova Micro", "status"] == "ok"
@@ -246,7 +248,7 @@ def _west(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_serving_is_decided_before_training(
-    aws: StandIn, monkeypatch: pytest.MonkeyPatch, state: State
+    established: StandIn, aws: StandIn, monkeypatch: pytest.MonkeyPatch, state: State
 ) -> None:
     from utils import deploy
 

@@ -15,7 +15,9 @@ from utils import clients
 SERVICE_QUOTAS = botocore.session.get_session().get_service_model("service-quotas")
 
 
-def test_bedrock_quotas_are_listed_in_service_quotas_shape(aws: StandIn) -> None:
+def test_bedrock_quotas_are_listed_in_service_quotas_shape(
+    established: StandIn, aws: StandIn
+) -> None:
     pages = clients.client("service-quotas").get_paginator("list_service_quotas")
     listed = [q for page in pages.paginate(ServiceCode="bedrock") for q in page["Quotas"]]
     problems = output_problems(
@@ -38,7 +40,9 @@ def test_other_services_quotas_are_not_invented(aws: StandIn) -> None:
     assert caught.value.response["Error"]["Code"] == "NoSuchResourceException"
 
 
-def test_no_commitment_units_beyond_the_quota_are_refused(aws: StandIn) -> None:
+def test_no_commitment_units_beyond_the_quota_are_refused(
+    established: StandIn, aws: StandIn
+) -> None:
     bedrock = clients.client("bedrock")
     base = "amazon.nova-micro-v1:0:128k"
     bedrock.create_provisioned_model_throughput(
@@ -62,15 +66,17 @@ def test_no_commitment_units_beyond_the_quota_are_refused(aws: StandIn) -> None:
     assert sorted(names) == ["pt-month", "pt-two"]
 
 
-def test_an_account_without_units_cannot_buy_any(aws: StandIn) -> None:
+def test_an_account_without_units_cannot_buy_any(established: StandIn, aws: StandIn) -> None:
     aws.set_quota(quotas.BASE_UNITS, 0)
     with pytest.raises(ClientError) as caught:
         clients.client("bedrock").create_provisioned_model_throughput(
             modelUnits=1, provisionedModelName="pt", modelId="amazon.nova-micro-v1:0:128k"
         )
     assert caught.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
-    aws.reset()  # back to the settings it started with
-    assert aws.bedrock.quotas.value(quotas.BASE_UNITS) == 2.0
+    aws.reset()  # back to the settings it started with: the account it plays by default
+    assert (
+        aws.bedrock.quotas.value(quotas.BASE_UNITS) == aws.bedrock.account.quotas[quotas.BASE_UNITS]
+    )
 
 
 def test_quotas_come_from_the_environment_and_are_checked(

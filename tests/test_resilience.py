@@ -84,7 +84,7 @@ def test_a_rerun_while_the_job_is_in_flight_reattaches_to_it(
 
 
 def test_a_failed_provisioned_throughput_is_reported_and_cleaned_up(
-    aws: StandIn, run_state: State, tmp_path: Path
+    established: StandIn, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
     execute(SETUP, tmp_path)
     aws.inject(operation="throughput", outcome="Failed", message="Capacity is not available.")
@@ -174,7 +174,7 @@ def test_setup_stops_on_an_explicit_deny_before_creating_anything(
 
 
 def test_an_error_while_a_throughput_exists_says_it_is_billing_and_how_to_remove_it(
-    aws: StandIn, run_state: State, tmp_path: Path
+    established: StandIn, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
     execute(SETUP, tmp_path)
     # The first call to the served model fails, after the throughput is InService.

@@ -104,7 +104,7 @@ def _png(chart: charts.Chart) -> dict[str, Any]:
 
 
 @pytest.fixture
-def trained(aws: StandIn, chart_data) -> dict[str, Any]:
+def trained(established: StandIn, aws: StandIn, chart_data) -> dict[str, Any]:
     """A completed image fine-tuning job with validation data, served by a throughput."""
     bucket = make_bucket()
     role = make_role()
