@@ -740,9 +740,8 @@ class LocalBedrock:
         from standin import vision
 
         uri = image["source"]["s3Location"]["uri"]
-        bucket, key = _split_s3(uri)
         try:
-            data = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            data = self._read_image(uri)
         except ClientError as err:
             code = err.response["Error"]["Code"]
             raise DataError(

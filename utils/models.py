@@ -31,6 +31,13 @@ FINE_TUNING = "FINE_TUNING"
 CONTINUED_PRE_TRAINING = "CONTINUED_PRE_TRAINING"
 DISTILLATION = "DISTILLATION"
 
+TYPE_WORDS = {
+    FINE_TUNING: "fine-tuning",
+    CONTINUED_PRE_TRAINING: "continued pre-training",
+    DISTILLATION: "distillation",
+}
+"""How the customization types read in prose (and in Service Quotas' quota names)."""
+
 CONVERSATION = "bedrock-conversation-2024"
 PROMPT_COMPLETION = "prompt-completion"
 CLAUDE_MESSAGES = "claude-messages"

@@ -15,13 +15,6 @@ START = "<!-- offer-table:start -->"
 END = "<!-- offer-table:end -->"
 
 
-_TYPES = {
-    models.FINE_TUNING: "fine-tuning",
-    models.CONTINUED_PRE_TRAINING: "continued pre-training",
-    models.DISTILLATION: "distillation",
-}
-
-
 def _lifecycle(fam: models.ModelFamily) -> str:
     status = fam.life.status()
     if status == models.EOL:
@@ -47,7 +40,7 @@ def markdown() -> str:
         "|---|---|---|---|---|---|",
     ]
     for fam in models.FAMILIES:
-        types = ", ".join(_TYPES[t] for t in sorted(fam.customizations))
+        types = ", ".join(models.TYPE_WORDS[t] for t in sorted(fam.customizations))
         lines.append(
             f"| {fam.name} | `{fam.customization_id}` | {', '.join(fam.regions)} | {types} | "
             f"{_lifecycle(fam)} | {_serving(fam)} |"

@@ -292,12 +292,6 @@ customizing, as Service Quotas lists them, e.g. L-BE77399C "Model units no-commi
 Provisioned Throughputs across custom models" and L-0406044C "(Model customization) Scheduled
 customization jobs". Record and model-unit quotas go on with a model's name."""
 
-_TYPE_WORDS = {
-    "FINE_TUNING": "fine-tuning",
-    "CONTINUED_PRE_TRAINING": "continued pre-training",
-    "DISTILLATION": "distillation",
-}
-
 
 def _row(check: str, result: str, ok: bool | None, action: str = "") -> dict[str, Any]:
     status = "ok" if ok else ("warning" if ok is None else "FAILED")
@@ -408,7 +402,7 @@ def quota_kind(name: str, family: models.ModelFamily, customization_type: str) -
         if not lower.startswith(start):
             continue
         if kind == "records":
-            wanted = f"{_TYPE_WORDS.get(customization_type, '-')} job"
+            wanted = f"{models.TYPE_WORDS.get(customization_type, '-')} job"
             return kind if model in lower and lower.endswith(wanted) else None
         if kind == "units per model":
             return kind if model in lower else None
