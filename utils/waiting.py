@@ -10,12 +10,19 @@ from tqdm.auto import tqdm
 
 from utils.errors import WorkshopError
 
+LOCAL_INTERVAL = 0.2
+"""Seconds between polls of the local stand-in."""
+
 
 def default_interval(aws_seconds: float) -> float:
-    """Seconds between polls: ``aws_seconds`` against AWS, half a second against the stand-in."""
+    """Seconds between polls: ``aws_seconds`` against AWS, a fifth of a second locally.
+
+    The stand-in's jobs take seconds, so a fine poll keeps the wait close to the job's own
+    time; :func:`wait_for` never backs off below one second.
+    """
     from utils import clients
 
-    return aws_seconds if clients.current_backend() == "aws" else 0.5
+    return aws_seconds if clients.current_backend() == "aws" else LOCAL_INTERVAL
 
 
 def wait_for(
@@ -32,13 +39,16 @@ def wait_for(
     """Call ``fetch`` until its ``status_key`` is one of ``terminal``; return the last response.
 
     A progress bar shows the status and the elapsed time. Polling backs off from
-    ``interval`` up to four times ``interval`` so long jobs cost few calls.
+    ``interval`` up to four times ``interval`` so long jobs cost few calls; a sub-second
+    ``interval`` (a local resource) is kept as it is, so the wait ends within one poll of
+    the resource's own time.
 
     Raises:
         WorkshopError: when ``timeout`` seconds pass first (the resource keeps running).
     """
     started = time.monotonic()
     delay = interval
+    longest = interval * 4 if interval >= 1 else interval
     bar = tqdm(desc=label, bar_format="{desc} [{elapsed}]", disable=not progress, leave=True)
     try:
         while True:
@@ -54,6 +64,6 @@ def wait_for(
                     on_timeout,
                 )
             time.sleep(min(delay, max(0.0, timeout - elapsed)))
-            delay = min(delay * 1.5, interval * 4)
+            delay = min(delay * 1.5, longest)
     finally:
         bar.close()
