@@ -458,8 +458,11 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, str | 
 
         return run
 
+    def local(pairs: Any, columns: Any, bertscore: bool) -> Any:
+        return fake("local")(None, pairs, columns)
+
     monkeypatch.setattr(evaluation, "_pipeline", lambda bertscore: None)
-    monkeypatch.setattr(evaluation, "_score_in_process", fake("local"))
+    monkeypatch.setattr(evaluation, "_score_here_or_in_scorer", local)
     monkeypatch.setattr(evaluation, "_score_on_ray", fake("ray"))
     return calls
 

@@ -6,9 +6,11 @@ tests replace the execution of a notebook, to keep the file fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import ssl
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any, ClassVar
 import nbformat
 import pytest
 
-from utils import paths
+from utils import paths, scorer
 from utils import run_workshop as rw
 
 FIRST = "00_first.ipynb"
@@ -27,6 +29,8 @@ LATER = "02_later.ipynb"
 CLEANUP = "cleanup.ipynb"
 
 RECORD = "from utils import state\n"
+REAL_SCORING_PROCESS = rw._scoring_process
+REAL_JOB_SLOTS = rw.aws_job_slots
 
 
 def write_notebook(path: Path, parameters: str, *cells: str | tuple[str, list[str]]) -> None:
@@ -52,11 +56,21 @@ def write_notebook(path: Path, parameters: str, *cells: str | tuple[str, list[st
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep the learner's state file, stand-in endpoints and series out of every test."""
+    """Keep the learner's state file, stand-in endpoints, AWS and the scorer out of every test.
+
+    The tiny notebooks score nothing, so no test here starts a scoring process (one test
+    checks the runner's own), and no test asks a real account for its quotas.
+    """
     monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path / "home"))
     for var in list(os.environ):
-        if var.startswith("AWS_ENDPOINT_URL") or var in ("WORKSHOP_STATE", "WORKSHOP_NOTEBOOK"):
+        if var.startswith("AWS_ENDPOINT_URL") or var in (
+            "WORKSHOP_STATE",
+            "WORKSHOP_NOTEBOOK",
+            scorer.ENV_VAR,
+        ):
             monkeypatch.delenv(var)
+    monkeypatch.setattr(rw, "_scoring_process", lambda run_dir: contextlib.nullcontext())
+    monkeypatch.setattr(rw, "aws_job_slots", lambda region: None)
 
 
 @pytest.fixture
@@ -96,6 +110,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(paths, "ROOT", root)
     monkeypatch.setattr(rw, "NOTEBOOKS", [FIRST, SECOND, BROKEN, LATER, CLEANUP])
     monkeypatch.setattr(rw, "CLEANUP", CLEANUP)
+    monkeypatch.setattr(rw, "SETUP", FIRST)
     return root
 
 
@@ -448,8 +463,10 @@ def fake_execute(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replace notebook execution: copy the source, interrupt on ``01_second``."""
     calls: list[str] = []
 
-    def execute(source: Path, output: Path, parameters: dict[str, Any], **_: Any) -> None:
-        calls.append(os.environ["WORKSHOP_NOTEBOOK"])
+    def execute(
+        source: Path, output: Path, parameters: dict[str, Any], *, env: Any, **_: Any
+    ) -> None:
+        calls.append(env["WORKSHOP_NOTEBOOK"])
         output.write_bytes(source.read_bytes())
         if source.name == "01_second.ipynb":
             raise KeyboardInterrupt
@@ -533,3 +550,169 @@ def test_a_preflight_stop_is_recorded_and_the_series_goes_on(
     assert "unreachable" not in stop["results"]
     assert notebooks[LATER]["results"] == {"ran": True}
     assert "stopped" in capsys.readouterr().out
+
+
+# -- lessons side by side ------------------------------------------------------------------
+
+TIMED = (
+    RECORD + "import os, time\n"
+    "start = time.monotonic()\n"
+    "time.sleep(1.5)\n"
+    "st = state.load()\n"
+    "st.record_result('window', [start, time.monotonic()])\n"
+    "st.record_result('notebook', os.environ.get('WORKSHOP_NOTEBOOK'))\n"
+    "st.record_result('cwd', os.path.basename(os.getcwd()))"
+)
+
+
+def test_lessons_run_side_by_side_between_setup_and_cleanup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    series = ["00_setup.ipynb", "a/01_one.ipynb", "b/02_two.ipynb", "cleanup.ipynb"]
+    for name in series:
+        write_notebook(root / name, "", TIMED)
+    cwd = os.getcwd()
+
+    summary = rw.run(
+        root=root,
+        series=series,
+        setup_notebook="00_setup.ipynb",
+        cleanup_notebook="cleanup.ipynb",
+        backend="aws",
+        out=tmp_path / "runs",
+        jobs=2,
+    )
+
+    assert summary.ok, summary.table()
+    results = {nb.name: nb.results for nb in summary.notebooks}
+    setup, one, two, cleanup = (results[name]["window"] for name in series)
+    assert setup[1] <= min(one[0], two[0])  # setup finished before any lesson began
+    assert max(one[0], two[0]) < min(one[1], two[1])  # the two lessons overlapped
+    assert cleanup[0] >= max(one[1], two[1])  # cleanup began after both ended
+    # Each kernel had its own notebook name and folder, and this process kept its own.
+    assert {n: r["notebook"] for n, r in results.items()} == {n: n for n in series}
+    assert [results[n]["cwd"] for n in series] == ["repo", "a", "b", "repo"]
+    assert os.getcwd() == cwd
+    assert "WORKSHOP_NOTEBOOK" not in os.environ
+    assert summary.seconds < 4 * 1.5 + 10  # far from four sleeps one after another plus kernels
+
+
+def test_after_a_failure_no_new_lesson_starts_but_cleanup_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+
+    def execute(
+        source: Path, output: Path, parameters: dict[str, Any], *, env: Any, **_: Any
+    ) -> None:
+        started.append(env["WORKSHOP_NOTEBOOK"])
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(source.read_bytes())
+        if source.stem == "fails":
+            raise RuntimeError("kernel died")
+        if source.stem == "slow":
+            time.sleep(0.5)
+
+    monkeypatch.setattr(rw, "_execute", execute)
+    root = tmp_path / "repo"
+    series = ["setup.ipynb", "fails.ipynb", "slow.ipynb", "later.ipynb", "last.ipynb", "end.ipynb"]
+    for name in series:
+        write_notebook(root / name, "")
+
+    summary = rw.run(
+        root=root,
+        series=series,
+        setup_notebook="setup.ipynb",
+        cleanup_notebook="end.ipynb",
+        backend="aws",
+        out=tmp_path / "runs",
+        jobs=2,
+    )
+
+    statuses = {nb.name: nb.status for nb in summary.notebooks}
+    assert statuses == {
+        "setup.ipynb": "ok",
+        "fails.ipynb": "failed",
+        "slow.ipynb": "ok",  # already running: it finishes
+        "later.ipynb": "skipped",
+        "last.ipynb": "skipped",
+        "end.ipynb": "ok",
+    }
+    assert started == ["setup.ipynb", "fails.ipynb", "slow.ipynb", "end.ipynb"]
+    assert summary.exit_code == rw.EXIT_FAILED
+
+
+def test_an_interrupt_in_a_parallel_run_still_runs_cleanup(
+    root: Path, tmp_path: Path, fake_execute: list[str]
+) -> None:
+    out = tmp_path / "runs"
+    assert rw.main(["--backend", "aws", "--out", str(out), "--jobs", "3"]) == 130
+    summary = read_summary(out / "latest")
+    statuses = {nb["name"]: nb["status"] for nb in summary["notebooks"]}
+    assert statuses[SECOND] == "failed"
+    assert statuses[CLEANUP] == "ok"
+    assert fake_execute[0] == FIRST and fake_execute[-1] == CLEANUP
+    assert summary["interrupted"] is True
+
+
+def test_default_jobs_follow_the_cores_locally_and_the_job_quota_on_aws(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rw, "cores", lambda: 2)
+    assert rw.default_jobs("local", "us-east-1") == 2
+    monkeypatch.setattr(rw, "aws_job_slots", lambda region: 4)
+    assert rw.default_jobs("aws", "us-east-1") == 4
+    monkeypatch.setattr(rw, "aws_job_slots", lambda region: None)
+    assert rw.default_jobs("aws", "us-east-1") == 1
+
+
+def test_the_job_quota_is_read_from_service_quotas(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env: dict[str, str] = {}
+    aws.apply_env(env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(rw, "aws_job_slots", REAL_JOB_SLOTS)
+    # The stand-in's Service Quotas lists Bedrock's default: 10 scheduled jobs.
+    assert rw.default_jobs("aws", "us-east-1") == 10
+
+
+def test_an_unreadable_quota_means_one_lesson_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(rw, "aws_job_slots", REAL_JOB_SLOTS)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert rw.default_jobs("aws", "us-east-1") == 1
+    assert "Could not read the Bedrock customization job quota" in caplog.text
+
+
+def test_jobs_below_one_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(rw.RunnerError, match="at least 1"):
+        rw.run(root=tmp_path, series=["x.ipynb"], cleanup_notebook=None, jobs=0)
+
+
+def test_the_run_shares_one_scoring_process_with_its_kernels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rw, "_scoring_process", REAL_SCORING_PROCESS)
+    root = tmp_path / "repo"
+    probe = (
+        RECORD + "import os\n"
+        f"state.load().record_result('scorer', os.environ.get({scorer.ENV_VAR!r}))"
+    )
+    write_notebook(root / "probe.ipynb", "", probe)
+
+    summary = rw.run(
+        root=root, series=["probe.ipynb"], cleanup_notebook=None, backend="aws", out=tmp_path
+    )
+
+    url = summary.notebook("probe.ipynb").results["scorer"]
+    assert url.startswith("http://127.0.0.1:")
+    assert (summary.run_dir / "scorer.log").is_file()
+    assert scorer.ENV_VAR not in os.environ
+    with pytest.raises(scorer.ScorerUnavailable):  # stopped with the run
+        scorer.score_remotely(url, [("a", "a")], ["rouge1"])

@@ -482,22 +482,26 @@ def score(
     columns = list(METRICS) + (["bertscore"] if bertscore else [])
     todo = [i for i, output in enumerate(outputs) if not _is_missing(output)]
     chosen = _choose_engine(engine, len(todo), ray_address)
-    pipeline = _pipeline(bertscore)
     pairs = [(str(outputs[i]), references[i]) for i in todo]
     if chosen == "ray":
-        scored = _score_on_ray(pipeline, pairs, columns, ray_address)
+        scored = _score_on_ray(_pipeline(bertscore), pairs, columns, ray_address)
     else:
-        scored = _score_in_process(pipeline, pairs, columns)
+        scored = _score_here_or_in_scorer(pairs, columns, bertscore)
     rows = [dict.fromkeys(columns, math.nan) for _ in outputs]
     for i, values in zip(todo, scored, strict=True):
         rows[i] = values
     return pd.DataFrame(rows, columns=columns, dtype=float)
 
 
-def _score_in_process(
-    pipeline: Any, pairs: Sequence[tuple[str, str]], columns: Sequence[str]
+def score_pairs(
+    pairs: Sequence[tuple[str, str]], columns: Sequence[str] = METRICS, bertscore: bool = False
 ) -> list[dict[str, float]]:
-    """Run ``pipeline`` on each (output, reference) pair in this process."""
+    """fmeval's scores of (output, reference) pairs, computed in this process.
+
+    This is what every local score runs, here or in the run's scoring process
+    (:mod:`utils.scorer`).
+    """
+    pipeline = _pipeline(bertscore)
     rows = []
     with _score_lock, _quiet_evaluate():
         # evaluate's metric objects keep per-call writer state; one caller at a time.
@@ -505,6 +509,21 @@ def _score_in_process(
             record = pipeline.execute_record({_TARGET: reference, _OUTPUT: output})
             rows.append({name: float(record[name]) for name in columns})
     return rows
+
+
+def _score_here_or_in_scorer(
+    pairs: Sequence[tuple[str, str]], columns: Sequence[str], bertscore: bool
+) -> list[dict[str, float]]:
+    """Score in the run's scoring process when there is one, else in this process."""
+    from utils import scorer
+
+    url = os.environ.get(scorer.ENV_VAR)
+    if url and not bertscore and pairs:
+        try:
+            return scorer.score_remotely(url, pairs, columns)
+        except scorer.ScorerUnavailable as exc:
+            log.warning("%s; scoring in this process instead.", exc)
+    return score_pairs(pairs, columns, bertscore)
 
 
 # --- scoring on Ray ----------------------------------------------------------------------

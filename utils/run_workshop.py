@@ -1,4 +1,4 @@
-"""Run the workshop notebooks headless, in order, with papermill: ``python -m utils.run_workshop``.
+"""Run the workshop notebooks headless with papermill: ``python -m utils.run_workshop``.
 
 For instructors and CI. With ``--backend local`` (the default) the runner starts the
 local stand-in for AWS in this process and points every kernel at it, so a run needs no
@@ -6,11 +6,19 @@ account and starts from a clean state file. With ``--backend aws`` the notebooks
 real resources in a real account; the cleanup notebook runs last even when an earlier
 notebook fails.
 
+``00_setup.ipynb`` runs first and the cleanup notebook last; the lessons between them
+share nothing but the state file (which is locked), so ``--jobs N`` runs up to N of them
+at once. By default N is the number of cores locally and, against AWS, also at most the
+account's "Scheduled customization jobs" quota, so a real-account run takes about as long
+as its longest job. One scoring process (:mod:`utils.scorer`) imports fmeval once for
+every kernel of the run.
+
 Every run writes the executed notebooks and a ``summary.json`` under
 ``<out>/<UTC timestamp>/``; ``<out>/latest`` points at the newest run.
 
 Examples:
     python -m utils.run_workshop
+    python -m utils.run_workshop --jobs 1
     python -m utils.run_workshop --only 00_setup --job-seconds 5 --no-cleanup
     python -m utils.run_workshop --only 01_fine_tune_and_evaluate --param KEY=VALUE
     python -m utils.run_workshop --backend aws --region us-west-2
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import contextlib
 import ipaddress
 import json
@@ -62,6 +71,9 @@ NOTEBOOKS: list[str] = [
 
 CLEANUP = "03_cleanup.ipynb"
 """The notebook that removes what the others created; it runs even after a failure."""
+
+SETUP = "00_setup.ipynb"
+"""The notebook every other one needs first (bucket, role, state file); it runs alone."""
 
 BACKENDS = ("local", "aws")
 DEFAULT_REGION = "us-east-1"
@@ -345,6 +357,24 @@ def _restored_environ() -> Iterator[None]:
                 os.environ[key] = value
 
 
+@contextlib.contextmanager
+def _scoring_process(run_dir: Path) -> Iterator[None]:
+    """One fmeval process for the run's kernels, warming up while setup runs."""
+    from utils import scorer
+
+    try:
+        process = scorer.Scorer.start(log_file=run_dir / "scorer.log")
+    except OSError as exc:  # kernels then score in their own process, as without a runner
+        log.warning("No shared scoring process (%s); each notebook imports fmeval itself.", exc)
+        yield
+        return
+    try:
+        with process.exported():
+            yield
+    finally:
+        process.stop()
+
+
 def _start_standin(job_seconds: float | None, region: str) -> StandIn:
     # Imported here so that --help and the aws backend do not load the server stack.
     from standin import StandIn
@@ -434,24 +464,44 @@ def _cell_error(source: Path, output: Path, index: int | None) -> dict[str, Any]
     }
 
 
+def _kernel_manager(env: Mapping[str, str], cwd: Path) -> type[Any]:
+    """A kernel manager class that starts kernels with ``env`` in ``cwd``.
+
+    Papermill's own ``cwd`` changes the working directory of this whole process, and a
+    kernel inherits ``os.environ``; neither works for notebooks that run side by side.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class NotebookKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        async def _async_start_kernel(self, **kw: Any) -> None:
+            kw["env"] = {**os.environ, **env}
+            kw["cwd"] = str(cwd)
+            await super()._async_start_kernel(**kw)
+
+        start_kernel = _async_start_kernel
+
+    return NotebookKernelManager
+
+
 def _execute(
     source: Path,
     output: Path,
     parameters: dict[str, Any],
     *,
+    env: Mapping[str, str],
     log_output: bool,
     cell_timeout: float | None,
 ) -> None:
-    """Run one notebook with papermill in its own folder."""
+    """Run one notebook with papermill in its own folder, its kernel given ``env`` too."""
     papermill.execute_notebook(
         str(source),
         str(output),
         parameters=parameters,
         kernel_name=KERNEL_NAME,
-        cwd=str(source.parent),
         progress_bar=False,
         log_output=log_output,
         execution_timeout=cell_timeout,
+        kernel_manager_class=_kernel_manager(env, source.parent),
     )
 
 
@@ -480,12 +530,17 @@ def run(
     cell_timeout: float | None = None,
     series: Sequence[str] | None = None,
     cleanup_notebook: str | None = CLEANUP,
+    setup_notebook: str | None = SETUP,
+    jobs: int = 1,
+    scorer: bool = True,
 ) -> RunSummary:
-    """Execute notebooks of the series in order and write ``summary.json``.
+    """Execute notebooks of the series and write ``summary.json``.
 
-    A failing notebook makes the ones after it ``skipped``, except the cleanup notebook,
-    which always runs unless ``cleanup`` is False. Ctrl-C also runs cleanup, then returns
-    a summary with ``interrupted`` set. ``os.environ`` is restored before returning.
+    ``setup_notebook`` runs first and ``cleanup_notebook`` last; up to ``jobs`` of the
+    notebooks between them run at once. After a failing notebook, no other starts (they
+    are ``skipped``) except the cleanup notebook, which always runs unless ``cleanup`` is
+    False. Ctrl-C also runs cleanup, then returns a summary with ``interrupted`` set.
+    ``os.environ`` is restored before returning.
 
     Args:
         notebooks: Names to run (relative path or stem); None runs the whole series.
@@ -500,6 +555,9 @@ def run(
         cell_timeout: Seconds a cell may run before it counts as failed (default: no limit).
         series: The ordered notebooks to choose from (default :data:`NOTEBOOKS`).
         cleanup_notebook: The series' cleanup notebook (default :data:`CLEANUP`).
+        setup_notebook: The notebook the others need first (default :data:`SETUP`).
+        jobs: Notebooks that may run at once between setup and cleanup.
+        scorer: Start one scoring process for every kernel (see :mod:`utils.scorer`).
 
     Returns:
         What ran, how it went, and where the executed notebooks are.
@@ -510,6 +568,8 @@ def run(
     """
     if backend not in BACKENDS:
         raise RunnerError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}.")
+    if jobs < 1:
+        raise RunnerError(f"--jobs must be at least 1, not {jobs}.")
     root = Path(root).resolve()
     selected = select(
         notebooks,
@@ -526,7 +586,7 @@ def run(
     out = Path(out) if out is not None else root / "runs"
 
     started = time.monotonic()
-    with _restored_environ():
+    with _restored_environ(), contextlib.ExitStack() as services:
         standin = None
         if backend == "local":
             try:
@@ -537,6 +597,8 @@ def run(
                 ) from exc
         try:
             run_name, run_dir = _make_run_dir(out.resolve())
+            if scorer:
+                services.enter_context(_scoring_process(run_dir))
             if standin is not None:
                 standin.apply_env(os.environ)
                 # A state file per run: every local run starts from nothing.
@@ -546,16 +608,21 @@ def run(
                 state_file = paths.state_path().resolve()
             # Set explicitly so kernels and this process agree on one file.
             os.environ["WORKSHOP_STATE"] = str(state_file)
-            entries, interrupted = _run_selected(
-                selected,
+            plan = _Plan(
                 root=root,
                 run_dir=run_dir,
                 state_file=state_file,
                 declared=declared,
                 settings=settings,
-                cleanup_notebook=cleanup_notebook if cleanup else None,
                 log_output=log_output,
                 cell_timeout=cell_timeout,
+            )
+            entries, interrupted = _run_selected(
+                selected,
+                plan,
+                setup_notebook=setup_notebook,
+                cleanup_notebook=cleanup_notebook if cleanup else None,
+                jobs=jobs,
             )
         finally:
             if standin is not None:
@@ -578,64 +645,130 @@ def run(
     return summary
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every notebook of a run shares."""
+
+    root: Path
+    run_dir: Path
+    state_file: Path
+    declared: Mapping[str, set[str]]
+    settings: Mapping[str, Any]
+    log_output: bool
+    cell_timeout: float | None
+
+
+def _run_one(name: str, plan: _Plan, position: int, total: int) -> NotebookRun:
+    """Execute one notebook and describe how it went; KeyboardInterrupt is recorded, not raised."""
+    source = plan.root / name
+    output = plan.run_dir / name
+    output.parent.mkdir(parents=True, exist_ok=True)
+    parameters = {k: v for k, v in plan.settings.items() if k in plan.declared[name]}
+    log.info("[%d/%d] %s", position, total, name)
+    t0 = time.monotonic()
+    error: dict[str, Any] | None = None
+    try:
+        _execute(
+            source,
+            output,
+            parameters,
+            env={"WORKSHOP_NOTEBOOK": name},
+            log_output=plan.log_output,
+            cell_timeout=plan.cell_timeout,
+        )
+    except PapermillExecutionError as exc:
+        error = {**_cell_error(source, output, exc.cell_index), "ename": exc.ename}
+        error["evalue"] = exc.evalue
+    except KeyboardInterrupt:
+        error = {**_cell_error(source, output, None), "ename": "KeyboardInterrupt"}
+        error["evalue"] = "interrupted by the user"
+    except Exception as exc:  # a dead kernel, a timeout, a kernel that never started
+        error = {**_cell_error(source, output, None), "ename": type(exc).__name__}
+        error["evalue"] = str(exc)
+    stopped_on_purpose = error is not None and error.get("ename") in STOP_ERRORS
+    entry = NotebookRun(
+        name=name,
+        status="ok" if error is None else ("stopped" if stopped_on_purpose else "failed"),
+        seconds=round(time.monotonic() - t0, 1),
+        output=output.relative_to(plan.run_dir).as_posix() if output.exists() else None,
+        results=_results(plan.state_file, name),
+        error=error,
+    )
+    if stopped_on_purpose:
+        log.warning("%s stopped at its preflight: %s", name, entry.describe_error())
+    elif error is not None:
+        log.error("%s failed at %s", name, entry.describe_error())
+    return entry
+
+
+def _stages(
+    selected: Sequence[str], setup_notebook: str | None, cleanup_notebook: str | None
+) -> list[list[str]]:
+    """The run in stages: setup alone, then the lessons (which may overlap), then cleanup."""
+    first = [nb for nb in selected if nb == setup_notebook]
+    last = [nb for nb in selected if nb == cleanup_notebook]
+    middle = [nb for nb in selected if nb not in first and nb not in last]
+    return [stage for stage in (first, middle, last) if stage]
+
+
 def _run_selected(
     selected: Sequence[str],
+    plan: _Plan,
     *,
-    root: Path,
-    run_dir: Path,
-    state_file: Path,
-    declared: Mapping[str, set[str]],
-    settings: Mapping[str, Any],
+    setup_notebook: str | None,
     cleanup_notebook: str | None,
-    log_output: bool,
-    cell_timeout: float | None,
+    jobs: int,
 ) -> tuple[list[NotebookRun], bool]:
-    """Execute the notebooks one by one; returns their outcomes and whether Ctrl-C stopped them.
+    """Execute the notebooks; returns their outcomes (in series order) and whether Ctrl-C came.
 
-    After a failure or Ctrl-C only ``cleanup_notebook`` still runs; the rest are skipped.
+    After a failure or Ctrl-C no notebook starts except ``cleanup_notebook``; lessons
+    already running finish. With ``jobs`` above 1, up to that many lessons run at once.
     """
-    entries: list[NotebookRun] = []
-    stopped = False  # set by a failure or Ctrl-C: only cleanup runs after that
+    done: dict[str, NotebookRun] = {}
+    halted = False  # a failure or Ctrl-C: only cleanup starts after that
     interrupted = False
-    for position, name in enumerate(selected, start=1):
-        if stopped and name != cleanup_notebook:
-            entries.append(NotebookRun(name=name, status="skipped"))
+    started = 0
+
+    def record(entry: NotebookRun) -> None:
+        nonlocal halted, interrupted
+        done[entry.name] = entry
+        if entry.error and entry.error.get("ename") == "KeyboardInterrupt":
+            interrupted = halted = True
+        elif entry.status == "failed":
+            halted = True
+
+    for stage in _stages(selected, setup_notebook, cleanup_notebook):
+        todo = [nb for nb in stage if not halted or nb == cleanup_notebook]
+        if len(todo) == 1 or jobs <= 1:
+            for name in todo:
+                if halted and name != cleanup_notebook:
+                    break
+                started += 1
+                record(_run_one(name, plan, started, len(selected)))
             continue
-        source = root / name
-        output = run_dir / name
-        output.parent.mkdir(parents=True, exist_ok=True)
-        parameters = {k: v for k, v in settings.items() if k in declared[name]}
-        os.environ["WORKSHOP_NOTEBOOK"] = name
-        log.info("[%d/%d] %s", position, len(selected), name)
-        t0 = time.monotonic()
-        error: dict[str, Any] | None = None
-        try:
-            _execute(source, output, parameters, log_output=log_output, cell_timeout=cell_timeout)
-        except PapermillExecutionError as exc:
-            error = {**_cell_error(source, output, exc.cell_index), "ename": exc.ename}
-            error["evalue"] = exc.evalue
-        except KeyboardInterrupt:
-            interrupted = True
-            error = {**_cell_error(source, output, None), "ename": "KeyboardInterrupt"}
-            error["evalue"] = "interrupted by the user"
-        except Exception as exc:  # a dead kernel, a timeout, a kernel that never started
-            error = {**_cell_error(source, output, None), "ename": type(exc).__name__}
-            error["evalue"] = str(exc)
-        stopped_on_purpose = error is not None and error.get("ename") in STOP_ERRORS
-        entry = NotebookRun(
-            name=name,
-            status="ok" if error is None else ("stopped" if stopped_on_purpose else "failed"),
-            seconds=round(time.monotonic() - t0, 1),
-            output=output.relative_to(run_dir).as_posix() if output.exists() else None,
-            results=_results(state_file, name),
-            error=error,
-        )
-        entries.append(entry)
-        if stopped_on_purpose:
-            log.warning("%s stopped at its preflight: %s", name, entry.describe_error())
-        elif error is not None or interrupted:
-            stopped = True
-            log.error("%s failed at %s", name, entry.describe_error())
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures: dict[concurrent.futures.Future[NotebookRun], str] = {}
+            waiting = list(todo)
+            try:
+                while waiting or futures:
+                    while waiting and len(futures) < jobs and not halted:
+                        name = waiting.pop(0)
+                        started += 1
+                        futures[pool.submit(_run_one, name, plan, started, len(selected))] = name
+                    if not futures:
+                        break
+                    finished, _ = concurrent.futures.wait(
+                        futures, return_when=concurrent.futures.FIRST_COMPLETED
+                    )
+                    for future in finished:
+                        del futures[future]
+                        record(future.result())
+            except KeyboardInterrupt:
+                # The kernels got the same SIGINT; their notebooks end and are recorded.
+                interrupted = halted = True
+                for future, _name in list(futures.items()):
+                    record(future.result())
+    entries = [done.get(nb) or NotebookRun(name=nb, status="skipped") for nb in selected]
     return entries, interrupted
 
 
@@ -700,9 +833,68 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"do not run {CLEANUP} (resources stay; run it later by hand)",
     )
     parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="lessons run at once between setup and cleanup (default: the cores here; "
+        "against AWS, the 'Scheduled customization jobs' quota; 1 runs them in order)",
+    )
+    parser.add_argument(
+        "--no-scorer",
+        dest="scorer",
+        action="store_false",
+        help="no shared scoring process: every notebook imports fmeval itself",
+    )
+    parser.add_argument(
         "--log-output", action="store_true", help="stream cell outputs while notebooks run"
     )
     return parser
+
+
+def cores() -> int:
+    """CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def aws_job_slots(region: str) -> int | None:
+    """The account's "Scheduled customization jobs" quota in ``region``, or None if unknown."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from utils.preflight import QUOTA_NAMES
+
+    try:
+        pages = boto3.client("service-quotas", region_name=region).get_paginator(
+            "list_service_quotas"
+        )
+        for page in pages.paginate(ServiceCode="bedrock"):
+            for quota in page["Quotas"]:
+                if quota["QuotaName"].lower().startswith(QUOTA_NAMES["jobs"]):
+                    return max(1, int(quota["Value"]))
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("Could not read the Bedrock customization job quota: %s", exc)
+    return None
+
+
+def default_jobs(backend: str, region: str) -> int:
+    """Lessons run at once when ``--jobs`` is not given.
+
+    Locally the lessons are CPU work, so one per core. Against AWS they mostly wait for
+    Bedrock, and Bedrock schedules at most the quota's number of customization jobs at once
+    (more would queue or be refused, and the undocumented one is not worth finding out), so
+    one per job slot; without the quota, one at a time.
+    """
+    if backend == "local":
+        return cores()
+    slots = aws_job_slots(region)
+    if slots is None:
+        log.warning("Running the lessons one at a time; --jobs N runs N at once.")
+        return 1
+    log.info("Scheduled customization jobs quota: %d; that many lessons run at once.", slots)
+    return slots
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -726,6 +918,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             cell_timeout=args.cell_timeout,
             series=NOTEBOOKS,
             cleanup_notebook=CLEANUP,
+            setup_notebook=SETUP,
+            jobs=args.jobs if args.jobs is not None else default_jobs(args.backend, args.region),
+            scorer=args.scorer,
         )
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
