@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from standin import StandIn
-from utils import clients
+from utils import clients, scorer
 from utils.state import State
 
 
@@ -60,11 +60,29 @@ def state(tmp_path: Path) -> State:
     return State(tmp_path / "state.json")
 
 
+@pytest.fixture(scope="session")
+def scoring_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[scorer.Scorer]:
+    """One fmeval process for every notebook kernel of the session, as the runner has."""
+    process = scorer.Scorer.start(log_file=tmp_path_factory.mktemp("scorer") / "scorer.log")
+    yield process
+    process.stop()
+
+
 @pytest.fixture
-def run_state(aws: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> State:
-    """A state file for one series run; notebook kernels find it through WORKSHOP_STATE."""
+def run_state(
+    aws: StandIn,
+    scoring_process: scorer.Scorer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> State:
+    """A state file for one series run; notebook kernels find it through WORKSHOP_STATE.
+
+    Kernels score in the session's scoring process, as under the runner; the tests of
+    scoring itself (tests/test_evaluation.py, tests/test_scorer.py) score in process too.
+    """
     path = tmp_path / "state.json"
     monkeypatch.setenv("WORKSHOP_STATE", str(path))
+    monkeypatch.setenv(scorer.ENV_VAR, scoring_process.url)
     return State(path)
 
 

@@ -146,6 +146,23 @@ def test_fine_tuning_without_setup_names_the_notebook_to_run(
     assert "Run 00_setup.ipynb first" in caught.value.evalue
 
 
+def test_a_lesson_in_another_region_than_setup_is_refused_before_any_call(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(FINE_TUNING, tmp_path, region="us-west-2")
+    assert "records resources in the local stand-in (Region us-east-1)" in caught.value.evalue
+    assert "runs against the local stand-in (Region us-west-2)" in caught.value.evalue
+    assert "region='us-east-1'" in caught.value.evalue
+    assert (
+        clients.client("bedrock").list_model_customization_jobs()["modelCustomizationJobSummaries"]
+        == []
+    )
+    execute(CLEANUP, tmp_path, region="us-west-2")  # cleanup goes where the file says
+    assert remaining() == NOTHING_LEFT
+
+
 def test_out_of_range_hyperparameter_stops_before_any_job(run_state: State, tmp_path: Path) -> None:
     execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:

@@ -94,3 +94,61 @@ def test_failed_change_leaves_file_untouched(state: State) -> None:
     with pytest.raises(RuntimeError):
         state.mutate(broken)
     assert state.path.read_text() == before
+
+
+class Place:
+    """Where a notebook runs, as utils.clients.Context says."""
+
+    def __init__(self, backend: str, account_id: str, region: str) -> None:
+        self.backend, self.account_id, self.region = backend, account_id, region
+
+
+LOCAL = Place("local", "123456789012", "us-east-1")
+MINE = Place("aws", "111122223333", "us-east-1")
+
+
+def test_the_first_notebook_claims_the_file_and_the_same_place_opens_it(state: State) -> None:
+    assert state.owner() is None
+    assert state.claim(LOCAL) is state
+    state.add_resource("s3-bucket", "b1")
+    State(state.path).claim(Place("local", "123456789012", "us-east-1"))
+    assert state.owner() == {
+        "backend": "local",
+        "account_id": "123456789012",
+        "region": "us-east-1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "other", "named"),
+    [
+        (LOCAL, MINE, "AWS account 111122223333 in us-east-1"),
+        (LOCAL, Place("local", LOCAL.account_id, "us-west-2"), "the local stand-in (Region us-"),
+        (MINE, Place("aws", "444455556666", "us-east-1"), "AWS account 444455556666"),
+    ],
+    ids=["other-backend", "other-region", "other-account"],
+)
+def test_a_file_with_resources_is_refused_elsewhere_naming_both_and_the_fix(
+    state: State, first: Place, other: Place, named: str
+) -> None:
+    state.claim(first)
+    state.add_resource("s3-bucket", "b1")
+    owner = state.owner()
+    with pytest.raises(WorkshopError) as caught:
+        state.claim(other)
+    message = str(caught.value)
+    assert named in message
+    assert f"region={owner['region']!r}" in message
+    assert "03_cleanup.ipynb" in message and "WORKSHOP_STATE" in message
+    assert state.owner() == owner  # unchanged
+    assert [r["id"] for r in state.resources()] == ["b1"]
+
+
+def test_a_file_without_resources_goes_to_the_new_place_without_old_values(state: State) -> None:
+    state.claim(LOCAL)
+    state.update(bucket="local-bucket", region="us-east-1")
+    state.record_result("scores", {"rougeL": 0.5}, notebook="nb.ipynb")
+    state.claim(MINE)  # e.g. after 03_cleanup.ipynb removed everything, or a stopped setup
+    assert state.owner() == {"backend": "aws", "account_id": "111122223333", "region": "us-east-1"}
+    assert state.get("bucket") is None
+    assert state.results("nb.ipynb") == {"scores": {"rougeL": 0.5}}  # the run's record stays

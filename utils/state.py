@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from utils import paths
 from utils.errors import WorkshopError
@@ -39,6 +39,20 @@ def _empty() -> dict[str, Any]:
         "resources": [],
         "results": {},
     }
+
+
+class Where(Protocol):
+    """Where notebooks run: :class:`utils.clients.Context` is one."""
+
+    backend: str
+    account_id: str
+    region: str
+
+
+def _describe(owner: dict[str, str]) -> str:
+    if owner["backend"] == "local":
+        return f"the local stand-in (Region {owner['region']})"
+    return f"AWS account {owner['account_id']} in {owner['region']}"
 
 
 class State:
@@ -109,6 +123,46 @@ class State:
                 # Fix the workshop id the first time anyone looks, so it never changes.
                 self._write(data)
             return copy.deepcopy(data)
+
+    # -- whose file it is --------------------------------------------------------------
+    def owner(self) -> dict[str, str] | None:
+        """The backend, account and Region the file belongs to, once a notebook claimed it."""
+        owner = self.snapshot().get("owner")
+        return dict(owner) if owner else None
+
+    def claim(self, where: Where) -> State:
+        """Bind the file to ``where``; refuse it to another backend, account or Region.
+
+        Resources and values recorded against the stand-in mean nothing in an AWS account
+        (and those of one account or Region nothing in another), so a notebook must not
+        read them there. A file that records no resource (never used, or cleaned up, or
+        left by a setup that stopped early) goes to the new owner, without its old values.
+        Returns this state, so ``load().claim(ctx)`` reads well.
+
+        Raises:
+            WorkshopError: The file records resources of another backend, account or Region.
+        """
+        wanted = {"backend": where.backend, "account_id": where.account_id, "region": where.region}
+
+        def change(data: dict[str, Any]) -> dict[str, str]:
+            owner = data.get("owner")
+            if owner != wanted and not data["resources"]:
+                if owner:
+                    data["values"] = {}  # they described a place where nothing exists now
+                data["owner"] = owner = wanted
+            return dict(owner or wanted)
+
+        owner = self.mutate(change)
+        if owner != wanted:
+            raise WorkshopError(
+                f"The state file {self.path} records resources in {_describe(owner)}, but "
+                f"this notebook runs against {_describe(wanted)}.",
+                f"Run the notebook with backend={owner['backend']!r} and "
+                f"region={owner['region']!r}; or run 03_cleanup.ipynb that way first (it "
+                "removes what the file records, and the file is then free); or keep both by "
+                "setting WORKSHOP_STATE to another file for this one and restarting the kernel.",
+            )
+        return self
 
     # -- values ----------------------------------------------------------------------
     @property
