@@ -82,6 +82,8 @@ def test_full_flow_then_cleanup_leaves_nothing(
     assert custom.text and base.text and custom.text != base.text
     table = inference.side_by_side({"base": "amazon.nova-micro-v1:0", "custom": pt}, [prompt])
     assert list(table.columns) == ["prompt", "base", "custom"]
+    assert table.attrs["called_as"] == {"base": "amazon.nova-micro-v1:0", "custom": pt}
+    assert table.attrs["local"] is True
 
     kinds = {r["kind"] for r in state.resources()}
     assert kinds == {

@@ -357,6 +357,31 @@ def describe(model_id: str, chart: Chart, max_tokens: int = 100) -> str:
     return runner.generate_one(chart.name).text
 
 
+@dataclass(frozen=True)
+class Captions:
+    """Each model's description of the same charts.
+
+    Attributes:
+        by_model: Label to one caption per chart, in the charts' order.
+        local: Whether any caption came from the local stand-in rather than Bedrock.
+    """
+
+    by_model: dict[str, list[str]]
+    local: bool
+
+
+def ask_about(models: Mapping[str, str], shown: Sequence[Chart], max_tokens: int = 100) -> Captions:
+    """Ask every model (label to model id or endpoint ARN) to describe every chart."""
+    by_model: dict[str, list[str]] = {}
+    local = False
+    for label, model_id in models.items():
+        runner = ChartRunner(model_id, list(shown), system=SYSTEM, max_tokens=max_tokens)
+        replies = [runner.generate_one(chart.name) for chart in shown]
+        by_model[label] = [reply.text for reply in replies]
+        local = local or any(reply.from_local_standin for reply in replies)
+    return Captions(by_model, local)
+
+
 # --------------------------------------------------------------------------- display
 
 

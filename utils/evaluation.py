@@ -686,6 +686,11 @@ class EvaluationResult:
         """Model labels, in the order given."""
         return list(dict.fromkeys(self.per_sample["model"]))
 
+    @property
+    def local(self) -> bool:
+        """Whether any answer came from the local stand-in rather than Amazon Bedrock."""
+        return bool(self.outputs["local"].fillna(False).astype(bool).any())
+
     def table(self, stat: str = "mean") -> pd.DataFrame:
         """The summary as a model x metric table of one statistic."""
         wide = self.summary.pivot(index="model", columns="metric", values=stat)

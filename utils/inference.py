@@ -132,16 +132,51 @@ def side_by_side(
     system: str | None = None,
     max_tokens: int = 512,
 ) -> pd.DataFrame:
-    """A table of each model's answer to each prompt (and the reference, when given)."""
+    """A table of each model's answer to each prompt (and the reference, when given).
+
+    ``attrs["called_as"]`` maps each label to the id that answered (an inference profile
+    where the bare id is refused) and ``attrs["local"]`` says whether any answer came from
+    the local stand-in; :func:`say_if_local` reads it.
+    """
     rows = []
+    called_as: dict[str, str] = {}
+    local = False
     for i, prompt in enumerate(prompts):
         row: dict[str, Any] = {"prompt": prompt}
         if references is not None:
             row["reference"] = references[i]
         for label, model_id in models.items():
-            row[label] = converse(model_id, prompt, system=system, max_tokens=max_tokens).text
+            answer = converse(model_id, prompt, system=system, max_tokens=max_tokens)
+            row[label] = answer.text
+            called_as[label] = answer.model
+            local = local or answer.local
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame.attrs.update(called_as=called_as, local=local)
+    return frame
+
+
+LOCAL_NOTE = "NOTE: these answers come from the workshop's small LOCAL models, not Amazon Bedrock."
+
+
+def say_if_local(*sources: Any) -> bool:
+    """Print :data:`LOCAL_NOTE` when any answer in ``sources`` came from the stand-in.
+
+    A source is a :func:`side_by_side` table, a :class:`utils.evaluation.EvaluationResult`,
+    anything with a boolean ``local`` attribute, or a bool. The answers already carry the
+    stand-in's marker, so no model is called to find out. Returns whether it printed.
+    """
+    for source in sources:
+        if isinstance(source, pd.DataFrame):
+            marked = bool(source.attrs.get("local"))
+        elif isinstance(source, bool):
+            marked = source
+        else:
+            marked = bool(getattr(source, "local", False))
+        if marked:
+            print(LOCAL_NOTE)
+            return True
+    return False
 
 
 def invoke(
