@@ -27,12 +27,13 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.model import StringShape
 
 from standin import catalog, datarules, quotas
 from standin.restjson import (
@@ -1517,7 +1518,7 @@ DEFAULT_MAX_RESPONSE_LENGTH = 1000
 @functools.cache
 def _enum(shape: str) -> frozenset[str]:
     model = botocore.session.get_session().get_service_model("bedrock")
-    return frozenset(model.shape_for(shape).enum)
+    return frozenset(cast(StringShape, model.shape_for(shape)).enum)  # enums are string shapes
 
 
 def _known_values(shape: str, values: Sequence[str]) -> list[str]:
