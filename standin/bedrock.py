@@ -516,7 +516,7 @@ class LocalBedrock:
             doc = json.loads(urllib.parse.unquote(doc))
         statements = doc.get("Statement", [])
         statements = statements if isinstance(statements, list) else [statements]
-        trusted = set()
+        trusted: set[str] = set()
         for st in statements:
             services = st.get("Principal", {}).get("Service", [])
             trusted.update([services] if isinstance(services, str) else services)
@@ -731,9 +731,10 @@ class LocalBedrock:
                 "do; the local stand-in learns to describe images only when every record "
                 "shows one."
             )
+        images = [image for image in located if image is not None]  # all: none is missing
         return [
             (self._training_image(image, what), completion)
-            for image, (_, completion) in zip(located, pairs, strict=True)
+            for image, (_, completion) in zip(images, pairs, strict=True)
         ]
 
     def _training_image(self, image: dict[str, Any], what: str) -> bytes:
