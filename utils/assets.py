@@ -577,7 +577,7 @@ def _wordnet_30_reader() -> type:
     """The reader class, made once (it subclasses NLTK's, which only imports when needed)."""
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    class _WordNet30Reader(WordNetCorpusReader):  # type: ignore[misc]
+    class _WordNet30Reader(WordNetCorpusReader):
         """NLTK's WordNet reader without mapping WordNet 3.0 onto itself at start-up.
 
         nltk 3.10 maps NLTK's "wordnet" package (WordNet 3.0) onto the loaded WordNet
