@@ -38,6 +38,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from utils import paths
 from utils.errors import WorkshopError
@@ -266,7 +267,10 @@ def _punkt_present(root: Path) -> bool:
 
 def _read_stamp() -> dict[str, object]:
     try:
-        return json.loads((paths.assets_dir() / _STAMP).read_text(encoding="utf-8"))
+        return cast(
+            dict[str, object],
+            json.loads((paths.assets_dir() / _STAMP).read_text(encoding="utf-8")),
+        )
     except (OSError, ValueError):
         return {}
 
