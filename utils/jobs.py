@@ -279,6 +279,7 @@ def loss_summary(
     The first and last of each say in two numbers whether a run learned: both should fall.
     """
     has_validation = validation is not None and len(validation) > 0
+    # index: has_validation implies validation is not None, which mypy cannot follow.
     val = validation["validation_loss"] if has_validation else None  # type: ignore[index]
     return {
         "training first": round(float(training["training_loss"].iloc[0]), 4),
