@@ -19,7 +19,7 @@ import tempfile
 import threading
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 DEFAULT_REGION = "us-east-1"
 """Where the stand-in plays Bedrock when nobody names a Region."""
@@ -122,7 +122,7 @@ class StandIn:
         req = urllib.request.Request(self.endpoint + path, method=method, data=data)
         context = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else None
         with urllib.request.urlopen(req, timeout=10, context=context) as resp:
-            return resp.read()
+            return cast(bytes, resp.read())  # typeshed types urlopen's response as Any
 
     def reset(self) -> None:
         """Forget every resource (S3, IAM, Bedrock) the stand-in holds."""

@@ -9,6 +9,7 @@ answered gets an ``error`` object instead of ``modelOutput``.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 import urllib.parse
@@ -174,7 +175,8 @@ class BatchInference:
             elif job.status == "InProgress" and now >= job.due:
                 self._run(job)
 
-    def _inputs(self, uri: str) -> list[tuple[str, bytes]]:
+    # builtins.list: in the class body, "list" names the ListModelInvocationJobs method above.
+    def _inputs(self, uri: str) -> builtins.list[tuple[str, bytes]]:
         """(key, body) of each input: the object itself, or every .jsonl under a prefix."""
         bucket, key = _split_s3(uri)
         s3 = self.bedrock._client("s3")
@@ -236,22 +238,22 @@ class BatchInference:
         for key, records in parsed:
             lines = []
             for i, record in enumerate(records):
-                line: dict[str, Any] = {
+                out_line: dict[str, Any] = {
                     "recordId": record.get("recordId") or f"{i:011d}",
                     "modelInput": record["modelInput"],
                 }
                 try:
                     output = self._answer(job, record["modelInput"])
-                    line["modelOutput"] = output
+                    out_line["modelOutput"] = output
                     usage = output.get("usage", {})
                     tokens_in += int(usage.get("inputTokens", 0))
                     tokens_out += int(usage.get("outputTokens", 0))
                     ok += 1
                 except (ServiceError, KeyError, TypeError, ValueError) as exc:
                     message = exc.message if isinstance(exc, ServiceError) else repr(exc)
-                    line["error"] = {"errorCode": 400, "errorMessage": message}
+                    out_line["error"] = {"errorCode": 400, "errorMessage": message}
                     errors += 1
-                lines.append(json.dumps(line))
+                lines.append(json.dumps(out_line))
             name = urllib.parse.unquote(key.rsplit("/", 1)[-1])
             body = ("\n".join(lines) + "\n").encode()
             s3.put_object(Bucket=bucket, Key=f"{base}/{name}.out", Body=body)

@@ -27,12 +27,13 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.model import StringShape
 
 from standin import catalog, datarules, quotas
 from standin.restjson import (
@@ -515,7 +516,7 @@ class LocalBedrock:
             doc = json.loads(urllib.parse.unquote(doc))
         statements = doc.get("Statement", [])
         statements = statements if isinstance(statements, list) else [statements]
-        trusted = set()
+        trusted: set[str] = set()
         for st in statements:
             services = st.get("Principal", {}).get("Service", [])
             trusted.update([services] if isinstance(services, str) else services)
@@ -730,9 +731,10 @@ class LocalBedrock:
                 "do; the local stand-in learns to describe images only when every record "
                 "shows one."
             )
+        images = [image for image in located if image is not None]  # all: none is missing
         return [
             (self._training_image(image, what), completion)
-            for image, (_, completion) in zip(located, pairs, strict=True)
+            for image, (_, completion) in zip(images, pairs, strict=True)
         ]
 
     def _training_image(self, image: dict[str, Any], what: str) -> bytes:
@@ -1517,7 +1519,7 @@ DEFAULT_MAX_RESPONSE_LENGTH = 1000
 @functools.cache
 def _enum(shape: str) -> frozenset[str]:
     model = botocore.session.get_session().get_service_model("bedrock")
-    return frozenset(model.shape_for(shape).enum)
+    return frozenset(cast(StringShape, model.shape_for(shape)).enum)  # enums are string shapes
 
 
 def _known_values(shape: str, values: Sequence[str]) -> list[str]:

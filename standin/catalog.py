@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 ACTIVE, LEGACY, EOL = "ACTIVE", "LEGACY", "EOL"
@@ -157,7 +158,15 @@ def _plain(bound: float | None) -> str:
     return str(int(bound)) if float(bound).is_integer() else repr(float(bound))
 
 
-def _hp(name, default, low, high, integer, source, choices=()) -> HyperParameter:
+def _hp(
+    name: str,
+    default: float | str | None,
+    low: float | None,
+    high: float | None,
+    integer: bool,
+    source: Source,
+    choices: Iterable[str] = (),
+) -> HyperParameter:
     return HyperParameter(name, default, low, high, integer, source, tuple(choices))
 
 
@@ -448,11 +457,11 @@ _TITAN_EOL_NOTE = (
 )
 
 
-def _everywhere(lifecycle: Lifecycle, regions=REGIONS) -> dict[str, Lifecycle]:
+def _everywhere(lifecycle: Lifecycle, regions: Iterable[str] = REGIONS) -> dict[str, Lifecycle]:
     return dict.fromkeys(regions, lifecycle)
 
 
-def _nova_v1(model_id, name, inputs, suffix) -> FoundationModel:
+def _nova_v1(model_id: str, name: str, inputs: tuple[str, ...], suffix: str) -> FoundationModel:
     return FoundationModel(
         model_id=model_id,
         name=name,
@@ -489,7 +498,15 @@ def _nova_v1(model_id, name, inputs, suffix) -> FoundationModel:
     )
 
 
-def _llama(model_id, name, inputs, version, lifecycle, inference, source) -> FoundationModel:
+def _llama(
+    model_id: str,
+    name: str,
+    inputs: tuple[str, ...],
+    version: str,
+    lifecycle: Lifecycle,
+    inference: Iterable[str],
+    source: Source,
+) -> FoundationModel:
     llama31 = version == "llama3.1"
     return FoundationModel(
         model_id=model_id,
@@ -530,7 +547,7 @@ def _llama(model_id, name, inputs, version, lifecycle, inference, source) -> Fou
     )
 
 
-def _titan(model_id, name, suffix, eol, report) -> FoundationModel:
+def _titan(model_id: str, name: str, suffix: str, eol: str, report: str) -> FoundationModel:
     return FoundationModel(
         model_id=model_id,
         name=name,
@@ -785,7 +802,9 @@ MODELS: tuple[FoundationModel, ...] = (
 )
 
 
-def _profile(prefix: str, model_id: str, name: str, regions, source=_PROFILES) -> InferenceProfile:
+def _profile(
+    prefix: str, model_id: str, name: str, regions: Iterable[str], source: Source = _PROFILES
+) -> InferenceProfile:
     return InferenceProfile(f"{prefix}.{model_id}", name, (model_id,), tuple(regions), source)
 
 
@@ -1057,7 +1076,9 @@ def hyperparameters(model_id: str, customization_type: str) -> tuple[HyperParame
     return HYPERPARAMETERS.get((model.family, customization_type), ())
 
 
-def _checked(model_id, customization_type, values) -> list[tuple[HyperParameter, object]]:
+def _checked(
+    model_id: str, customization_type: str, values: Mapping[str, object]
+) -> list[tuple[HyperParameter, object]]:
     specs = hyperparameters(model_id, customization_type)
     known = {spec.name for spec in specs}
     unknown = sorted(set(values) - known)

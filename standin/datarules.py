@@ -689,6 +689,7 @@ class _Converse:
         if match is None:
             found.add("media.uri", f"{at}.{kind}: uri {uri!r} is not an s3://bucket/key URI")
             return 0
+        assert isinstance(uri, str)  # _S3_URI matched it
         if self.media.strict_keys and not _NOVA_KEY.match(match.group(2)):
             found.add(
                 "media.uri",

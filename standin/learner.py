@@ -29,7 +29,7 @@ import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -378,7 +378,7 @@ class _Weights:
     def logits(
         self, dense: np.ndarray, word_ids: np.ndarray, previous_ids: np.ndarray
     ) -> np.ndarray:
-        out = dense @ self.dense + self.words[word_ids]
+        out: np.ndarray = dense @ self.dense + self.words[word_ids]
         if self.use_previous:
             out = out + self.previous[previous_ids]
         return out
@@ -392,7 +392,7 @@ class _Weights:
         parts = [dense.T @ error / n, np.bincount(word_ids, weights=error, minlength=size) / n]
         if self.use_previous:
             parts.append(np.bincount(previous_ids, weights=error, minlength=size) / n)
-        grad = np.concatenate(parts)
+        grad: np.ndarray = np.concatenate(parts)
         grad[len(_DENSE_FEATURES) :] += WEIGHT_DECAY * self.vector[len(_DENSE_FEATURES) :]
         return grad
 
@@ -405,7 +405,7 @@ def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    return cast(np.ndarray, 0.5 * (1.0 + np.tanh(0.5 * x)))  # numpy types ufunc results Any
 
 
 def _evaluate(weights: _Weights, corpus: _Corpus) -> float:

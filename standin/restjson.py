@@ -20,7 +20,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import botocore.loaders
-from botocore.model import OperationModel, ServiceModel, Shape
+from botocore.model import (
+    ListShape,
+    MapShape,
+    OperationModel,
+    ServiceModel,
+    Shape,
+    StringShape,
+    StructureShape,
+)
 from botocore.utils import parse_timestamp
 from botocore.validate import ParamValidator
 
@@ -91,7 +99,7 @@ def _from_wire(shape: Shape, value: Any) -> Any:
     if value is None:
         return None
     kind = shape.type_name
-    if kind == "structure":
+    if isinstance(shape, StructureShape):
         if getattr(shape, "is_document_type", False):
             return value
         out = {}
@@ -100,9 +108,9 @@ def _from_wire(shape: Shape, value: Any) -> Any:
             if key in value:
                 out[name] = _from_wire(member, value[key])
         return out
-    if kind == "list":
+    if isinstance(shape, ListShape):
         return [_from_wire(shape.member, v) for v in value]
-    if kind == "map":
+    if isinstance(shape, MapShape):
         return {k: _from_wire(shape.value, v) for k, v in value.items()}
     if kind == "timestamp":
         return parse_timestamp(value)
@@ -114,7 +122,7 @@ def _from_wire(shape: Shape, value: Any) -> Any:
 def _to_wire(shape: Shape, value: Any) -> Any:
     """Turn a Python output value into JSON-ready data following the shape."""
     kind = shape.type_name
-    if kind == "structure":
+    if isinstance(shape, StructureShape):
         if getattr(shape, "is_document_type", False):
             return value
         out = {}
@@ -122,9 +130,9 @@ def _to_wire(shape: Shape, value: Any) -> Any:
             if name in value and value[name] is not None:
                 out[member.serialization.get("name", name)] = _to_wire(member, value[name])
         return out
-    if kind == "list":
+    if isinstance(shape, ListShape):
         return [_to_wire(shape.member, v) for v in value]
-    if kind == "map":
+    if isinstance(shape, MapShape):
         return {k: _to_wire(shape.value, v) for k, v in value.items()}
     if kind == "timestamp":
         return _timestamp_text(value)
@@ -153,19 +161,18 @@ def enum_errors(shape: Shape, value: Any, path: str = "") -> list[str]:
     """Enum violations in ``value`` (botocore's ParamValidator does not check enums)."""
     if value is None:
         return []
-    kind = shape.type_name
     errors: list[str] = []
-    if kind == "string" and shape.enum and value not in shape.enum:
+    if isinstance(shape, StringShape) and shape.enum and value not in shape.enum:
         errors.append(f"{path or shape.name}: {value!r} is not one of {shape.enum}")
-    elif kind == "structure" and isinstance(value, dict):
+    elif isinstance(shape, StructureShape) and isinstance(value, dict):
         if getattr(shape, "is_document_type", False):
             return []
         for name, member in shape.members.items():
             errors += enum_errors(member, value.get(name), f"{path}.{name}" if path else name)
-    elif kind == "list" and isinstance(value, list):
+    elif isinstance(shape, ListShape) and isinstance(value, list):
         for i, item in enumerate(value):
             errors += enum_errors(shape.member, item, f"{path}[{i}]")
-    elif kind == "map" and isinstance(value, dict):
+    elif isinstance(shape, MapShape) and isinstance(value, dict):
         for k, item in value.items():
             errors += enum_errors(shape.value, item, f"{path}.{k}")
     return errors
@@ -187,10 +194,9 @@ def constraint_errors(shape: Shape, value: Any, path: str = "") -> list[str]:
     """
     if value is None:
         return []
-    kind = shape.type_name
     where = path or shape.name
     errors: list[str] = []
-    if kind == "string" and isinstance(value, str):
+    if isinstance(shape, StringShape) and isinstance(value, str):
         # Only names and tokens: the identifier patterns in botocore's model do not match
         # every real ARN (a custom-model ARN carries the base model's ``:0:128k``), so
         # enforcing those would refuse calls Bedrock accepts.
@@ -207,12 +213,12 @@ def constraint_errors(shape: Shape, value: Any, path: str = "") -> list[str]:
                 f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have "
                 f"length less than or equal to {shape.metadata['max']}"
             )
-    elif kind == "structure" and isinstance(value, dict):
+    elif isinstance(shape, StructureShape) and isinstance(value, dict):
         if getattr(shape, "is_document_type", False):
             return []
         for name, member in shape.members.items():
             errors += constraint_errors(member, value.get(name), f"{path}.{name}" if path else name)
-    elif kind == "list" and isinstance(value, list):
+    elif isinstance(shape, ListShape) and isinstance(value, list):
         if "max" in shape.metadata and len(value) > shape.metadata["max"]:
             errors.append(
                 f"Value at '{where}' failed to satisfy constraint: Member must have length "
@@ -220,7 +226,7 @@ def constraint_errors(shape: Shape, value: Any, path: str = "") -> list[str]:
             )
         for i, item in enumerate(value):
             errors += constraint_errors(shape.member, item, f"{where}.{i + 1}")
-    elif kind == "map" and isinstance(value, dict):
+    elif isinstance(shape, MapShape) and isinstance(value, dict):
         for k, item in value.items():
             errors += constraint_errors(shape.value, item, f"{where}.{k}")
     return errors
@@ -296,7 +302,7 @@ class RestJsonService:
                     params[name] = labels[wire]
             elif where == "querystring":
                 if wire in qs:
-                    if member.type_name == "list":
+                    if isinstance(member, ListShape):
                         params[name] = [_scalar_from_text(member.member, v) for v in qs[wire]]
                     else:
                         params[name] = _scalar_from_text(member, qs[wire][0])

@@ -14,7 +14,7 @@ import socket
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -87,7 +87,11 @@ class StandInApp:
             return self._service_quotas(environ, start_response)
         if path == "/moto-api/reset":
             self.bucket_policies.reset()
-        return self.moto(environ, start_response)
+        return self._moto(environ, start_response)
+
+    def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """moto's answer (its WSGI app returns a body that moto types as Any)."""
+        return cast("Iterable[bytes]", self.moto(environ, start_response))
 
     def _s3(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """S3 through the bucket policy gate (ours: moto ignores policy conditions), then moto."""
@@ -113,8 +117,8 @@ class StandInApp:
                     self.bucket_policies.forget(bucket[0])
                 return start_response(status, headers, *rest)
 
-            return self.moto(environ, deleted)
-        return self.moto(environ, start_response)
+            return self._moto(environ, deleted)
+        return self._moto(environ, start_response)
 
     def _bedrock_fault(self, environ: dict[str, Any]) -> Fault | None:
         if not self.faults.rules():
@@ -139,12 +143,13 @@ class StandInApp:
         """Service Quotas: moto lacks ListServiceQuotas; the stand-in lists its Bedrock quotas."""
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.endswith(".ListServiceQuotas"):
-            return self.moto(environ, start_response)
+            return self._moto(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         asked = json.loads(environ["wsgi.input"].read(length) or b"{}")
         found = _SIGNED_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         region = found.group(1) if found else self.bedrock.region
-        status, payload = "200 OK", {}
+        status = "200 OK"
+        payload: dict[str, Any] = {}
         if asked.get("ServiceCode") == "bedrock":
             payload = {"Quotas": self.bedrock.quotas.listing(region, self.bedrock.account_id)}
         else:
@@ -211,7 +216,8 @@ class StandInApp:
     def _admin(
         self, environ: dict[str, Any], start_response: StartResponse, path: str
     ) -> Iterable[bytes]:
-        status, payload = "200 OK", {"ok": True}
+        status = "200 OK"
+        payload: dict[str, Any] = {"ok": True}
         if path == "/_workshop/health":
             payload = {"ok": True, "service": "bedrock-workshop-local-standin"}
         elif path == "/_workshop/reset" and environ["REQUEST_METHOD"] == "POST":

@@ -31,7 +31,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -255,7 +255,7 @@ def _targets(captions: Sequence[str], index: dict[str, int], positions: int) -> 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return cast(np.ndarray, shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True)))
 
 
 def _loss_and_gradient(

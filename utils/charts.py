@@ -99,7 +99,7 @@ class Chart:
 # --------------------------------------------------------------------------- captions
 
 
-def trend(values: Sequence[float]) -> str | None:
+def trend(values: Sequence[float] | np.ndarray) -> str | None:
     """``rising``, ``falling`` or ``mixed`` from the values' correlation with their position.
 
     Returns None for the borderline band between :data:`MIXED` and :data:`RISING`.

@@ -137,6 +137,7 @@ class Estimate:
     @property
     def known_total(self) -> float:
         """The sum of the costs whose price is known."""
+        # misc: rows hold object values; "cost (USD)" is always a float or None.
         return float(sum(r["cost (USD)"] or 0.0 for r in self.rows))  # type: ignore[misc]
 
     @property

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from utils import paths
 from utils.errors import WorkshopError
@@ -152,7 +152,7 @@ def _hub_reachable(timeout: float = HUB_TIMEOUT_SECONDS) -> bool:
     url = f"{endpoint}/api/datasets/{DIALOGSUM_HUB_ID}"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return 200 <= resp.status < 400
+            return 200 <= cast(int, resp.status) < 400  # typeshed: urlopen's response is Any
     except (urllib.error.URLError, OSError, ValueError):
         return False
 
@@ -479,7 +479,7 @@ def preview(records: Iterable[Any], n: int = 5) -> pd.DataFrame:
     """The first ``n`` records as a table; conversation records become system/user/assistant."""
     import pandas as pd
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for record in records:
         if len(rows) >= n:
             break

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from botocore.exceptions import ClientError
 
@@ -24,7 +24,10 @@ REUSABLE = frozenset({"Creating", "InService", "Updating"})
 
 
 def _describe(ident: str) -> dict[str, Any]:
-    return clients.client("bedrock").get_provisioned_model_throughput(provisionedModelId=ident)
+    return cast(
+        dict[str, Any],
+        clients.client("bedrock").get_provisioned_model_throughput(provisionedModelId=ident),
+    )
 
 
 def _reusable(
@@ -165,8 +168,11 @@ class Endpoint:
 
 
 def _describe_deployment(ident: str) -> dict[str, Any]:
-    return clients.client("bedrock").get_custom_model_deployment(
-        customModelDeploymentIdentifier=ident
+    return cast(
+        dict[str, Any],
+        clients.client("bedrock").get_custom_model_deployment(
+            customModelDeploymentIdentifier=ident
+        ),
     )
 
 

@@ -77,7 +77,7 @@ def _destination(config: Mapping[str, Any] | None) -> str:
 
 
 def _ours(config: Mapping[str, Any] | None, bucket: str) -> bool:
-    return bool(config) and config.get("s3Config", {}).get("bucketName") == bucket
+    return bool(config and config.get("s3Config", {}).get("bucketName") == bucket)
 
 
 def enable(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from botocore.exceptions import ClientError
@@ -66,7 +66,10 @@ def describe(job: Job | str) -> dict[str, Any]:
     """``get_model_customization_job`` for a job, its name or its ARN."""
     ident = job.arn if isinstance(job, Job) else job
     try:
-        return clients.client("bedrock").get_model_customization_job(jobIdentifier=ident)
+        return cast(
+            dict[str, Any],
+            clients.client("bedrock").get_model_customization_job(jobIdentifier=ident),
+        )
     except ClientError as err:
         raise _error(err, f"Looking up job {ident}") from err
 
@@ -181,7 +184,9 @@ REQUEST_FIELDS = (
 def settings(job: Job) -> pd.Series:
     """What Bedrock recorded of the job's request, for display."""
     described = describe(job)
-    return pd.Series({k: described[k] for k in REQUEST_FIELDS if k in described}, name=job.name)
+    # object, not Any: from Any values pandas-stubs cannot tell which Series it builds
+    recorded: dict[str, object] = {k: described[k] for k in REQUEST_FIELDS if k in described}
+    return pd.Series(recorded, name=job.name)
 
 
 def wait(
@@ -274,6 +279,7 @@ def loss_summary(
     The first and last of each say in two numbers whether a run learned: both should fall.
     """
     has_validation = validation is not None and len(validation) > 0
+    # index: has_validation implies validation is not None, which mypy cannot follow.
     val = validation["validation_loss"] if has_validation else None  # type: ignore[index]
     return {
         "training first": round(float(training["training_loss"].iloc[0]), 4),

@@ -420,6 +420,7 @@ def check_hyperparameters(
     for name, raw in values.items():
         hp = known[name]
         try:
+            # arg-type: raw may be anything; what float() refuses is reported below.
             number = float(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise WorkshopError(

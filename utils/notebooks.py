@@ -56,6 +56,7 @@ def parameter_problems(nb: nbformat.NotebookNode) -> list[str]:
             problems.append(f"line {node.lineno}: only assignments belong in the parameters cell")
             continue
         try:
+            # arg-type: a bare annotation has no value (None), which literal_eval refuses too.
             ast.literal_eval(node.value)  # type: ignore[arg-type]
         except ValueError:
             problems.append(f"line {node.lineno}: value is not a literal")

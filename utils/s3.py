@@ -7,7 +7,7 @@ import json
 import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from botocore.exceptions import ClientError
@@ -105,7 +105,7 @@ def merge_policy_statement(bucket: str, statement: dict[str, Any]) -> dict[str, 
     """
     client = clients.client("s3")
     try:
-        policy = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
+        policy: dict[str, Any] = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
     except ClientError as err:
         if error_code(err) != "NoSuchBucketPolicy":
             raise
@@ -139,7 +139,7 @@ def upload_jsonl(records: Iterable[dict[str, Any]], target: str) -> str:
 def read_bytes(source: str) -> bytes:
     """The bytes of an S3 object."""
     bucket, key = split_uri(source)
-    return clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    return cast(bytes, clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def exists(source: str) -> bool:

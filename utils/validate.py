@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print(report, args.json)
     except BrokenPipeError:
         # Output piped into `head` and closed early: the verdict still goes to the exit status.
-        sys.stdout = None  # type: ignore[assignment]  # keeps the interpreter from flushing again
+        sys.stdout = None  # keeps the interpreter from flushing again
     return EXIT_VALID if report.valid else EXIT_INVALID
 
 

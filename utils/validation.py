@@ -812,7 +812,8 @@ _JSON_TYPES: dict[type, str] = {
 
 def _conversation_text(record: dict[Any, Any]) -> str:
     """Every text of a conversation record: its system blocks and each message's text items."""
-    blocks = record.get("system") if isinstance(record.get("system"), list) else []
+    system = record.get("system")
+    blocks = system if isinstance(system, list) else []
     texts = [b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str)]
     for message in record.get("messages") or []:
         content = message.get("content") if isinstance(message, dict) else None
