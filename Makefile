@@ -18,7 +18,7 @@ help:
 	@echo "make test-new-account   the suite with the stand-in playing a new AWS account"
 	@echo "make lab        JupyterLab wired to the local stand-in"
 	@echo "make standin    the local stand-in alone (prints the shell exports)"
-	@echo "make lint       ruff check, ruff format --check, notebooks stripped"
+	@echo "make lint       ruff check and format, notebooks stripped (nbstripout), mypy"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,14 +56,18 @@ lab: setup
 standin: setup
 	$(PY) -m utils.serve_local
 
+NOTEBOOKS = $(shell $(PY) -m utils.notebooks --list 2>/dev/null)
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check utils standin tests benchmarks *.ipynb */*.ipynb
 	$(VENV)/bin/ruff format --check utils standin tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/nbstripout --verify --keep-id $(NOTEBOOKS)
 	$(PY) -m utils.notebooks --check
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff format utils standin tests benchmarks *.ipynb */*.ipynb
-	$(PY) -m utils.notebooks --strip
+	$(VENV)/bin/nbstripout --keep-id $(NOTEBOOKS)
 
 clean:
-	rm -rf runs .workshop .pytest_cache .ruff_cache
+	rm -rf runs .workshop .pytest_cache .ruff_cache .mypy_cache

@@ -51,10 +51,14 @@ def test_parameter_rules_catch_violations() -> None:
         "line 1: papermill cannot read this line; keep quotes and '=' out of its comment"
     ]
     out = nbformat.v4.new_code_cell("1", execution_count=3)
+    out.outputs = [nbformat.v4.new_output("stream", text="1")]
     nb.cells.append(out)
+    ids = [c.id for c in nb.cells]
     assert notebooks.has_outputs(nb)
     assert not notebooks.has_outputs(notebooks.strip(nb))
-    assert nb.cells[0].metadata["tags"] == ["parameters"]
+    assert (out.outputs, out.execution_count) == ([], None)
+    assert nb.cells[0].metadata["tags"] == ["parameters"]  # nbstripout keeps tags
+    assert [c.id for c in nb.cells] == ids  # and, as make format runs it, cell ids
 
 
 def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path: Path) -> None:

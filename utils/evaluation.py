@@ -228,7 +228,8 @@ def register_with_fmeval() -> None:
 def _error_code(exc: BaseException) -> str | None:
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):
-        return response.get("Error", {}).get("Code")
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
     return None
 
 
@@ -1024,8 +1025,8 @@ def plot_distributions(result: EvaluationResult, title: str | None = None) -> Fi
     for ax, metric in zip(axes[0], metrics, strict=True):
         series = []
         for model in models:
-            values = result.per_sample.loc[result.per_sample["model"] == model, metric]
-            series.append(values.dropna().to_numpy(dtype=float))
+            scores = result.per_sample.loc[result.per_sample["model"] == model, metric]
+            series.append(scores.dropna().to_numpy(dtype=float))
         ax.boxplot(series, showfliers=False)
         for k, values in enumerate(series, start=1):
             ax.scatter(k + jitter.uniform(-0.12, 0.12, len(values)), values, s=8, alpha=0.5)

@@ -1,13 +1,16 @@
 """Checks that keep the notebooks honest: stripped of outputs, one literal ``parameters`` cell.
 
-``python -m utils.notebooks --check`` fails when a notebook carries outputs or breaks the
-parameters rule; ``--strip`` removes outputs and execution counts but keeps cell tags.
+Stripping is nbstripout's (the pinned version, with cell ids kept so diffs stay small; it
+keeps cell tags): ``make format`` runs ``nbstripout --keep-id`` and ``make lint`` runs it with
+``--verify``. ``python -m utils.notebooks --check`` adds the rule papermill needs, one cell
+tagged ``parameters`` of plain literal assignments, and fails when a notebook breaks it.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import sys
 from pathlib import Path
 
@@ -25,20 +28,19 @@ def find(root: Path = paths.ROOT) -> list[Path]:
     )
 
 
-def has_outputs(nb: nbformat.NotebookNode) -> bool:
-    """Whether any code cell carries outputs or an execution count."""
-    return any(
-        c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in nb.cells
-    )
-
-
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Remove outputs and execution counts in place, keeping tags and other cell metadata."""
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    return nb
+    """The notebook as ``nbstripout --keep-id`` leaves it (changed in place)."""
+    from nbstripout import strip_output
+
+    stripped: nbformat.NotebookNode = strip_output(
+        nb, keep_output=False, keep_count=False, keep_id=True
+    )
+    return stripped
+
+
+def has_outputs(nb: nbformat.NotebookNode) -> bool:
+    """Whether nbstripout would change the notebook (outputs, counts, volatile metadata)."""
+    return bool(nbformat.writes(strip(copy.deepcopy(nb))) != nbformat.writes(nb))
 
 
 def parameter_problems(nb: nbformat.NotebookNode) -> list[str]:
@@ -95,25 +97,18 @@ def _target_name(node: ast.Assign | ast.AnnAssign) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Check or strip every notebook; exit 1 when a check fails."""
+    """Check every notebook's parameters cell (and list the notebooks); exit 1 on a problem."""
     parser = argparse.ArgumentParser(prog="python -m utils.notebooks", description=__doc__)
-    parser.add_argument("--strip", action="store_true", help="strip outputs in place")
-    parser.add_argument("--check", action="store_true", help="fail on outputs or bad parameters")
+    parser.add_argument("--check", action="store_true", help="fail on a bad parameters cell")
+    parser.add_argument("--list", action="store_true", help="print the notebooks' paths")
     args = parser.parse_args(argv)
     failed = False
     for path in find():
-        nb = nbformat.read(path, as_version=4)
         rel = path.relative_to(paths.ROOT)
-        if args.strip and has_outputs(nb):
-            nbformat.write(strip(nb), path)
-            print(f"stripped {rel}")
+        if args.list:
+            print(rel)
         if args.check:
-            if has_outputs(nb):
-                print(
-                    f"{rel}: has outputs; run `make format` (or python -m utils.notebooks --strip)"
-                )
-                failed = True
-            for problem in parameter_problems(nb):
+            for problem in parameter_problems(nbformat.read(path, as_version=4)):
                 print(f"{rel}: {problem}")
                 failed = True
     return 1 if failed else 0

@@ -251,7 +251,7 @@ def select(
             raise RunnerError(f"Unknown notebook {name!r} in --only. Valid names: {valid}")
         chosen.update(matches)
     ordered = [nb for nb in series if nb in chosen and nb != cleanup_notebook]
-    if cleanup and cleanup_notebook in series:
+    if cleanup and cleanup_notebook is not None and cleanup_notebook in series:
         ordered.append(cleanup_notebook)
     if not ordered:
         raise RunnerError("Nothing to run: the selection is empty once cleanup is left out.")
@@ -420,7 +420,8 @@ def _tags(cell: Mapping[str, Any]) -> list[str]:
 
 
 def _papermill_meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
-    return cell.get("metadata", {}).get("papermill", {})
+    meta: Mapping[str, Any] = cell.get("metadata", {}).get("papermill", {})
+    return meta
 
 
 def _source_index(source: Path, executed: list[Any], index: int) -> int:
@@ -472,7 +473,7 @@ def _kernel_manager(env: Mapping[str, str], cwd: Path) -> type[Any]:
     """
     from jupyter_client.manager import AsyncKernelManager
 
-    class NotebookKernelManager(AsyncKernelManager):  # type: ignore[misc]
+    class NotebookKernelManager(AsyncKernelManager):
         async def _async_start_kernel(self, **kw: Any) -> None:
             kw["env"] = {**os.environ, **env}
             kw["cwd"] = str(cwd)

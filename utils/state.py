@@ -205,7 +205,8 @@ class State:
             data["resources"].append(rec)
             return copy.deepcopy(rec)
 
-        return self.mutate(change)
+        record: dict[str, Any] = self.mutate(change)
+        return record
 
     def update_resource(self, kind: str, ident: str, **attrs: Any) -> None:
         """Change attributes of a recorded resource (recording it if it is missing)."""
@@ -238,8 +239,8 @@ class State:
 
     def results(self, notebook: str | None = None) -> dict[str, Any]:
         """Recorded results, of one notebook or of all."""
-        res = self.snapshot()["results"]
-        return res.get(notebook, {}) if notebook else res
+        res: dict[str, Any] = self.snapshot()["results"]
+        return dict(res.get(notebook, {})) if notebook else res
 
 
 def load(path: Path | str | None = None) -> State:
