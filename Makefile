@@ -10,7 +10,7 @@ REGION  ?= us-east-1
 # Extra options for the runner, e.g. ARGS='--only 00_setup --param dataset_source="bundled"'
 ARGS    ?=
 
-.PHONY: workshop test test-new-account lab standin assets setup setup-dev lint format strip clean help
+.PHONY: workshop test test-new-account lab standin assets setup setup-dev lint format lock clean help
 
 help:
 	@echo "make workshop   run every notebook headless (BACKEND=local|aws REGION=... ARGS=...)"
@@ -19,19 +19,35 @@ help:
 	@echo "make lab        JupyterLab wired to the local stand-in"
 	@echo "make standin    the local stand-in alone (prints the shell exports)"
 	@echo "make lint       ruff check and format, notebooks stripped (nbstripout), mypy"
+	@echo "make lock       re-pin every transitive dependency into requirements.lock"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: requirements.txt pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . || $(PY) -m pip install --quiet --no-deps -e .
+# requirements*.txt name the direct dependencies; requirements.lock pins every package they
+# pull in, so a clean machine installs exactly what CI tested (`make lock` renews it).
+$(VENV)/.runtime: requirements.txt requirements.lock pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt -c requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev: requirements-dev.txt requirements.lock $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
+	$(PY) -m pip check
 	@touch $@
+
+# Resolve requirements*.txt afresh in a throw-away environment and pin the result.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	{ echo "# Every package make and CI install, pinned: written by \`make lock\` from"; \
+	  echo "# requirements.txt and requirements-dev.txt. Do not edit; change those and re-lock."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | sed -E 's/\+[A-Za-z0-9.]+$$//'; \
+	} > requirements.lock
+	rm -rf .lock-venv
 
 setup: $(VENV)/.runtime assets
 setup-dev: $(VENV)/.dev assets
