@@ -84,6 +84,7 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff format utils standin tests benchmarks *.ipynb */*.ipynb
 	$(VENV)/bin/nbstripout --keep-id $(NOTEBOOKS)
+	$(PY) -m utils.notebooks --write-series
 
 clean:
 	rm -rf runs .workshop .pytest_cache .ruff_cache .mypy_cache

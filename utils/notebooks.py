@@ -3,7 +3,8 @@
 Stripping is nbstripout's (the pinned version, with cell ids kept so diffs stay small; it
 keeps cell tags): ``make format`` runs ``nbstripout --keep-id`` and ``make lint`` runs it with
 ``--verify``. ``python -m utils.notebooks --check`` adds the rule papermill needs, one cell
-tagged ``parameters`` of plain literal assignments, and fails when a notebook breaks it.
+tagged ``parameters`` of plain literal assignments, and the series table of
+:mod:`utils.series` in every copy (``--write-series`` writes them, as ``make format`` does).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from utils import paths
+from utils import paths, series
 
 _SKIP_PARTS = {".venv", "runs", ".workshop", ".ipynb_checkpoints", "node_modules"}
 
@@ -96,13 +97,79 @@ def _target_name(node: ast.Assign | ast.AnnAssign) -> str:
     return target.id if isinstance(target, ast.Name) else ast.unparse(target)
 
 
+def with_series_table(nb: nbformat.NotebookNode, rel: str) -> nbformat.NotebookNode:
+    """The notebook with the series table of :mod:`utils.series` in its first cell."""
+    first = nb.cells[0]
+    first.source = series.replace_marked(first.source, series.notebook_table(rel))
+    return nb
+
+
+def readme_with_series_table(text: str) -> str:
+    """The README with the series table of :mod:`utils.series`."""
+    return series.replace_marked(text, series.readme_table())
+
+
+def series_drift(root: Path = paths.ROOT) -> list[str]:
+    """Where a written copy of the series table differs from :mod:`utils.series`."""
+    problems = []
+    listed = [nb.path for nb in series.SERIES]
+    found = [p.relative_to(root).as_posix() for p in find(root)]
+    if sorted(listed) != found:
+        problems.append(f"utils/series.py lists {sorted(listed)}, the folders hold {found}")
+    for rel in listed:
+        path = root / rel
+        if not path.exists():
+            continue
+        nb = nbformat.read(path, as_version=4)
+        try:
+            fresh = with_series_table(copy.deepcopy(nb), rel)
+        except ValueError as exc:
+            problems.append(f"{rel}: first cell: {exc}")
+            continue
+        if fresh.cells[0].source != nb.cells[0].source:
+            problems.append(f"{rel}: the series table differs from utils/series.py")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    try:
+        if readme_with_series_table(readme) != readme:
+            problems.append("README.md: the series table differs from utils/series.py")
+    except ValueError as exc:
+        problems.append(f"README.md: {exc}")
+    return problems
+
+
+def write_series(root: Path = paths.ROOT) -> list[str]:
+    """Rewrite every copy of the series table; returns the files changed."""
+    changed = []
+    for nb_entry in series.SERIES:
+        path = root / nb_entry.path
+        nb = nbformat.read(path, as_version=4)
+        before = nb.cells[0].source
+        if with_series_table(nb, nb_entry.path).cells[0].source != before:
+            nbformat.write(nb, path)
+            changed.append(nb_entry.path)
+    readme = root / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if readme_with_series_table(text) != text:
+        readme.write_text(readme_with_series_table(text), encoding="utf-8")
+        changed.append("README.md")
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Check every notebook's parameters cell (and list the notebooks); exit 1 on a problem."""
+    """Check the notebooks (parameters, series table) or write the table; exit 1 on a problem."""
     parser = argparse.ArgumentParser(prog="python -m utils.notebooks", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail on a bad parameters cell")
+    parser.add_argument(
+        "--check", action="store_true", help="fail on a bad parameters cell or series table"
+    )
     parser.add_argument("--list", action="store_true", help="print the notebooks' paths")
+    parser.add_argument(
+        "--write-series", action="store_true", help="write the series table into each copy"
+    )
     args = parser.parse_args(argv)
     failed = False
+    if args.write_series:
+        for changed in write_series():
+            print(f"wrote the series table into {changed}")
     for path in find():
         rel = path.relative_to(paths.ROOT)
         if args.list:
@@ -111,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             for problem in parameter_problems(nbformat.read(path, as_version=4)):
                 print(f"{rel}: {problem}")
                 failed = True
+    if args.check:
+        for problem in series_drift():
+            print(f"{problem}; run `make format`")
+            failed = True
     return 1 if failed else 0
 
 

@@ -53,20 +53,13 @@ from papermill.exceptions import PapermillExecutionError
 
 from utils import paths
 from utils.errors import WorkshopError
+from utils.series import SERIES
 from utils.state import State
 
 if TYPE_CHECKING:
     from standin import StandIn
 
-NOTEBOOKS: list[str] = [
-    "00_setup.ipynb",
-    "fine-tuning/01_fine_tune_and_evaluate.ipynb",
-    "fine-tuning/02_fine_tune_multimodal.ipynb",
-    "continued-pretraining/01_continued_pretraining.ipynb",
-    "distillation/01_distillation_from_prompts.ipynb",
-    "distillation/02_distillation_from_invocation_logs.ipynb",
-    "03_cleanup.ipynb",
-]
+NOTEBOOKS: list[str] = [nb.path for nb in SERIES]
 """The series in the order it runs, relative to the repository root; cleanup stays last."""
 
 CLEANUP = "03_cleanup.ipynb"
