@@ -7,7 +7,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 BACKEND ?= local
 REGION  ?= us-east-1
-# Extra options for the runner, e.g. ARGS='--only 00_setup --param dataset_source="bundled"'
+# Extra options for the runner, e.g. ARGS='--only 01_fine_tune_and_evaluate --param dataset_source="bundled"'
 ARGS    ?=
 
 .PHONY: workshop test test-new-account lab standin assets setup setup-dev lint format lock clean help

@@ -123,6 +123,36 @@ def test_rerun_while_running_reattaches_instead_of_starting_twice(
     assert remaining()["running jobs"] == []
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"base_model": "amazon.nova-lite-v1:0"},
+        {"hyperparameters": {"epochCount": 3}},
+        {"training_uri": "other"},  # other data
+    ],
+    ids=["base-model", "hyperparameters", "data"],
+)
+def test_a_changed_request_starts_a_new_job_and_keeps_the_old_one_for_cleanup(
+    aws: StandIn, state: State, setup: dict[str, Any], changed: dict[str, Any]
+) -> None:
+    if changed.get("training_uri") == "other":
+        changed = {
+            "training_uri": put_jsonl(setup["bucket"], "data/other.jsonl", dialogue_records(30))
+        }
+    first = _start(state, setup)
+    jobs.wait(first, state, interval=0.05, progress=False)
+    assert _start(state, setup).reused  # the same request re-attaches
+    second = _start(state, setup, **changed)
+    assert not second.reused and second.arn != first.arn
+    found = jobs.describe(second)
+    if "base_model" in changed:
+        assert found["baseModelArn"].endswith("amazon.nova-lite-v1:0:300k")
+    assert {r["id"] for r in state.resources("customization-job")} == {first.name, second.name}
+    jobs.wait(second, state, interval=0.05, progress=False)
+    assert not cleanup.cleanup(state)["remains"].any()
+    assert remaining() == NOTHING_LEFT
+
+
 def test_failed_job_explains_and_is_not_reused(
     aws: StandIn, state: State, setup: dict[str, Any]
 ) -> None:

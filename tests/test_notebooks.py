@@ -64,16 +64,21 @@ def test_parameter_rules_catch_violations() -> None:
 def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path: Path) -> None:
     setup = execute(SETUP, tmp_path)
     assert "LOCAL STAND-IN" in text_of(setup)
-    assert "train 320, validation 40 records, 360 in all; no problems" in text_of(setup)
+    assert "FINE_TUNING" in text_of(setup) and "amazon.nova-micro-v1:0:128k" in text_of(setup)
     bucket = run_state.get("bucket")
-    keys = clients.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
-    assert sorted(k["Key"] for k in keys) == [
-        "fine-tuning/data/train.jsonl",
-        "fine-tuning/data/validation.jsonl",
-    ]
+    s3 = clients.client("s3")
+    assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []  # setup makes no data
 
     tuned = execute(FINE_TUNING, tmp_path)
+    # The lesson prepares its own data, in its model's format, under its family's prefix.
+    assert "train 320, validation 40 records, 360 in all; no problems" in text_of(tuned)
+    keys = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    assert sorted(k["Key"] for k in keys if "/data/" in k["Key"]) == [
+        "fine-tuning/data/nova-micro/train.jsonl",
+        "fine-tuning/data/nova-micro/validation.jsonl",
+    ]
     results = run_state.results()["interactive"]
+    assert results["records"] == {"train": 320, "validation": 40, "test": 40}
     assert results["job:fine-tuning"]["status"] == "Completed"
     scores = results["scores"]
     # Measured on held-out dialogues, not built in: the fine-tuned model must beat its base.
@@ -122,10 +127,11 @@ def test_rerun_of_fine_tuning_reuses_the_job(
     assert remaining() == NOTHING_LEFT
 
 
-def test_invalid_data_stops_setup_before_upload(run_state: State, tmp_path: Path) -> None:
+def test_invalid_data_stops_fine_tuning_before_upload(run_state: State, tmp_path: Path) -> None:
+    execute(SETUP, tmp_path)
     # Five dialogues leave four for training; Nova needs at least eight.
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        execute(SETUP, tmp_path, max_examples=5)
+        execute(FINE_TUNING, tmp_path, max_examples=5)
     assert caught.value.ename == "WorkshopError"
     assert "count.min" in caught.value.evalue or "at least 8" in caught.value.evalue
     bucket = run_state.get("bucket")
@@ -258,9 +264,9 @@ def test_fine_tuning_runs_for_every_live_family(
     from utils import models
 
     family = models.family(base_model)
-    setup = execute(SETUP, tmp_path, base_model=base_model, region=region)
-    assert "no problems" in text_of(setup)  # formatted for this family, and valid
+    execute(SETUP, tmp_path, region=region)
     tuned = execute(FINE_TUNING, tmp_path, base_model=base_model, eval_records=10, region=region)
+    assert "no problems" in text_of(tuned)  # formatted for this family, and valid
     results = run_state.results()["interactive"]
     assert results["job:fine-tuning"]["status"] == "Completed"
     job = clients.client("bedrock").get_model_customization_job(
@@ -286,16 +292,43 @@ def test_fine_tuning_runs_for_every_live_family(
         "amazon.titan-text-lite-v1",
     ],
 )
-def test_a_retired_family_stops_setup_before_anything_is_created(
+def test_a_retired_family_stops_fine_tuning_before_any_data_or_job(
     base_model: str, run_state: State, tmp_path: Path
 ) -> None:
     from utils import models
 
+    region = models.family(base_model).regions[0]
+    execute(SETUP, tmp_path, region=region)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        execute(SETUP, tmp_path, base_model=base_model, region=models.family(base_model).regions[0])
+        execute(FINE_TUNING, tmp_path, base_model=base_model, region=region)
     assert caught.value.ename == "PreflightStop"
     assert "reached the end of its life" in caught.value.evalue
     assert "amazon.nova-micro-v1:0" in caught.value.evalue  # a live alternative
+    bucket = run_state.get("bucket")
+    assert clients.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    execute(CLEANUP, tmp_path, region=region)
+    assert remaining() == NOTHING_LEFT
+
+
+def test_another_model_in_the_same_workshop_needs_no_new_setup(
+    run_state: State, tmp_path: Path
+) -> None:
+    execute(SETUP, tmp_path)
+    execute(FINE_TUNING, tmp_path, eval_records=5)
+    lite = execute(
+        FINE_TUNING, tmp_path / "lite", base_model="amazon.nova-lite-v1:0", eval_records=5
+    )
+    assert "no problems" in text_of(lite)
+    arns = [r["id"] for r in run_state.resources("customization-job")]
+    bedrock = clients.client("bedrock")
+    bases = sorted(
+        bedrock.get_model_customization_job(jobIdentifier=a)["baseModelArn"] for a in arns
+    )
+    assert [b.rsplit("/", 1)[1] for b in bases] == [
+        "amazon.nova-lite-v1:0:300k",
+        "amazon.nova-micro-v1:0:128k",
+    ]
+    execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT
 
 

@@ -36,6 +36,31 @@ def test_customizable_model_passes_and_lists_the_offer(aws: StandIn) -> None:
     assert list(table.columns) == ["model id", "name", "provider", "lifecycle"]
 
 
+def test_setup_lists_what_the_region_customizes_as_bedrock_says(aws: StandIn) -> None:
+    today = preflight.offered_here()
+    assert set(today["customization"]) <= {"FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"}
+    fine_tuning = set(today.loc[today["customization"] == "FINE_TUNING", "model id"])
+    assert {"amazon.nova-micro-v1:0:128k", "amazon.nova-lite-v1:0:300k"} <= fine_tuning
+    # Titan Text, the one family Bedrock pre-trained further, is past end of life: not listed.
+    assert "CONTINUED_PRE_TRAINING" not in set(today["customization"])
+    assert set(today["lifecycle"]) <= {"ACTIVE", "LEGACY"}
+
+
+def test_the_region_offer_follows_the_day_bedrock_is_asked(before_retirements: StandIn) -> None:
+    then = preflight.offered_here()
+    pretraining = then.loc[then["customization"] == "CONTINUED_PRE_TRAINING", "model id"]
+    assert any(m.startswith("amazon.titan-text-lite-v1") for m in pretraining)
+
+
+def test_the_region_offer_stops_where_bedrock_is_not(aws: StandIn) -> None:
+    clients.use_backend("local", "ap-east-1")
+    try:
+        with pytest.raises(WorkshopError, match="not offered in ap-east-1"):
+            preflight.offered_here()
+    finally:
+        clients.use_backend("local", "us-east-1")
+
+
 def test_model_not_offered_for_that_customization_says_what_is(aws: StandIn) -> None:
     with pytest.raises(WorkshopError) as caught:
         preflight.check_customization("amazon.nova-micro-v1:0", "CONTINUED_PRE_TRAINING")

@@ -103,8 +103,7 @@ def test_an_account_without_model_units_is_stopped_before_training_and_told_what
     aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
     aws.set_quota(quotas.CUSTOM_UNITS, 0)
-    setup = execute(SETUP, tmp_path)
-    assert "across custom models" in text_of(setup)  # preflight warned, setup went on
+    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(FINE_TUNING, tmp_path, eval_records=4, provisioned_throughput=True)
     assert caught.value.ename == "PreflightStop"
@@ -162,14 +161,19 @@ def test_cleanup_leaves_look_alike_resources_it_did_not_create(
     assert left["roles"] == ["bedrock-workshop-someone-else"]
 
 
-def test_setup_stops_on_an_explicit_deny_before_creating_anything(
+def test_fine_tuning_stops_on_an_explicit_deny_before_any_upload_or_job(
     aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
+    execute(SETUP, tmp_path)
     aws.inject(operation="ListModelCustomizationJobs", error="AccessDeniedException", times=1)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        execute(SETUP, tmp_path)
+        execute(FINE_TUNING, tmp_path)
     assert "permission to run FINE_TUNING jobs" in caught.value.evalue
     assert "organization policy" in caught.value.evalue
+    bucket = run_state.get("bucket")
+    assert clients.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    assert _jobs() == []
+    execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT
 
 

@@ -74,6 +74,24 @@ def describe(job: Job | str) -> dict[str, Any]:
         raise _error(err, f"Looking up job {ident}") from err
 
 
+def _same_request(
+    found: dict[str, Any], customization_id: str, training_uri: str | None, hyper: dict[str, str]
+) -> bool:
+    """Whether a job Bedrock describes was asked for this base model, data and hyperparameters.
+
+    Only what the request set is compared, and a field Bedrock does not echo counts as the
+    same: a wrong "different" would start (and bill) a second job.
+    """
+    base = str(found.get("baseModelArn", "")).rsplit("/", 1)[-1]
+    if base and base != customization_id:
+        return False
+    data = found.get("trainingDataConfig", {}).get("s3Uri")
+    if training_uri is not None and data is not None and data != training_uri:
+        return False
+    echoed = found.get("hyperParameters") or {}
+    return all(echoed.get(name, value) == value for name, value in hyper.items())
+
+
 def start(
     *,
     state: State,
@@ -95,7 +113,9 @@ def start(
 
     A job recorded under ``key`` that is still running or has completed is reused, so a
     re-run or a kernel restart never starts (and bills) a second job. A failed or
-    stopped job is not reused: a new one starts with a new name.
+    stopped job is not reused, nor one that trained another base model, on other data or
+    with other hyperparameters (the learner changed a parameter): a new one starts with a
+    new name, and the old one stays recorded for cleanup.
 
     ``customization_config`` is sent as ``customizationConfig`` when given, for example
     the teacher model of a DISTILLATION job. ``training_data_config`` replaces
@@ -119,10 +139,14 @@ def start(
     recorded = state.get(f"job:{key}")
     if recorded:
         try:
-            status = describe(recorded["arn"])["status"]
+            found: dict[str, Any] | None = describe(recorded["arn"])
         except WorkshopError:
-            status = None
-        if status in REUSABLE:
+            found = None
+        if (
+            found is not None
+            and found["status"] in REUSABLE
+            and _same_request(found, family.customization_id, training_uri, hyper)
+        ):
             return Job(key=key, reused=True, **recorded)
     cost.confirm(estimate or cost.Estimate(f"A {customization_type} job"), confirm_costs)
     prefix = name_prefix or f"{family.key}-{key}"

@@ -179,6 +179,43 @@ def _alternatives(family: models.ModelFamily) -> str:
     return " ".join(models.alternatives(t) for t in sorted(family.customizations))
 
 
+def offered_here() -> pd.DataFrame:
+    """What Bedrock customizes in this Region, by customization type, as Bedrock lists it.
+
+    The types are the ones botocore's ``ListFoundationModels`` accepts for
+    ``byCustomizationType``, so the table grows with the service model, not with this code.
+    """
+    region = clients.region()
+    check_region(region)
+    bedrock = clients.client("bedrock")
+    shape = bedrock.meta.service_model.operation_model("ListFoundationModels").input_shape
+    rows: list[dict[str, str]] = []
+    for customization in shape.members["byCustomizationType"].enum:
+        try:
+            found = bedrock.list_foundation_models(byCustomizationType=customization)
+        except EndpointConnectionError as err:
+            raise WorkshopError(
+                f"Could not reach Amazon Bedrock in {region}: {err}.",
+                "Check the region and your network, or run with backend='local'.",
+            ) from err
+        except ClientError as err:
+            raise WorkshopError(
+                f"Listing foundation models failed ({error_code(err)}): "
+                f"{err.response['Error'].get('Message')}",
+                "Your principal needs bedrock:ListFoundationModels; ask your administrator.",
+            ) from err
+        rows.extend(
+            {
+                "customization": customization,
+                "model id": m["modelId"],
+                "name": m["modelName"],
+                "lifecycle": m.get("modelLifecycle", {}).get("status", ""),
+            }
+            for m in found["modelSummaries"]
+        )
+    return pd.DataFrame(rows, columns=["customization", "model id", "name", "lifecycle"])
+
+
 def check_customization(model_id: str, customization_type: str) -> pd.DataFrame:
     """Check the region offers ``model_id`` for ``customization_type``; return what it offers.
 
@@ -221,7 +258,8 @@ def check_customization(model_id: str, customization_type: str) -> pd.DataFrame:
             f"{region} does not offer {family.name} ({family.customization_id}) for "
             f"{customization_type}.",
             f"Bedrock customizes {family.name} in {where}: set the parameter region to "
-            f"{family.regions[0]!r} (in 00_setup.ipynb too), or pick one of the models offered "
+            f"{family.regions[0]!r} (in 00_setup.ipynb too, whose bucket and role are per "
+            "Region), or pick one of the models offered "
             f"here: {offered}."
             + ("" if len(table) else " " + models.alternatives(customization_type)),
         )

@@ -37,12 +37,13 @@ SERIES: tuple[Notebook, ...] = (
     Notebook(
         path="00_setup.ipynb",
         summary=(
-            "Checks the account and region, creates the bucket and the Bedrock service role, "
-            "prepares and uploads the data"
+            "Checks the account and Region, creates the bucket and the Bedrock service role, "
+            "writes the state file the lessons read"
         ),
         detail=(
-            "Preflight (credentials, Region, model availability), bucket and Bedrock service "
-            "role, data prepared, validated and uploaded, state file written"
+            "Preflight (credentials, Region, what Bedrock customizes there and each model's "
+            "lifecycle), bucket and Bedrock service role, the state file claimed for this "
+            "backend, account and Region; each lesson then prepares its own data"
         ),
         local="~2 s",
         account="~1 min, no hourly charge",
@@ -50,15 +51,16 @@ SERIES: tuple[Notebook, ...] = (
     Notebook(
         path="fine-tuning/01_fine_tune_and_evaluate.ipynb",
         summary=(
-            "Fine-tunes a model (Amazon Nova Micro by default; any family), serves it the "
-            "cheapest way, compares it with its base model"
+            "Prepares data for its model (Amazon Nova Micro by default; any live family), "
+            "fine-tunes it, serves it the cheapest way, compares it with its base model"
         ),
         detail=(
             "Fine-tunes a model on dialogue summaries (Amazon Nova Micro by default; `base_model`"
             " picks any live family: Nova Micro/Lite/Pro, Nova 2 Lite (its base model called "
             "through an inference profile), Llama 3.1 in us-west-2, with data format, "
             "hyperparameters and serving from the registry in `utils/models.py`; a retired one "
-            "stops at setup's preflight), waits with progress, plots loss curves, serves the "
+            "stops at the preflight), prepares, validates and uploads the dialogues in that "
+            "model's format, waits with progress, plots loss curves, serves the "
             "model the cheapest way (an on-demand deployment; provisioned throughput with "
             "`provisioned_throughput=True`), compares base and custom answers, scores both with "
             "fmeval, removes the endpoint"
