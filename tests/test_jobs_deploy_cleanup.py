@@ -387,3 +387,52 @@ def test_missing_validation_metrics_are_said_not_silently_dropped(
     said = capsys.readouterr().out
     assert "No validation metrics under" in said and jobs.VALIDATION_METRICS[0] in said
     assert "no validation metrics" in jobs.plot_metrics(training).axes[0].get_title()
+
+
+def test_the_request_is_built_and_checked_before_anything_is_sent(
+    aws: StandIn, state: State, setup: dict[str, Any]
+) -> None:
+    key_arn = clients.client("kms").create_key()["KeyMetadata"]["Arn"]
+    state.set("protection", {"kms_key_arn": key_arn})
+    built = jobs.request(
+        state=state,
+        key="fine-tuning",
+        base_model="amazon.nova-micro-v1:0",
+        training_uri=setup["train"],
+        validation_uri=setup["validation"],
+        output_uri=setup["output"],
+        role_arn=setup["role"],
+        hyperparameters={"epochCount": 3, "learningRate": 0.00002},
+    )
+    body = built.body
+    assert body["baseModelIdentifier"] == "amazon.nova-micro-v1:0:128k"
+    # Strings, as Bedrock takes them; the family's default fills what was not given.
+    assert body["hyperParameters"] == {
+        "epochCount": "3",
+        "learningRate": "2e-05",
+        "learningRateWarmupSteps": "10",
+    }
+    assert body["customModelKmsKeyId"] == key_arn  # what setup recorded
+    assert body["validationDataConfig"] == {"validators": [{"s3Uri": setup["validation"]}]}
+    assert body["jobName"] == body["clientRequestToken"] and state.workshop_id in body["jobName"]
+    assert "baseModelIdentifier" in built._repr_html_() and "2e-05" in built._repr_html_()
+    listed = clients.client("bedrock").list_model_customization_jobs()
+    assert listed["modelCustomizationJobSummaries"] == []
+    assert state.resources("customization-job") == []  # nothing recorded either
+
+    job = jobs.start(built, state=state)
+    assert jobs.describe(job)["jobName"] == body["jobName"]  # sent exactly as shown
+    with pytest.raises(WorkshopError, match="got a request and also"):
+        jobs.start(built, state=state, key="other")
+    with pytest.raises(WorkshopError, match="out of range"):
+        jobs.request(**{**_fields(setup), "hyperparameters": {"epochCount": 9}}, state=state)
+
+
+def _fields(setup: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": "fine-tuning",
+        "base_model": "amazon.nova-micro-v1:0",
+        "training_uri": setup["train"],
+        "output_uri": setup["output"],
+        "role_arn": setup["role"],
+    }

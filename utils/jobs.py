@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -92,7 +94,38 @@ def _same_request(
     return all(echoed.get(name, value) == value for name, value in hyper.items())
 
 
-def start(
+@dataclass(frozen=True)
+class Request:
+    """A customization job request, built before anything is sent.
+
+    Attributes:
+        key: The state-file key the job is recorded under (one per notebook's job).
+        body: Exactly what ``create_model_customization_job`` receives.
+    """
+
+    key: str
+    body: dict[str, Any]
+
+    def table(self) -> pd.Series:
+        """The request as a one-column table, names first, for a notebook to show."""
+        # object, not Any: from Any values pandas-stubs cannot tell which Series it builds
+        shown: dict[str, object] = dict(self.body)
+        return pd.Series(shown, name="CreateModelCustomizationJob")
+
+    def _repr_html_(self) -> str:
+        # A notebook shows the request as a table; nested values stay readable JSON.
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+            f"<td style='text-align:left'><code>{html.escape(json.dumps(value))}</code></td></tr>"
+            for name, value in self.body.items()
+        )
+        return f"<table><caption>CreateModelCustomizationJob</caption>{rows}</table>"
+
+    def __repr__(self) -> str:
+        return "CreateModelCustomizationJob " + json.dumps(self.body, indent=2)
+
+
+def request(
     *,
     state: State,
     key: str,
@@ -106,23 +139,14 @@ def start(
     name_prefix: str | None = None,
     customization_config: dict[str, Any] | None = None,
     training_data_config: dict[str, Any] | None = None,
-    confirm_costs: bool = False,
-    estimate: cost.Estimate | None = None,
-) -> Job:
-    """Start a customization job, or re-attach to the one this workshop already runs for ``key``.
+) -> Request:
+    """The request :func:`start` sends, checked and complete; nothing is sent or recorded.
 
-    A job recorded under ``key`` that is still running or has completed is reused, so a
-    re-run or a kernel restart never starts (and bills) a second job. A failed or
-    stopped job is not reused, nor one that trained another base model, on other data or
-    with other hyperparameters (the learner changed a parameter): a new one starts with a
-    new name, and the old one stays recorded for cleanup.
-
-    ``customization_config`` is sent as ``customizationConfig`` when given, for example
-    the teacher model of a DISTILLATION job. ``training_data_config`` replaces
+    Hyperparameters are checked against the family's documented ranges and turned into
+    strings; the KMS key and VPC that ``00_setup.ipynb`` recorded are added; names are made
+    unique for this workshop. ``customization_config`` is sent as ``customizationConfig``,
+    for example the teacher model of a DISTILLATION job; ``training_data_config`` replaces
     ``training_uri`` when the data is not one S3 file, for example invocation logs.
-
-    On AWS a new job starts only with ``confirm_costs=True`` (see :func:`utils.cost.confirm`);
-    ``estimate`` is what the refusal shows. Re-attaching costs nothing and needs neither.
     """
     if (training_uri is None) == (training_data_config is None):
         raise WorkshopError(
@@ -136,25 +160,11 @@ def start(
             f"{family.name} does not support {customization_type}.",
             f"Pick a model that does; {family.name} supports {sorted(family.customizations)}.",
         )
-    recorded = state.get(f"job:{key}")
-    if recorded:
-        try:
-            found: dict[str, Any] | None = describe(recorded["arn"])
-        except WorkshopError:
-            found = None
-        if (
-            found is not None
-            and found["status"] in REUSABLE
-            and _same_request(found, family.customization_id, training_uri, hyper)
-        ):
-            return Job(key=key, reused=True, **recorded)
-    cost.confirm(estimate or cost.Estimate(f"A {customization_type} job"), confirm_costs)
     prefix = name_prefix or f"{family.key}-{key}"
     name = unique_name(prefix, state.workshop_id)
-    model_name = unique_name(f"{prefix}-model", state.workshop_id)
-    request: dict[str, Any] = {
+    body: dict[str, Any] = {
         "jobName": name,
-        "customModelName": model_name,
+        "customModelName": unique_name(f"{prefix}-model", state.workshop_id),
         "roleArn": role_arn,
         "clientRequestToken": name,
         "baseModelIdentifier": family.customization_id,
@@ -165,20 +175,73 @@ def start(
         "customModelTags": [{"key": "workshop-id", "value": state.workshop_id}],
     }
     if hyper:  # none for distillation, which takes none
-        request["hyperParameters"] = hyper
+        body["hyperParameters"] = hyper
     if customization_config:
-        request["customizationConfig"] = customization_config
+        body["customizationConfig"] = customization_config
     # The KMS key and VPC that 00_setup.ipynb checked apply to every job of the workshop.
     protection = state.get("protection") or {}
     if protection.get("kms_key_arn"):
-        request["customModelKmsKeyId"] = protection["kms_key_arn"]
+        body["customModelKmsKeyId"] = protection["kms_key_arn"]
     if protection.get("vpc_config"):
-        request["vpcConfig"] = protection["vpc_config"]
+        body["vpcConfig"] = protection["vpc_config"]
     if validation_uri:
-        request["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
+        body["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
+    return Request(key=key, body=body)
+
+
+def start(
+    job_request: Request | None = None,
+    *,
+    state: State,
+    confirm_costs: bool = False,
+    estimate: cost.Estimate | None = None,
+    **fields: Any,
+) -> Job:
+    """Send ``job_request`` (or one built from ``fields`` by :func:`request`), or re-attach.
+
+    A job recorded under the request's key that is still running or has completed is
+    reused, so a re-run or a kernel restart never starts (and bills) a second job. A failed
+    or stopped job is not reused, nor one that trained another base model, on other data or
+    with other hyperparameters (the learner changed a parameter): a new one starts with a
+    new name, and the old one stays recorded for cleanup.
+
+    On AWS a new job starts only with ``confirm_costs=True`` (see :func:`utils.cost.confirm`);
+    ``estimate`` is what the refusal shows. Re-attaching costs nothing and needs neither.
+    """
+    if job_request is None:
+        job_request = request(state=state, **fields)
+    elif fields:
+        raise WorkshopError(
+            f"start() got a request and also {sorted(fields)}.",
+            "Put every field in jobs.request(...), then pass the request alone.",
+        )
+    key, body = job_request.key, job_request.body
+    recorded = state.get(f"job:{key}")
+    if recorded:
+        try:
+            found: dict[str, Any] | None = describe(recorded["arn"])
+        except WorkshopError:
+            found = None
+        if (
+            found is not None
+            and found["status"] in REUSABLE
+            and _same_request(
+                found,
+                body["baseModelIdentifier"],
+                body["trainingDataConfig"].get("s3Uri"),
+                body.get("hyperParameters", {}),
+            )
+        ):
+            return Job(key=key, reused=True, **recorded)
+    cost.confirm(estimate or cost.Estimate(f"A {body['customizationType']} job"), confirm_costs)
+    name, model_name, output_uri = (
+        body["jobName"],
+        body["customModelName"],
+        body["outputDataConfig"]["s3Uri"],
+    )
     state.add_resource("customization-job", name, status="creating", key=key)
     try:
-        arn = clients.client("bedrock").create_model_customization_job(**request)["jobArn"]
+        arn = clients.client("bedrock").create_model_customization_job(**body)["jobArn"]
     except ClientError as err:
         state.remove_resource("customization-job", name)
         raise _error(err, f"Creating job {name}") from err
