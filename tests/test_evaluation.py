@@ -610,3 +610,20 @@ def test_ray_engine_gives_the_in_process_scores(offline_scoring: list[str]) -> N
     for metric in evaluation.METRICS:
         for i in (0, 1, 2, 3, 4, 5, 7):
             assert on_ray.loc[i, metric] == pytest.approx(local.loc[i, metric], abs=1e-9)
+
+
+def test_record_scores_files_each_models_means_in_the_run_summary(
+    offline_scoring: list[str], tmp_path: Any
+) -> None:
+    from utils.state import State
+
+    result = evaluation.score_outputs(
+        {"copy": REFERENCES, "other": OUTPUTS}, REFERENCES, n_boot=200
+    )
+    state = State(tmp_path / "state.json")
+    summary = evaluation.record_scores(result, state)
+    recorded = state.results("interactive")["scores"]
+    assert recorded["copy"]["rouge1"] == 1.0  # a model that answers with the references
+    assert recorded["other"]["rougeL"] == round(float(result.table().loc["other", "rougeL"]), 4)
+    assert recorded["other"]["rougeL"] < 1.0
+    assert set(summary["model"]) == {"copy", "other"}

@@ -436,3 +436,37 @@ def _fields(setup: dict[str, Any]) -> dict[str, Any]:
         "output_uri": setup["output"],
         "role_arn": setup["role"],
     }
+
+
+def test_the_lesson_helpers_wait_show_serve_and_finish(
+    aws: StandIn, state: State, setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    job = _start(state, setup)
+    arn = jobs.wait_for_model(job, state, timeout=60)
+    assert arn == jobs.describe(job)["outputModelArn"]
+    assert f"Completed: custom model {arn}" in capsys.readouterr().out
+
+    training, validation = jobs.show_metrics(job, state)
+    losses = state.results("interactive")["losses"]
+    assert losses["training first"] == round(training["training_loss"].iloc[0], 4)
+    assert validation is not None and len(validation)
+
+    endpoint = deploy.serve(
+        state=state,
+        key="fine-tuning",
+        model_arn=arn,
+        base_model="amazon.nova-micro-v1:0",
+        name_prefix="helpers",
+        wait=True,
+    )
+    assert f"Ready: {endpoint.arn}\nBilled on demand" in capsys.readouterr().out
+    assert inference.converse(endpoint.arn, setup_prompt()).text  # it answers
+
+    kept = deploy.finish(endpoint, state, keep=True)
+    assert kept.startswith(f"Kept {endpoint.arn}") and len(remaining()["deployments"]) == 1
+    assert deploy.finish(endpoint, state, keep=False) == f"Deleted: {endpoint.arn}"
+    assert remaining()["deployments"] == []
+    assert deploy.finish(endpoint, state, keep=False) == f"Already gone: {endpoint.arn}"

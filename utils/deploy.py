@@ -216,14 +216,45 @@ def serve(
     model_units: int = 1,
     confirm_costs: bool = False,
     plan: Any = None,
+    wait: bool = False,
 ) -> Endpoint:
     """Serve a custom model on demand where its family allows it, else (or if asked) provisioned.
 
     On AWS a provisioned throughput needs ``confirm_costs=True``; an on-demand deployment
     bills only the tokens it serves and needs no confirmation. ``plan`` is what
     :func:`utils.preflight.check_serving` decided; a plan to serve nothing stops here with
-    its reason (:class:`utils.preflight.NotServed`), the trained model kept.
+    its reason (:class:`utils.preflight.NotServed`), the trained model kept. With ``wait``,
+    it returns once the endpoint answers (:func:`wait_ready`) and says how it is billed.
     """
+    endpoint = _serve(
+        state=state,
+        key=key,
+        model_arn=model_arn,
+        base_model=base_model,
+        name_prefix=name_prefix,
+        provisioned=provisioned,
+        model_units=model_units,
+        confirm_costs=confirm_costs,
+        plan=plan,
+    )
+    if wait:
+        wait_ready(endpoint, state)
+        print(f"Ready: {endpoint.arn}\nBilled {endpoint.billing}")
+    return endpoint
+
+
+def _serve(
+    *,
+    state: State,
+    key: str,
+    model_arn: str,
+    base_model: str,
+    name_prefix: str,
+    provisioned: bool,
+    model_units: int,
+    confirm_costs: bool,
+    plan: Any,
+) -> Endpoint:
     if plan is not None and plan.kind == "none":
         from utils.preflight import NotServed
 
@@ -278,6 +309,20 @@ def wait_ready(
             "Delete it (03_cleanup.ipynb) and serve with provisioned throughput instead.",
         )
     return final
+
+
+def finish(endpoint: Endpoint, state: State, *, keep: bool) -> str:
+    """End a lesson's endpoint unless ``keep``: delete it, or say that it stays and bills.
+
+    Returns the line it prints.
+    """
+    if keep:
+        line = f"Kept {endpoint.arn} (billed {endpoint.billing}); 03_cleanup.ipynb removes it."
+    else:
+        gone = not remove(endpoint, state)
+        line = f"{'Already gone' if gone else 'Deleted'}: {endpoint.arn}"
+    print(line)
+    return line
 
 
 def remove(endpoint: Endpoint, state: State) -> bool:

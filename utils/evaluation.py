@@ -980,6 +980,13 @@ def score_outputs(
 # --- plots -------------------------------------------------------------------------------
 
 
+def record_scores(result: EvaluationResult, state: Any, key: str = "scores") -> pd.DataFrame:
+    """Record each model's mean scores in the run summary; returns the summary with its CIs."""
+    means = result.table().round(4)
+    state.record_result(key, {model: means.loc[model].to_dict() for model in means.index})
+    return result.summary.round(3)
+
+
 def plot_summary(result: EvaluationResult, title: str | None = None) -> Figure:
     """Bars of each metric's mean, grouped by metric, one colour per model, with CI whiskers."""
     import matplotlib.pyplot as plt

@@ -268,6 +268,27 @@ REQUEST_FIELDS = (
 )
 
 
+def wait_for_model(job: Job, state: State, *, timeout: float = 6 * 3600) -> str:
+    """Wait until the job ends (see :func:`wait`) and return the ARN of the model it made."""
+    final = wait(job, state, timeout=timeout)
+    arn = str(final["outputModelArn"])
+    print(f"{final['status']}: custom model {arn}")
+    return arn
+
+
+def show_metrics(job: Job, state: State | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Read the job's metrics (:func:`metrics`), plot them, and record the first and last losses.
+
+    Returns the training and validation metrics; the losses go into the run summary when a
+    ``state`` is given. The plot is a pyplot figure, which a notebook shows below the cell.
+    """
+    training, validation = metrics(job)
+    plot_metrics(training, validation)
+    if state is not None:
+        state.record_result("losses", loss_summary(training, validation))
+    return training, validation
+
+
 def settings(job: Job) -> pd.Series:
     """What Bedrock recorded of the job's request, for display."""
     described = describe(job)
