@@ -386,3 +386,13 @@ def test_continuation_records_split_opening_from_what_follows() -> None:
     ]
     with pytest.raises(ValueError):
         datasets.continuation_records(texts, prompt_words=0)
+
+
+def test_both_distillation_lessons_hold_out_the_same_dialogues() -> None:
+    rows, _ = datasets.load_dialogsum("bundled")
+    pool, held_out = datasets.distillation_split(rows)
+    _, again_held = datasets.distillation_split(list(reversed(rows)))
+    assert held_out == sorted(again_held, key=held_out.index)  # by content, not by order
+    assert {r["dialogue"] for r in pool}.isdisjoint(r["dialogue"] for r in held_out)
+    assert len(pool) + len(held_out) == len(rows)
+    assert abs(len(held_out) / len(rows) - 0.15) < 0.02

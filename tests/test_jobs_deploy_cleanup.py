@@ -470,3 +470,25 @@ def test_the_lesson_helpers_wait_show_serve_and_finish(
     assert deploy.finish(endpoint, state, keep=False) == f"Deleted: {endpoint.arn}"
     assert remaining()["deployments"] == []
     assert deploy.finish(endpoint, state, keep=False) == f"Already gone: {endpoint.arn}"
+
+
+def test_the_distillation_config_names_the_teacher_and_its_answer_length() -> None:
+    config = jobs.distillation_config("amazon.nova-pro-v1:0", 300)
+    assert config == {
+        "distillationConfig": {
+            "teacherModelConfig": {
+                "teacherModelIdentifier": "amazon.nova-pro-v1:0",
+                "maxResponseLengthForInference": 300,
+            }
+        }
+    }
+    # The shape botocore's service model gives customizationConfig, so Bedrock takes it.
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("bedrock")
+    shape = model.operation_model("CreateModelCustomizationJob").input_shape
+    teacher = shape.members["customizationConfig"].members["distillationConfig"]
+    assert set(config["distillationConfig"]) <= set(teacher.members)
+    assert set(config["distillationConfig"]["teacherModelConfig"]) <= set(
+        teacher.members["teacherModelConfig"].members
+    )

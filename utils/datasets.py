@@ -328,6 +328,22 @@ def split(
 # --------------------------------------------------------------------------- tokens
 
 
+DISTILLATION_SPLIT = (0.85, 0.0, 0.15)
+DISTILLATION_SEED = 7
+
+
+def distillation_split(
+    rows: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The prompt pool and the held-out dialogues both distillation lessons use.
+
+    One split for both, so the held-out set that scores the students is the same and no
+    student ever trained on it.
+    """
+    pool, _, held_out = split(rows, DISTILLATION_SPLIT, seed=DISTILLATION_SEED)
+    return pool, held_out
+
+
 def estimate_tokens(text: str) -> int:
     """Estimate tokens as characters / 3, rounded up: conservative, without a tokenizer.
 

@@ -125,6 +125,18 @@ class Request:
         return "CreateModelCustomizationJob " + json.dumps(self.body, indent=2)
 
 
+def distillation_config(teacher_model: str, max_response_length: int) -> dict[str, Any]:
+    """The ``customizationConfig`` of a DISTILLATION job: the teacher and its answer length."""
+    return {
+        "distillationConfig": {
+            "teacherModelConfig": {
+                "teacherModelIdentifier": teacher_model,
+                "maxResponseLengthForInference": max_response_length,
+            }
+        }
+    }
+
+
 def request(
     *,
     state: State,
