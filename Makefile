@@ -56,7 +56,7 @@ assets: $(VENV)/.runtime
 	@$(PY) -m utils.assets
 
 workshop: setup
-	$(PY) -m utils.run_workshop --backend $(BACKEND) --region $(REGION) $(ARGS)
+	$(PY) -m runner --backend $(BACKEND) --region $(REGION) $(ARGS)
 
 test: setup-dev
 	$(PY) -m pytest
@@ -67,24 +67,24 @@ test-new-account: setup-dev
 	WORKSHOP_STANDIN_ACCOUNT=new $(PY) -m pytest
 
 lab: setup
-	$(PY) -m utils.serve_local --lab
+	$(PY) -m runner.lab --lab
 
 standin: setup
-	$(PY) -m utils.serve_local
+	$(PY) -m runner.lab
 
-NOTEBOOKS = $(shell $(PY) -m utils.notebooks --list 2>/dev/null)
+NOTEBOOKS = $(shell $(PY) -m tools.notebooks --list 2>/dev/null)
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check utils standin tests benchmarks *.ipynb */*.ipynb
-	$(VENV)/bin/ruff format --check utils standin tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff check utils standin runner tools tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff format --check utils standin runner tools tests benchmarks *.ipynb */*.ipynb
 	$(VENV)/bin/nbstripout --verify --keep-id $(NOTEBOOKS)
-	$(PY) -m utils.notebooks --check
+	$(PY) -m tools.notebooks --check
 	$(VENV)/bin/mypy
 
 format: $(VENV)/.dev
-	$(VENV)/bin/ruff format utils standin tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff format utils standin runner tools tests benchmarks *.ipynb */*.ipynb
 	$(VENV)/bin/nbstripout --keep-id $(NOTEBOOKS)
-	$(PY) -m utils.notebooks --write-series
+	$(PY) -m tools.notebooks --write-series
 
 clean:
 	rm -rf runs .workshop .pytest_cache .ruff_cache .mypy_cache

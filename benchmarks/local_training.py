@@ -12,7 +12,7 @@ import sys
 import time
 
 from standin import learner
-from utils.synthetic import load
+from tools.synthetic import load
 
 MODELS = ("amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0")
 REPEATS = 5

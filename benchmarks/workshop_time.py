@@ -142,7 +142,7 @@ def series_floor(rows: list[dict[str, Any]], workers: int, key: str) -> float:
 
 def run_series(out: Path, jobs: int | None) -> tuple[float, Path]:
     """Wall time of one headless run (set-up done) and its run folder."""
-    command = [sys.executable, "-m", "utils.run_workshop", "--out", str(out)]
+    command = [sys.executable, "-m", "runner", "--out", str(out)]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     start = time.perf_counter()
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("AWS_MAX_ATTEMPTS", "1")
     sys.path.insert(0, str(ROOT))
-    from utils.run_workshop import cores
+    from runner.run import cores
 
     workers = args.jobs or cores()
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from standin.bedrock import _invoke_body, _new_id, _now, _page, _split_s3
+from standin import bodies, common
 from standin.restjson import ServiceError, not_found, validation_error
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class InvocationJob:
     due: float
     status: str = "Submitted"
     message: str | None = None
-    modified: datetime = field(default_factory=_now)
+    modified: datetime = field(default_factory=common.now)
     ended: datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -93,16 +93,16 @@ class BatchInference:
                 "profile, or call the endpoint with converse or invoke_model."
             )
         self.bedrock.resolve(p["modelId"])  # an unknown model is refused now, as on AWS
-        _split_s3(p["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
-        _split_s3(p["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"])
-        self.bedrock._check_role(p["roleArn"])
-        job_id = _new_id()
+        common.split_s3(p["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
+        common.split_s3(p["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"])
+        self.bedrock.check_role(p["roleArn"])
+        job_id = common.new_id()
         job = InvocationJob(
             job_id=job_id,
-            arn=self.bedrock._arn("model-invocation-job", job_id),
+            arn=self.bedrock.arn("model-invocation-job", job_id),
             name=p["jobName"],
             request=p,
-            submitted=_now(),
+            submitted=common.now(),
             due=time.monotonic() + self.bedrock.job_seconds,
         )
         self.jobs[job.arn] = job
@@ -151,7 +151,7 @@ class BatchInference:
         if "submitTimeBefore" in p:
             found = [j for j in found if j.submitted < p["submitTimeBefore"]]
         found.sort(key=lambda j: j.submitted, reverse=p.get("sortOrder") != "Ascending")
-        page, token = _page(found, p)
+        page, token = common.page(found, p)
         out: dict[str, Any] = {"invocationJobSummaries": [self._view(j) for j in page]}
         if token:
             out["nextToken"] = token
@@ -161,7 +161,7 @@ class BatchInference:
         job = self._find(p["jobIdentifier"])
         if job.status in TERMINAL:
             raise validation_error(f"Batch inference job {job.name} already ended {job.status}.")
-        job.status, job.modified = "Stopping", _now()
+        job.status, job.modified = "Stopping", common.now()
         return {}
 
     def advance(self) -> None:
@@ -169,17 +169,17 @@ class BatchInference:
         now = time.monotonic()
         for job in self.jobs.values():
             if job.status == "Stopping":
-                job.status, job.modified, job.ended = "Stopped", _now(), _now()
+                job.status, job.modified, job.ended = "Stopped", common.now(), common.now()
             elif job.status == "Submitted":
-                job.status, job.modified = "InProgress", _now()
+                job.status, job.modified = "InProgress", common.now()
             elif job.status == "InProgress" and now >= job.due:
                 self._run(job)
 
     # builtins.list: in the class body, "list" names the ListModelInvocationJobs method above.
     def _inputs(self, uri: str) -> builtins.list[tuple[str, bytes]]:
         """(key, body) of each input: the object itself, or every .jsonl under a prefix."""
-        bucket, key = _split_s3(uri)
-        s3 = self.bedrock._client("s3")
+        bucket, key = common.split_s3(uri)
+        s3 = self.bedrock.client("s3")
         keys = [key]
         if not key.endswith(".jsonl"):
             listed = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
@@ -195,7 +195,7 @@ class BatchInference:
             output.pop("metrics", None)
             return output
         _, generate = self.bedrock.resolve(model_id)
-        return _invoke_body(model_input, generate, self.bedrock._invoke_images(model_input))
+        return bodies.invoke_body(model_input, generate, self.bedrock.invoke_images(model_input))
 
     def _run(self, job: InvocationJob) -> None:
         in_uri = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
@@ -231,9 +231,9 @@ class BatchInference:
                 f"{MIN_RECORDS}. Send fewer records as on-demand calls instead.",
             )
             return
-        bucket, prefix = _split_s3(out_uri)
+        bucket, prefix = common.split_s3(out_uri)
         base = f"{prefix.rstrip('/')}/{job.job_id}".lstrip("/")
-        s3 = self.bedrock._client("s3")
+        s3 = self.bedrock.client("s3")
         ok = errors = tokens_in = tokens_out = 0
         for key, records in parsed:
             lines = []
@@ -270,8 +270,8 @@ class BatchInference:
         )
         job.counts = {k: manifest[k] for k in list(manifest)[:4]}
         job.status = "Completed" if errors == 0 else "PartiallyCompleted"
-        job.modified = job.ended = _now()
+        job.modified = job.ended = common.now()
 
     def _fail(self, job: InvocationJob, message: str) -> None:
         job.status, job.message = "Failed", message
-        job.modified = job.ended = _now()
+        job.modified = job.ended = common.now()

@@ -18,9 +18,6 @@ import io
 import json
 import logging
 import os
-import re
-import secrets
-import string
 import threading
 import time
 import urllib.parse
@@ -35,7 +32,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.model import StringShape
 
-from standin import catalog, datarules, quotas
+from standin import bodies, catalog, common, datarules, quotas
 from standin.restjson import (
     Response,
     RestJsonService,
@@ -55,39 +52,11 @@ DATE_ENV = "WORKSHOP_STANDIN_DATE"
 """The day (ISO) whose model lifecycle the stand-in plays; today when unset."""
 DEFAULT_JOB_SECONDS = 3.0
 DEFAULT_PT_SECONDS = 1.0
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _new_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    parsed = urllib.parse.urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise validation_error(f"{uri!r} is not an S3 URI of the form s3://bucket/key.")
-    return parsed.netloc, parsed.path.lstrip("/")
-
-
-LLAMA_IMAGE_TOKEN = "<|image|>"
-"""Where an image sits in a Llama 3.2 Vision prompt ("Meta Llama 3.2" request format)."""
 
 
 def _cid(model: catalog.FoundationModel) -> str:
     """The id jobs name for a model (its customization id where it has one)."""
     return model.customization.customization_id if model.customization else model.model_id
-
-
-def _text(content: Any) -> str:
-    """The text of message content: a string, or the ``text`` items of a block list."""
-    if isinstance(content, str):
-        return content
-    items = [c.get("text") for c in content or [] if isinstance(c, dict)]
-    return "\n".join(t for t in items if isinstance(t, str))
 
 
 class DataError(Exception):
@@ -108,7 +77,7 @@ class Job:
     status: str = "InProgress"
     failure: str | None = None
     ended: datetime | None = None
-    modified: datetime = field(default_factory=_now)
+    modified: datetime = field(default_factory=common.now)
     model_arn: str | None = None
     training_loss: float | None = None
     validation_losses: list[float] = field(default_factory=list)
@@ -138,7 +107,7 @@ class Throughput:
     due: float
     commitment: str | None
     status: str = "Creating"
-    modified: datetime = field(default_factory=_now)
+    modified: datetime = field(default_factory=common.now)
     failure: str | None = None
 
 
@@ -153,7 +122,7 @@ class Deployment:
     due: float
     description: str | None
     status: str = "Creating"
-    modified: datetime = field(default_factory=_now)
+    modified: datetime = field(default_factory=common.now)
     failure: str | None = None
 
 
@@ -180,7 +149,7 @@ class LocalBedrock:
         self.quotas = quotas.Quotas()
         self.account = catalog.ACCOUNTS["established"]
         self.day: dt.date | None = None  # None: today
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self.reset()
         control: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -225,7 +194,7 @@ class LocalBedrock:
             self.play(
                 os.environ.get(ACCOUNT_ENV) or "established", os.environ.get(DATE_ENV) or None
             )
-        with self._lock:
+        with self.lock:
             self.jobs: dict[str, Job] = {}
             self.custom_models: dict[str, CustomModel] = {}
             self.throughputs: dict[str, Throughput] = {}
@@ -283,13 +252,13 @@ class LocalBedrock:
             )
 
     # -- plumbing --------------------------------------------------------------------
-    def _arn(self, kind: str, rest: str, account: str = ACCOUNT_ID) -> str:
+    def arn(self, kind: str, rest: str, account: str = ACCOUNT_ID) -> str:
         return f"arn:aws:bedrock:{self.region}:{account}:{kind}/{rest}"
 
     def _foundation_arn(self, model_id: str) -> str:
         return f"arn:aws:bedrock:{self.region}::foundation-model/{model_id}"
 
-    def _client(self, service: str) -> Any:
+    def client(self, service: str) -> Any:
         """A client for the stand-in's own S3 or IAM (made once: client creation is slow)."""
         if self.endpoint is None:
             raise ServiceError("InternalServerException", "stand-in endpoint not set", 500)
@@ -319,7 +288,7 @@ class LocalBedrock:
 
         ARNs carry the region the request was signed for, as they would on AWS.
         """
-        with self._lock:
+        with self.lock:
             if region:
                 self.region = region
             try:
@@ -334,7 +303,7 @@ class LocalBedrock:
     def advance(self) -> None:
         """Move jobs and throughputs whose simulated time has passed to their next state."""
         now = time.monotonic()
-        with self._lock:
+        with self.lock:
             for job in list(self.jobs.values()):
                 if job.status == "Stopping":
                     self._end(job, "Stopped")
@@ -344,18 +313,18 @@ class LocalBedrock:
                 if pt.status == "Creating" and now >= pt.due:
                     fault = self.faults.take("throughput")
                     pt.status, pt.failure = ("Failed", fault.text) if fault else ("InService", None)
-                    pt.modified = _now()
+                    pt.modified = common.now()
             for dep in self.deployments.values():
                 if dep.status == "Creating" and now >= dep.due:
                     fault = self.faults.take("deployment")
                     dep.status, dep.failure = ("Failed", fault.text) if fault else ("Active", None)
-                    dep.modified = _now()
+                    dep.modified = common.now()
             self.batch.advance()
 
     def _end(self, job: Job, status: str, failure: str | None = None) -> None:
         job.status = status
         job.failure = failure
-        job.ended = job.modified = _now()
+        job.ended = job.modified = common.now()
 
     # -- foundation models ------------------------------------------------------------
     def _summary(self, model: catalog.FoundationModel, model_id: str) -> dict[str, Any]:
@@ -483,7 +452,7 @@ class LocalBedrock:
     def list_inference_profiles(self, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("typeEquals") == "APPLICATION":
             return {"inferenceProfileSummaries": []}
-        page, token = _page(self._profiles_here(), p)
+        page, token = common.page(self._profiles_here(), p)
         out: dict[str, Any] = {"inferenceProfileSummaries": [self._profile_view(f) for f in page]}
         if token:
             out["nextToken"] = token
@@ -503,10 +472,10 @@ class LocalBedrock:
                 return job
         raise not_found(f"Model customization job {ident} was not found.")
 
-    def _check_role(self, role_arn: str) -> None:
+    def check_role(self, role_arn: str) -> None:
         name = role_arn.rsplit("/", 1)[-1]
         try:
-            role = self._client("iam").get_role(RoleName=name)["Role"]
+            role = self.client("iam").get_role(RoleName=name)["Role"]
         except ClientError:
             raise validation_error(
                 f"Bedrock cannot assume the role {role_arn}: it does not exist."
@@ -530,7 +499,7 @@ class LocalBedrock:
         """Refuse a KMS key or VPC subnets and security groups that do not exist."""
         if "customModelKmsKeyId" in p:
             try:
-                key = self._client("kms").describe_key(KeyId=p["customModelKmsKeyId"])
+                key = self.client("kms").describe_key(KeyId=p["customModelKmsKeyId"])
             except ClientError:
                 raise validation_error(
                     f"The KMS key {p['customModelKmsKeyId']} does not exist or is not accessible."
@@ -538,7 +507,7 @@ class LocalBedrock:
             if key["KeyMetadata"].get("KeyState") != "Enabled":
                 raise validation_error(f"The KMS key {p['customModelKmsKeyId']} is not enabled.")
         if "vpcConfig" in p:
-            ec2 = self._client("ec2")
+            ec2 = self.client("ec2")
             try:
                 ec2.describe_subnets(SubnetIds=p["vpcConfig"]["subnetIds"])
                 ec2.describe_security_groups(GroupIds=p["vpcConfig"]["securityGroupIds"])
@@ -597,18 +566,18 @@ class LocalBedrock:
                 )
             _check_logs_config(logs_config)
         else:
-            _split_s3(p["trainingDataConfig"].get("s3Uri", ""))
-        _split_s3(p["outputDataConfig"]["s3Uri"])
-        self._check_role(p["roleArn"])
+            common.split_s3(p["trainingDataConfig"].get("s3Uri", ""))
+        common.split_s3(p["outputDataConfig"]["s3Uri"])
+        self.check_role(p["roleArn"])
         self._check_protection(p)
-        job_id = _new_id()
+        job_id = common.new_id()
         job = Job(
             job_id=job_id,
-            arn=self._arn("model-customization-job", f"{custom.customization_id}/{job_id}"),
+            arn=self.arn("model-customization-job", f"{custom.customization_id}/{job_id}"),
             name=p["jobName"],
             request=p,
             family=fam,
-            created=_now(),
+            created=common.now(),
             due=time.monotonic() + self.job_seconds,
         )
         self.jobs[job.arn] = job
@@ -680,7 +649,7 @@ class LocalBedrock:
         if "creationTimeBefore" in p:
             jobs = [j for j in jobs if j.created < p["creationTimeBefore"]]
         jobs.sort(key=lambda j: j.created, reverse=p.get("sortOrder", "Descending") == "Descending")
-        page, token = _page(jobs, p)
+        page, token = common.page(jobs, p)
         summaries = []
         for job in page:
             s: dict[str, Any] = {
@@ -708,7 +677,7 @@ class LocalBedrock:
         if job.status != "InProgress":
             raise validation_error(f"Job {job.name} is {job.status}; only InProgress jobs stop.")
         job.status = "Stopping"
-        job.modified = _now()
+        job.modified = common.now()
         return {}
 
     def _pairs(self, job: Job, uri: str, split: str) -> list[tuple[Any, str]]:
@@ -765,9 +734,9 @@ class LocalBedrock:
         return [json.loads(line)["input"] for line in lines if line.strip()]
 
     def _read_data(self, uri: str, what: str) -> bytes:
-        bucket, key = _split_s3(uri)
+        bucket, key = common.split_s3(uri)
         try:
-            return bytes(self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+            return bytes(self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
         except ClientError as err:
             code = err.response["Error"]["Code"]
             raise DataError(
@@ -776,8 +745,8 @@ class LocalBedrock:
             ) from None
 
     def _read_image(self, uri: str) -> bytes:
-        bucket, key = _split_s3(uri)
-        return bytes(self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+        bucket, key = common.split_s3(uri)
+        return bytes(self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
     def _validated(self, job: Job, uri: str, split: str) -> bytes:
         """The dataset at ``uri``, after the checks Bedrock makes when the job reads it.
@@ -820,9 +789,9 @@ class LocalBedrock:
                 messages = record["messages"]
                 if messages[0]["role"] != "user":
                     continue
-                prompt = _text(messages[0]["content"])
+                prompt = common.content_text(messages[0]["content"])
                 system = "\n".join(b["text"] for b in record.get("system", [])) or None
-                answer = _text(messages[1]["content"]) if len(messages) > 1 else None
+                answer = common.content_text(messages[1]["content"]) if len(messages) > 1 else None
             except (ValueError, KeyError, IndexError, TypeError):
                 continue  # an invalid record; the validator already counted it
             prompts.append((prompt, system, answer))
@@ -927,7 +896,7 @@ class LocalBedrock:
         if not vpc:
             return None
         role = job.request["roleArn"].rsplit("/", 1)[-1]
-        documents = rolepolicy.role_policies(self._client("iam"), role)
+        documents = rolepolicy.role_policies(self.client("iam"), role)
         prefix = f"arn:aws:ec2:{self.region}:{self.account_id}"
         needed = [
             ("ec2:CreateNetworkInterface", f"{prefix}:subnet/{vpc['subnetIds'][0]}", {}),
@@ -964,12 +933,12 @@ class LocalBedrock:
     def _complete(self, job: Job, run: Any) -> None:
         """Create the custom model a finished run produced and end the job Completed."""
         p = job.request
-        model_id = _new_id()
+        model_id = common.new_id()
         model = CustomModel(
-            arn=self._arn("custom-model", f"{_cid(job.family)}/{model_id}"),
+            arn=self.arn("custom-model", f"{_cid(job.family)}/{model_id}"),
             name=p["customModelName"],
             job=job,
-            created=_now(),
+            created=common.now(),
             artifact=run.artifact,
         )
         self.custom_models[model.arn] = model
@@ -982,7 +951,7 @@ class LocalBedrock:
     def _write_metrics(
         self, job: Job, steps: list[dict[str, Any]], validation: list[dict[str, Any]]
     ) -> None:
-        bucket, prefix = _split_s3(job.request["outputDataConfig"]["s3Uri"])
+        bucket, prefix = common.split_s3(job.request["outputDataConfig"]["s3Uri"])
         base = f"{prefix.rstrip('/')}/model-customization-job-{job.job_id}".lstrip("/")
         files = {
             f"{base}/training_artifacts/step_wise_training_metrics.csv": (
@@ -998,7 +967,7 @@ class LocalBedrock:
                 ["step_number", "epoch_number", "validation_loss", "validation_perplexity"],
                 validation,
             )  # fmt: skip
-        s3 = self._client("s3")
+        s3 = self.client("s3")
         for key, (columns, rows) in files.items():
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
@@ -1055,7 +1024,7 @@ class LocalBedrock:
         found.sort(
             key=lambda m: m.created, reverse=p.get("sortOrder", "Descending") == "Descending"
         )
-        page, token = _page(found, p)
+        page, token = common.page(found, p)
         out: dict[str, Any] = {
             "modelSummaries": [
                 {
@@ -1119,14 +1088,14 @@ class LocalBedrock:
         self._usable(base, new_throughput=True)
         if not p.get("commitmentDuration"):
             self._check_no_commitment_units(model_arn, p["modelUnits"])
-        pt_id = _new_id()
+        pt_id = common.new_id()
         pt = Throughput(
-            arn=self._arn("provisioned-model", pt_id),
+            arn=self.arn("provisioned-model", pt_id),
             name=p["provisionedModelName"],
             model_arn=model_arn,
             foundation_arn=foundation,
             units=p["modelUnits"],
-            created=_now(),
+            created=common.now(),
             due=time.monotonic() + self.pt_seconds,
             commitment=p.get("commitmentDuration"),
         )
@@ -1195,7 +1164,7 @@ class LocalBedrock:
             found = [pt for pt in found if p["nameContains"] in pt.name]
         if "modelArnEquals" in p:
             found = [pt for pt in found if pt.model_arn == p["modelArnEquals"]]
-        page, token = _page(found, p)
+        page, token = common.page(found, p)
         # Summaries carry no failureMessage; get_provisioned_model_throughput does.
         summaries = [
             {k: v for k, v in self._pt_view(pt).items() if k != "failureMessage"} for pt in page
@@ -1234,10 +1203,10 @@ class LocalBedrock:
                 f"A custom model deployment named {p['modelDeploymentName']} already exists."
             )
         dep = Deployment(
-            arn=self._arn("custom-model-deployment", _new_id()),
+            arn=self.arn("custom-model-deployment", common.new_id()),
             name=p["modelDeploymentName"],
             model_arn=model.arn,
-            created=_now(),
+            created=common.now(),
             due=time.monotonic() + self.pt_seconds,
             description=p.get("description"),
         )
@@ -1270,7 +1239,7 @@ class LocalBedrock:
             found = [d for d in found if p["nameContains"] in d.name]
         if "modelArnEquals" in p:
             found = [d for d in found if d.model_arn == p["modelArnEquals"]]
-        page, token = _page(found, p)
+        page, token = common.page(found, p)
         out: dict[str, Any] = {
             "modelDeploymentSummaries": [
                 {
@@ -1391,7 +1360,7 @@ class LocalBedrock:
         messages = p.get("messages") or []
         if not messages or messages[-1]["role"] != "user":
             raise validation_error("A conversation must end with a user message.")
-        prompt = _text(messages[-1]["content"])
+        prompt = common.content_text(messages[-1]["content"])
         system = "\n".join(s["text"] for s in p.get("system", []) if "text" in s) or None
         max_tokens = int(p.get("inferenceConfig", {}).get("maxTokens", 512))
         images = self._request_images(messages[-1]["content"])
@@ -1429,9 +1398,9 @@ class LocalBedrock:
                 images.append(data if isinstance(data, bytes) else _base64_image(data))
                 continue
             uri = source.get("s3Location", {}).get("uri", "")
-            bucket, key = _split_s3(uri)
+            bucket, key = common.split_s3(uri)
             try:
-                images.append(self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+                images.append(self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
             except ClientError as err:
                 code = err.response["Error"]["Code"]
                 raise validation_error(
@@ -1439,7 +1408,7 @@ class LocalBedrock:
                 ) from None
         return images
 
-    def _invoke_images(self, request: dict[str, Any]) -> list[bytes]:
+    def invoke_images(self, request: dict[str, Any]) -> list[bytes]:
         """The images of an ``invoke_model`` body, decoded: base64 text or, for Nova, S3."""
         if "images" in request:  # Llama 3.2 Vision
             if not isinstance(request["images"], list):
@@ -1473,14 +1442,14 @@ class LocalBedrock:
         request = p["input"]
         if "converse" in request:
             body = request["converse"]
-            texts = [_text(m.get("content")) for m in body.get("messages", [])]
+            texts = [common.content_text(m.get("content")) for m in body.get("messages", [])]
             texts += [s.get("text", "") for s in body.get("system", []) if isinstance(s, dict)]
         else:
             try:
                 body = json.loads(request["invokeModel"]["body"])
             except (KeyError, ValueError):
                 raise validation_error("input.invokeModel.body is not a JSON object.") from None
-            texts = [_text(m.get("content")) for m in body.get("messages", [])]
+            texts = [common.content_text(m.get("content")) for m in body.get("messages", [])]
             texts.append(body["system"] if isinstance(body.get("system"), str) else "")
         return {"inputTokens": sum(tokens.count_tokens(t) for t in texts if t)}
 
@@ -1508,7 +1477,7 @@ class LocalBedrock:
                 f"Malformed input request: {fam.name} expects the {fam.invoke_format} body "
                 "as its model card documents, not this one."
             )
-        body = _invoke_body(request, generate, self._invoke_images(request))
+        body = bodies.invoke_body(request, generate, self.invoke_images(request))
         self.logs.record("InvokeModel", p["modelId"], request, body, metadata)
         return {"body": json.dumps(body).encode(), "contentType": "application/json"}
 
@@ -1616,7 +1585,7 @@ def _check_logs_config(config: dict[str, Any]) -> None:
         raise validation_error(
             "invocationLogsConfig.invocationLogSource must hold exactly one member, s3Uri."
         )
-    _split_s3(source["s3Uri"])
+    common.split_s3(source["s3Uri"])
     filters = config.get("requestMetadataFilters")
     if filters is None:
         return
@@ -1632,13 +1601,6 @@ def _check_logs_config(config: dict[str, Any]) -> None:
                 "Each request metadata filter holds one equals or notEquals map with one key; "
                 "combine several keys with andAll."
             )
-
-
-def _page(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | None]:
-    start = int(p.get("nextToken") or 0)
-    size = int(p.get("maxResults") or 100)
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)
 
 
 def _first_image(data_format: str, record: dict[str, Any]) -> dict[str, Any] | None:
@@ -1716,7 +1678,7 @@ def _pair(data_format: str, record: dict[str, Any]) -> tuple[str, str]:
     if data_format == catalog.PROMPT_COMPLETION:
         return record["prompt"], record["completion"]
     prompt, answer = record["messages"][-2:]
-    return _text(prompt["content"]), _text(answer["content"])
+    return common.content_text(prompt["content"]), common.content_text(answer["content"])
 
 
 def _body_format(request: dict[str, Any]) -> str | None:
@@ -1732,22 +1694,6 @@ def _body_format(request: dict[str, Any]) -> str | None:
     return None
 
 
-_LLAMA_TURN = re.compile(
-    r"<\|start_header_id\|>(system|user|assistant)<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>",
-    re.S,
-)
-
-
-def _llama_parts(prompt: str) -> tuple[str, str | None]:
-    """The last user turn and the system prompt of a Llama 3 chat-template prompt."""
-    turns = _LLAMA_TURN.findall(prompt)
-    if not turns:
-        return prompt, None  # a bare prompt, as Llama also accepts
-    users = [text for role, text in turns if role == "user"]
-    system = next((text for role, text in turns if role == "system"), None)
-    return (users[-1] if users else ""), system
-
-
 def _base64_image(data: Any) -> bytes:
     """An image sent as base64 text in an ``invoke_model`` body, decoded."""
     try:
@@ -1756,55 +1702,3 @@ def _base64_image(data: Any) -> bytes:
         return base64.b64decode(data, validate=True)
     except ValueError:
         raise validation_error("An image in the request body is not valid base64.") from None
-
-
-def _invoke_body(
-    request: dict[str, Any], generate: Callable[..., str], images: list[bytes]
-) -> dict[str, Any]:
-    """Answer an ``invoke_model`` body in the request/response format of its family."""
-    if "messages" in request and "anthropic_version" in request:
-        system = request.get("system") if isinstance(request.get("system"), str) else None
-        prompt = _text(request["messages"][-1]["content"])
-        text = generate(prompt, system, int(request.get("max_tokens", 512)), images=images)
-        return {
-            "id": "msg_local_" + _new_id(),
-            "type": "message",
-            "role": "assistant",
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
-            "usage": {"input_tokens": len(prompt.split()), "output_tokens": len(text.split())},
-        }
-    if "messages" in request:
-        system = "\n".join(s.get("text", "") for s in request.get("system", [])) or None
-        prompt = _text(request["messages"][-1]["content"])
-        max_tokens = int(request.get("inferenceConfig", {}).get("maxTokens", 512))
-        text = generate(prompt, system, max_tokens, images=images)
-        n_in, n_out = len(prompt.split()), len(text.split())
-        return {
-            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-            "stopReason": "max_tokens" if n_out >= max_tokens else "end_turn",
-            "usage": {"inputTokens": n_in, "outputTokens": n_out, "totalTokens": n_in + n_out},
-        }
-    if "inputText" in request:
-        cfg = request.get("textGenerationConfig", {})
-        text = generate(request["inputText"], None, int(cfg.get("maxTokenCount", 512)))
-        return {
-            "inputTextTokenCount": len(request["inputText"].split()),
-            "results": [
-                {"tokenCount": len(text.split()), "outputText": text, "completionReason": "FINISH"}
-            ],
-        }
-    if "prompt" in request:
-        prompt, system = _llama_parts(request["prompt"])
-        prompt = prompt.replace(LLAMA_IMAGE_TOKEN, "")
-        text = generate(prompt, system, int(request.get("max_gen_len", 512)), images=images)
-        return {
-            "generation": text,
-            "prompt_token_count": len(request["prompt"].split()),
-            "generation_token_count": len(text.split()),
-            "stop_reason": "stop",
-        }
-    raise validation_error(
-        "The local stand-in does not recognise this request body; send the messages, "
-        "inputText or prompt format of the model's family."
-    )

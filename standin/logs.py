@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from standin import bodies, common
 from standin.restjson import validation_error
 from standin.s3policy import listify
 
@@ -108,7 +109,7 @@ class InvocationLogging:
 
     def _check_bucket(self, bucket: str, prefix: str) -> None:
         """Refuse, as Bedrock does, a bucket the service could not write the logs to."""
-        s3 = self.bedrock._client("s3")
+        s3 = self.bedrock.client("s3")
         account, region = self.bedrock.account_id, self.bedrock.region
         try:
             s3.head_bucket(Bucket=bucket)
@@ -211,7 +212,7 @@ class InvocationLogging:
         """Write every queued record to S3 now; returns how many were written."""
         # Take the queue under the service lock, write under the flush lock only: a request
         # thread (holding the service lock) may flush while the timer thread is writing.
-        with self.bedrock._lock:
+        with self.bedrock.lock:
             pending, self._pending = self._pending, []
             self._timer = None
         with self._flush_lock:
@@ -224,7 +225,7 @@ class InvocationLogging:
                 )
                 key = f"{prefix}{when:%Y/%m/%d/%H}/{when:%Y%m%dT%H}_{batch}.json.gz"
                 files.setdefault((destination["bucketName"], key), []).append(entry)
-            s3 = self.bedrock._client("s3")
+            s3 = self.bedrock.client("s3")
             for (bucket, key), entries in files.items():
                 body = "".join(json.dumps(e, default=str) + "\n" for e in entries)
                 try:
@@ -244,13 +245,12 @@ class InvocationLogging:
         Raises:
             LogsError: when the logs cannot be read or too few calls match.
         """
-        from standin.bedrock import _split_s3
 
         uri = logs_config["invocationLogSource"]["s3Uri"]
-        bucket, prefix = _split_s3(uri)
+        bucket, prefix = common.split_s3(uri)
         filters = logs_config.get("requestMetadataFilters")
         use_answers = bool(logs_config.get("usePromptResponse", False))
-        s3 = self.bedrock._client("s3")
+        s3 = self.bedrock.client("s3")
         read = matched = 0
         found: list[LoggedPrompt] = []
         try:
@@ -348,6 +348,5 @@ def _conversation(entry: dict[str, Any]) -> tuple[str, str | None, str]:
 
 def _llama_turns(prompt: str) -> tuple[str, str | None]:
     """The last user turn and the system turn of a Llama 3 chat-template prompt."""
-    from standin.bedrock import _llama_parts
 
-    return _llama_parts(prompt)
+    return bodies.llama_parts(prompt)

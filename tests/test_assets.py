@@ -108,7 +108,7 @@ def test_the_wordnet_30_reader_answers_as_nltks_own_without_the_start_up_map(
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
     from nltk.translate.meteor_score import single_meteor_score
 
-    from utils import synthetic
+    from tools import synthetic
 
     root = nltk.data.find("corpora/wordnet")
     with warnings.catch_warnings():

@@ -36,7 +36,7 @@ def test_local_without_a_standin_says_how_to_start_one(monkeypatch: pytest.Monke
     with pytest.raises(WorkshopError) as caught:
         clients.use_backend("local", "us-east-1")
     assert "make lab" in str(caught.value)
-    assert "python -m utils.serve_local" in str(caught.value)
+    assert "python -m runner.lab" in str(caught.value)
 
 
 def test_local_picks_up_a_standin_started_from_a_shell(

@@ -13,7 +13,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 from standin import learner
-from utils import synthetic
+from tools import synthetic
 
 MICRO = "amazon.nova-micro-v1:0"
 LITE = "amazon.nova-lite-v1:0"

@@ -1,4 +1,4 @@
-"""`python -m utils.serve_local`: starts, prints exports, records itself for notebooks, stops."""
+"""`python -m runner.lab`: starts, prints exports, records itself for notebooks, stops."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
+from runner import lab as local_main
 from standin import __main__ as standin_main
 from utils import paths
-from utils import serve_local as local_main
 
 
 def test_standalone_server_prints_exports_and_cleans_up(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["WORKSHOP_HOME"] = str(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "utils.serve_local", "--port", "0"],
+        [sys.executable, "-m", "runner.lab", "--port", "0"],
         cwd=paths.ROOT,
         env=env,
         stdout=subprocess.PIPE,

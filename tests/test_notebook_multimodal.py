@@ -9,7 +9,8 @@ import papermill
 import pytest
 
 from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
-from utils import clients, notebooks, paths
+from tools import notebooks
+from utils import clients, paths
 from utils.state import State
 
 pytestmark = pytest.mark.notebook

@@ -9,9 +9,11 @@ import nbformat
 import papermill
 import pytest
 
+from runner import run as run_workshop
 from standin import StandIn
 from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
-from utils import clients, notebooks, paths, run_workshop
+from tools import notebooks
+from utils import clients, paths
 from utils.state import State
 
 pytestmark = pytest.mark.notebook

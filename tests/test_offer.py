@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from utils import models, offer, paths
+from tools import offer
+from utils import models, paths
 
 
 def test_the_readme_table_is_the_one_the_registry_makes() -> None:
     readme = (paths.ROOT / "README.md").read_text(encoding="utf-8")
     assert offer.readme_section(readme) == offer.markdown(), (
-        "README.md is out of date: run .venv/bin/python -m utils.offer --write"
+        "README.md is out of date: run .venv/bin/python -m tools.offer --write"
     )
 
 

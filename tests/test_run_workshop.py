@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import nbformat
 import pytest
 
+from runner import run as rw
 from utils import paths, scorer
-from utils import run_workshop as rw
 
 FIRST = "00_first.ipynb"
 SECOND = "part/01_second.ipynb"

@@ -1,4 +1,4 @@
-"""utils.series: one table of the series, written into every notebook and the README."""
+"""runner.series: one table of the series, written into every notebook and the README."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils import notebooks, paths, run_workshop, series
+from runner import run as run_workshop
+from runner import series
+from tools import notebooks
+from utils import paths
 
 
 @pytest.fixture
@@ -53,8 +56,8 @@ def test_a_drifted_copy_fails_the_check_and_format_writes_it_back(copy_of_repo: 
 
     assert notebooks.series_drift(copy_of_repo) == [
         "fine-tuning/01_fine_tune_and_evaluate.ipynb: the series table differs from "
-        "utils/series.py",
-        "README.md: the series table differs from utils/series.py",
+        "runner/series.py",
+        "README.md: the series table differs from runner/series.py",
     ]
     assert notebooks.write_series(copy_of_repo) == [
         "fine-tuning/01_fine_tune_and_evaluate.ipynb",
@@ -75,7 +78,7 @@ def test_missing_markers_and_an_unlisted_notebook_are_named(copy_of_repo: Path) 
     shutil.copy(target, extra)
 
     problems = notebooks.series_drift(copy_of_repo)
-    assert problems[0].startswith("utils/series.py lists")
+    assert problems[0].startswith("runner/series.py lists")
     assert "fine-tuning/03_new_lesson.ipynb" in problems[0]
     assert problems[1] == (
         f"03_cleanup.ipynb: first cell: expected {series.START} ... {series.END} "

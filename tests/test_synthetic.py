@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from utils import synthetic
+from tools import synthetic
 
 TURN = re.compile(r"#Person[12]#: \S")
 

@@ -95,12 +95,12 @@ def clear_cache() -> None:
 
 
 def standin_file() -> os.PathLike[str]:
-    """Where a running ``python -m utils.serve_local`` records its endpoint."""
+    """Where a running ``python -m runner.lab`` records its endpoint."""
     return paths.workshop_dir() / "standin.json"
 
 
 def _running_standin() -> dict[str, str] | None:
-    """The environment of a live stand-in recorded by ``python -m utils.serve_local``, if any."""
+    """The environment of a live stand-in recorded by ``python -m runner.lab``, if any."""
     try:
         with open(standin_file(), encoding="utf-8") as fh:
             info = json.load(fh)
@@ -139,7 +139,7 @@ def use_backend(backend: str, region_name: str | None = None) -> Context:
     """Check that the environment matches ``backend`` and return who and where we are.
 
     For ``local``, a stand-in must be reachable: started by ``make workshop``/``make lab``
-    or by ``python -m utils.serve_local`` (whose endpoint is then picked up here). For ``aws``,
+    or by ``python -m runner.lab`` (whose endpoint is then picked up here). For ``aws``,
     the environment must not point at a loopback stand-in and credentials must work.
     """
     if backend not in ("local", "aws"):
@@ -156,7 +156,7 @@ def use_backend(backend: str, region_name: str | None = None) -> Context:
             raise WorkshopError(
                 "backend='local' but no local stand-in is running.",
                 "Start one with `make lab` (JupyterLab wired to it) or "
-                "`python -m utils.serve_local` in a terminal, or run the series with "
+                "`python -m runner.lab` in a terminal, or run the series with "
                 "`make workshop`.",
             )
         os.environ.update(env)

@@ -129,7 +129,7 @@ def load_bundled_dialogues() -> list[dict[str, Any]]:
         raise WorkshopError(
             f"The bundled dataset {path} is missing.",
             "Restore it with `git checkout -- data/dialogues.jsonl` "
-            "or regenerate it with `python -m utils.synthetic`.",
+            "or regenerate it with `python -m tools.synthetic`.",
         )
     return list(read_jsonl(path))
 

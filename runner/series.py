@@ -1,9 +1,9 @@
 """The series, once: which notebooks, in what order, and what each does.
 
-The runner's order (:data:`utils.run_workshop.NOTEBOOKS`), the table at the top of every
+The runner's order (:data:`runner.run.NOTEBOOKS`), the table at the top of every
 notebook and the table in the README are all written from :data:`SERIES`: ``make format``
 rewrites the copies between the ``series`` markers and ``make lint`` fails when one has
-drifted (``python -m utils.notebooks --check``).
+drifted (``python -m tools.notebooks --check``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The README's table of what Amazon Bedrock offers for customization, from ``utils.models``.
 
-``python -m utils.offer`` prints it; ``python -m utils.offer --write`` puts it into README.md
+``python -m tools.offer`` prints it; ``python -m tools.offer --write`` puts it into README.md
 between the markers. A test keeps the README and the registry the same.
 """
 
@@ -56,7 +56,7 @@ def readme_section(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the table, or write it into README.md with ``--write``."""
-    parser = argparse.ArgumentParser(prog="python -m utils.offer", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.offer", description=__doc__)
     parser.add_argument("--write", action="store_true", help="update README.md in place")
     args = parser.parse_args(argv)
     table = markdown()

@@ -1,4 +1,4 @@
-"""Run the workshop notebooks headless with papermill: ``python -m utils.run_workshop``.
+"""Run the workshop notebooks headless with papermill: ``python -m runner``.
 
 For instructors and CI. With ``--backend local`` (the default) the runner starts the
 local stand-in for AWS in this process and points every kernel at it, so a run needs no
@@ -17,11 +17,11 @@ Every run writes the executed notebooks and a ``summary.json`` under
 ``<out>/<UTC timestamp>/``; ``<out>/latest`` points at the newest run.
 
 Examples:
-    python -m utils.run_workshop
-    python -m utils.run_workshop --jobs 1
-    python -m utils.run_workshop --only 00_setup --job-seconds 5 --no-cleanup
-    python -m utils.run_workshop --only 01_fine_tune_and_evaluate --param KEY=VALUE
-    python -m utils.run_workshop --backend aws --region us-west-2
+    python -m runner
+    python -m runner --jobs 1
+    python -m runner --only 00_setup --job-seconds 5 --no-cleanup
+    python -m runner --only 01_fine_tune_and_evaluate --param KEY=VALUE
+    python -m runner --backend aws --region us-west-2
 
 Exit codes: 0 all notebooks ran, 1 a notebook failed, 2 usage error (nothing ran),
 130 interrupted (cleanup still ran).
@@ -51,9 +51,9 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
+from runner.series import SERIES
 from utils import paths
 from utils.errors import WorkshopError
-from utils.series import SERIES
 from utils.state import State
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ STOP_ERRORS = frozenset({"PreflightStop", "NotServed"})
 """The exceptions a notebook raises to stop on purpose (utils.preflight): before anything
 billable, or after training a model the account cannot serve yet."""
 
-log = logging.getLogger("utils.run_workshop")
+log = logging.getLogger("runner.run")
 
 
 class RunnerError(Exception):
@@ -777,9 +777,9 @@ def _param_arg(text: str) -> tuple[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface of ``python -m utils.run_workshop``."""
+    """The command-line interface of ``python -m runner``."""
     parser = argparse.ArgumentParser(
-        prog="python -m utils.run_workshop",
+        prog="python -m runner",
         description="Run the workshop notebooks in order with papermill and summarise the run.",
         epilog="Exit status: 0 ok, 1 a notebook failed, 2 usage error, 130 interrupted.",
     )

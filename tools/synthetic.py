@@ -3,7 +3,7 @@
 The workshop prefers the public DialogSum dataset, but it cannot be downloaded offline,
 so this module writes a stand-in: everyday two-person dialogues from a dozen scenario
 families, each with a short third-person summary. Everything comes from seeded
-``random.Random`` instances, so ``python -m utils.synthetic`` rewrites
+``random.Random`` instances, so ``python -m tools.synthetic`` rewrites
 ``data/dialogues.jsonl`` byte for byte.
 
 Each row is ``{"id": "dlg-0001", "topic": ..., "dialogue": ..., "summary": ...}``; the
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SIZE = 400
-"""Rows written by ``python -m utils.synthetic``."""
+"""Rows written by ``python -m tools.synthetic``."""
 
 DEFAULT_SEED = 7
 """Seed of the bundled file."""
@@ -927,7 +927,7 @@ def load(path: Path = OUTPUT_PATH) -> list[dict]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m utils.synthetic [PATH]`` rewrites the bundled dataset."""
+    """Command line: ``python -m tools.synthetic [PATH]`` rewrites the bundled dataset."""
     args = list(sys.argv[1:] if argv is None else argv)
     path = write(Path(args[0])) if args else write()
     print(f"wrote {DEFAULT_SIZE} rows to {path}")

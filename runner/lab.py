@@ -1,4 +1,4 @@
-"""``python -m utils.serve_local [--lab]``: the stand-in, recorded where notebooks look for it.
+"""``python -m runner.lab [--lab]``: the stand-in, recorded where notebooks look for it.
 
 With ``--lab`` it also starts JupyterLab, whose kernels inherit the stand-in's environment.
 Other options go to ``python -m standin``.

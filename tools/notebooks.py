@@ -2,9 +2,9 @@
 
 Stripping is nbstripout's (the pinned version, with cell ids kept so diffs stay small; it
 keeps cell tags): ``make format`` runs ``nbstripout --keep-id`` and ``make lint`` runs it with
-``--verify``. ``python -m utils.notebooks --check`` adds the rule papermill needs, one cell
+``--verify``. ``python -m tools.notebooks --check`` adds the rule papermill needs, one cell
 tagged ``parameters`` of plain literal assignments, and the series table of
-:mod:`utils.series` in every copy (``--write-series`` writes them, as ``make format`` does).
+:mod:`runner.series` in every copy (``--write-series`` writes them, as ``make format`` does).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-from utils import paths, series
+from runner import series
+from utils import paths
 
 _SKIP_PARTS = {".venv", "runs", ".workshop", ".ipynb_checkpoints", "node_modules"}
 
@@ -98,24 +99,24 @@ def _target_name(node: ast.Assign | ast.AnnAssign) -> str:
 
 
 def with_series_table(nb: nbformat.NotebookNode, rel: str) -> nbformat.NotebookNode:
-    """The notebook with the series table of :mod:`utils.series` in its first cell."""
+    """The notebook with the series table of :mod:`runner.series` in its first cell."""
     first = nb.cells[0]
     first.source = series.replace_marked(first.source, series.notebook_table(rel))
     return nb
 
 
 def readme_with_series_table(text: str) -> str:
-    """The README with the series table of :mod:`utils.series`."""
+    """The README with the series table of :mod:`runner.series`."""
     return series.replace_marked(text, series.readme_table())
 
 
 def series_drift(root: Path = paths.ROOT) -> list[str]:
-    """Where a written copy of the series table differs from :mod:`utils.series`."""
+    """Where a written copy of the series table differs from :mod:`runner.series`."""
     problems = []
     listed = [nb.path for nb in series.SERIES]
     found = [p.relative_to(root).as_posix() for p in find(root)]
     if sorted(listed) != found:
-        problems.append(f"utils/series.py lists {sorted(listed)}, the folders hold {found}")
+        problems.append(f"runner/series.py lists {sorted(listed)}, the folders hold {found}")
     for rel in listed:
         path = root / rel
         if not path.exists():
@@ -127,11 +128,11 @@ def series_drift(root: Path = paths.ROOT) -> list[str]:
             problems.append(f"{rel}: first cell: {exc}")
             continue
         if fresh.cells[0].source != nb.cells[0].source:
-            problems.append(f"{rel}: the series table differs from utils/series.py")
+            problems.append(f"{rel}: the series table differs from runner/series.py")
     readme = (root / "README.md").read_text(encoding="utf-8")
     try:
         if readme_with_series_table(readme) != readme:
-            problems.append("README.md: the series table differs from utils/series.py")
+            problems.append("README.md: the series table differs from runner/series.py")
     except ValueError as exc:
         problems.append(f"README.md: {exc}")
     return problems
@@ -157,7 +158,7 @@ def write_series(root: Path = paths.ROOT) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Check the notebooks (parameters, series table) or write the table; exit 1 on a problem."""
-    parser = argparse.ArgumentParser(prog="python -m utils.notebooks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__)
     parser.add_argument(
         "--check", action="store_true", help="fail on a bad parameters cell or series table"
     )
