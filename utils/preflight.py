@@ -179,6 +179,26 @@ def _alternatives(family: models.ModelFamily) -> str:
     return " ".join(models.alternatives(t) for t in sorted(family.customizations))
 
 
+def _customizable(customization_type: str, region: str) -> list[dict[str, Any]]:
+    """Bedrock's model summaries for one customization type, or a learner's error."""
+    try:
+        found = clients.client("bedrock").list_foundation_models(
+            byCustomizationType=customization_type
+        )
+    except EndpointConnectionError as err:
+        raise WorkshopError(
+            f"Could not reach Amazon Bedrock in {region}: {err}.",
+            "Check the region and your network, or run with backend='local'.",
+        ) from err
+    except ClientError as err:
+        raise WorkshopError(
+            f"Listing foundation models failed ({error_code(err)}): "
+            f"{err.response['Error'].get('Message')}",
+            "Your principal needs bedrock:ListFoundationModels; ask your administrator.",
+        ) from err
+    return list(found["modelSummaries"])
+
+
 def offered_here() -> pd.DataFrame:
     """What Bedrock customizes in this Region, by customization type, as Bedrock lists it.
 
@@ -187,23 +207,10 @@ def offered_here() -> pd.DataFrame:
     """
     region = clients.region()
     check_region(region)
-    bedrock = clients.client("bedrock")
-    shape = bedrock.meta.service_model.operation_model("ListFoundationModels").input_shape
+    service = clients.client("bedrock").meta.service_model
+    shape = service.operation_model("ListFoundationModels").input_shape
     rows: list[dict[str, str]] = []
     for customization in shape.members["byCustomizationType"].enum:
-        try:
-            found = bedrock.list_foundation_models(byCustomizationType=customization)
-        except EndpointConnectionError as err:
-            raise WorkshopError(
-                f"Could not reach Amazon Bedrock in {region}: {err}.",
-                "Check the region and your network, or run with backend='local'.",
-            ) from err
-        except ClientError as err:
-            raise WorkshopError(
-                f"Listing foundation models failed ({error_code(err)}): "
-                f"{err.response['Error'].get('Message')}",
-                "Your principal needs bedrock:ListFoundationModels; ask your administrator.",
-            ) from err
         rows.extend(
             {
                 "customization": customization,
@@ -211,7 +218,7 @@ def offered_here() -> pd.DataFrame:
                 "name": m["modelName"],
                 "lifecycle": m.get("modelLifecycle", {}).get("status", ""),
             }
-            for m in found["modelSummaries"]
+            for m in _customizable(customization, region)
         )
     return pd.DataFrame(rows, columns=["customization", "model id", "name", "lifecycle"])
 
@@ -225,21 +232,7 @@ def check_customization(model_id: str, customization_type: str) -> pd.DataFrame:
     region = clients.region()
     check_region(region)
     check_lifecycle(model_id)
-    try:
-        found = clients.client("bedrock").list_foundation_models(
-            byCustomizationType=customization_type
-        )["modelSummaries"]
-    except EndpointConnectionError as err:
-        raise WorkshopError(
-            f"Could not reach Amazon Bedrock in {region}: {err}.",
-            "Check the region and your network, or run with backend='local'.",
-        ) from err
-    except ClientError as err:
-        code = err.response["Error"].get("Code")
-        raise WorkshopError(
-            f"Listing foundation models failed ({code}): {err.response['Error'].get('Message')}",
-            "Your principal needs bedrock:ListFoundationModels; ask your administrator.",
-        ) from err
+    found = _customizable(customization_type, region)
     table = pd.DataFrame(
         [
             {
