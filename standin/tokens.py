@@ -25,10 +25,10 @@ Method (one pass over the text, each character in one class):
   run cost one token per :data:`SPACE_RUN` characters (indentation).
 
 Measured ratios, characters per token (2026-12-01, on the samples in
-``tests/test_standin_tokens.py`` and the workshop's ``data/dialogues.jsonl``): English prose
-3.4 to 3.7 (3.53 over the three paragraphs together), so the count stays above characters ÷ 4
-on ordinary English; the bundled summaries 3.0 and dialogues 2.6 (each ``#Person1#:`` marker
-is three marks); Python code 2.4; numbers and CSV rows 1.7.
+``tests/standin/test_standin_tokens.py`` and the workshop's ``data/dialogues.jsonl``): English
+prose 3.4 to 3.7 (3.53 over the three paragraphs together), so the count stays above
+characters ÷ 4 on ordinary English; the bundled summaries 3.0 and dialogues 2.6 (each
+``#Person1#:`` marker is three marks); Python code 2.4; numbers and CSV rows 1.7.
 
 Issue #224 gives Bedrock's count but not the record's length: the notebook cut its text into
 chunks sized for 6 characters per token (under 24,576 characters), and a commenter reports

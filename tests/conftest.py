@@ -78,7 +78,7 @@ def run_state(
     """A state file for one series run; notebook kernels find it through WORKSHOP_STATE.
 
     Kernels score in the session's scoring process, as under the runner; the tests of
-    scoring itself (tests/test_evaluation.py, tests/test_scorer.py) score in process too.
+    scoring itself (tests/unit/test_evaluation.py, tests/unit/test_scorer.py) score in process too.
     """
     path = tmp_path / "state.json"
     monkeypatch.setenv("WORKSHOP_STATE", str(path))

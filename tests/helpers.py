@@ -1,4 +1,4 @@
-"""Small builders shared by tests: a role, a bucket and a valid training file in the stand-in."""
+"""Helpers shared by tests: builders for the stand-in, botocore shape checks, notebook runs."""
 
 from __future__ import annotations
 
@@ -6,13 +6,35 @@ import json
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import nbformat
 import papermill
 
 from standin.bedrock import ACCOUNT_ID
+from standin.restjson import output_problems
 from utils import clients, iam, paths
 
 REGION = "us-east-1"
+
+BEDROCK = botocore.session.get_session().get_service_model("bedrock")
+RUNTIME = botocore.session.get_session().get_service_model("bedrock-runtime")
+
+# The workshop's notebooks, as paths from the repository root.
+SETUP = "00_setup.ipynb"
+FINE_TUNING = "fine-tuning/01_fine_tune_and_evaluate.ipynb"
+MULTIMODAL = "fine-tuning/02_fine_tune_multimodal.ipynb"
+PRETRAINING = "continued-pretraining/01_continued_pretraining.ipynb"
+DISTILLATION = "distillation/01_distillation_from_prompts.ipynb"
+DISTILLATION_LOGS = "distillation/02_distillation_from_invocation_logs.ipynb"
+CLEANUP = "03_cleanup.ipynb"
+
+
+def checked(service_model: Any, operation: str, response: dict[str, Any]) -> dict[str, Any]:
+    """Assert a parsed response matches the operation's output shape, enums included."""
+    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    problems = output_problems(service_model.operation_model(operation), body)
+    assert problems == [], problems
+    return response
 
 
 def conversation(prompt: str, answer: str) -> dict[str, Any]:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 CHECKED = "2026-12-01"
 """When the facts below were last read against their sources. To check them again, open each
-``source`` and compare; ``tests/test_catalog_contract.py`` compares them with the stand-in's."""
+``source`` and compare; ``tests/contract/test_catalog_contract.py`` compares them with the
+stand-in's."""
 
 ACTIVE, LEGACY, EOL = "ACTIVE", "LEGACY", "EOL"
 

@@ -16,7 +16,7 @@ import pytest
 from standin import catalog, datarules
 from utils import validation
 
-CONTRACT = Path(__file__).parent / "contract"
+CONTRACT = Path(__file__).parent
 MANIFEST = json.loads((CONTRACT / "verdicts.json").read_text(encoding="utf-8"))
 CASES = MANIFEST["cases"]
 

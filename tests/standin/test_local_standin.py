@@ -9,25 +9,21 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
 from standin import StandIn
 from standin.restjson import output_problems
-from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
+from tests.helpers import (
+    BEDROCK,
+    RUNTIME,
+    checked,
+    dialogue_records,
+    make_bucket,
+    make_role,
+    put_jsonl,
+)
 from utils import clients
-
-BEDROCK = botocore.session.get_session().get_service_model("bedrock")
-RUNTIME = botocore.session.get_session().get_service_model("bedrock-runtime")
-
-
-def _checked(service_model: Any, operation: str, response: dict[str, Any]) -> dict[str, Any]:
-    """Assert a parsed response matches the operation's output shape, enums included."""
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    problems = output_problems(service_model.operation_model(operation), body)
-    assert problems == [], problems
-    return response
 
 
 def _wait_status(fetch: Any, wanted: set[str], timeout: float = 20) -> dict[str, Any]:
@@ -93,9 +89,9 @@ def test_every_served_operation_matches_botocore_output_shapes(
         model, client = (RUNTIME, runtime) if operation == "Converse" else (BEDROCK, bedrock)
         seen.add(operation)
         if operation == "Converse":
-            return _checked(model, operation, client.converse(**kw))
+            return checked(model, operation, client.converse(**kw))
         snake = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
-        return _checked(model, operation, getattr(client, snake)(**kw))
+        return checked(model, operation, getattr(client, snake)(**kw))
 
     train = "s3://workshop-test-bucket/data/train.jsonl"
     output = {"s3Uri": "s3://workshop-test-bucket/output/"}
@@ -184,7 +180,7 @@ def test_every_served_operation_matches_botocore_output_shapes(
         input={"converse": {"messages": message}},
     )
     seen.add("CountTokens")
-    _checked(RUNTIME, "CountTokens", counted)
+    checked(RUNTIME, "CountTokens", counted)
     assert counted["inputTokens"] > 3
     assert seen == set(aws.bedrock.service.operations)
 
@@ -465,7 +461,7 @@ def test_continued_pretraining_job_learns_the_domain(titan_era: StandIn) -> None
         lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Completed", "Failed"}
     )
     assert job["status"] == "Completed", job.get("failureMessage")
-    _checked(BEDROCK, "GetModelCustomizationJob", job)
+    checked(BEDROCK, "GetModelCustomizationJob", job)
     assert job["customizationType"] == "CONTINUED_PRE_TRAINING"
     model = bedrock.get_custom_model(modelIdentifier=job["outputModelArn"])
     assert model["customizationType"] == "CONTINUED_PRE_TRAINING"
@@ -590,7 +586,7 @@ def test_distillation_job_brings_the_student_closer_to_the_teacher(
         lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Completed", "Failed"}
     )
     assert job["status"] == "Completed", job.get("failureMessage")
-    _checked(BEDROCK, "GetModelCustomizationJob", job)
+    checked(BEDROCK, "GetModelCustomizationJob", job)
     assert job["customizationType"] == "DISTILLATION"
     teacher_config = job["customizationConfig"]["distillationConfig"]["teacherModelConfig"]
     assert teacher_config["teacherModelIdentifier"] == TEACHER
@@ -694,7 +690,7 @@ def test_too_few_distillation_prompts_fail_the_job(aws: StandIn) -> None:
     arn = _start_distillation(make_role(), train, "distil-few")
     bedrock = clients.client("bedrock")
     job = _wait_status(lambda: bedrock.get_model_customization_job(jobIdentifier=arn), {"Failed"})
-    _checked(BEDROCK, "GetModelCustomizationJob", job)
+    checked(BEDROCK, "GetModelCustomizationJob", job)
     assert "failed validation" in job["failureMessage"]
     assert "100" in job["failureMessage"]
     assert "outputModelArn" not in job

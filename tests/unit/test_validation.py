@@ -39,7 +39,7 @@ LLAMA = "meta.llama3-1-8b-instruct-v1:0"
 LLAMA_3B = "meta.llama3-2-3b-instruct-v1:0"
 LLAMA_11B = "meta.llama3-2-11b-instruct-v1:0"
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def nova(n_turns: int = 1, system: str | None = "Summarize dialogues.") -> dict[str, Any]:

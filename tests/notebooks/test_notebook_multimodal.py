@@ -8,16 +8,12 @@ import nbformat
 import papermill
 import pytest
 
-from tests.helpers import NOTHING_LEFT, execute, remaining, text_of
+from tests.helpers import CLEANUP, MULTIMODAL, NOTHING_LEFT, SETUP, execute, remaining, text_of
 from tools import notebooks
 from utils import clients, paths
 from utils.state import State
 
 pytestmark = pytest.mark.notebook
-
-SETUP = "00_setup.ipynb"
-MULTIMODAL = "fine-tuning/02_fine_tune_multimodal.ipynb"
-CLEANUP = "03_cleanup.ipynb"
 
 
 def test_notebook_is_stripped_with_one_literal_parameters_cell() -> None:

@@ -11,14 +11,15 @@ from botocore.exceptions import ClientError
 
 from standin import StandIn
 from tests.helpers import (
+    BEDROCK,
     NOTHING_LEFT,
+    checked,
     dialogue_records,
     make_bucket,
     make_role,
     put_jsonl,
     remaining,
 )
-from tests.test_local_standin import BEDROCK, _checked
 from utils import batch, cleanup, clients, s3
 from utils.errors import WorkshopError
 from utils.state import State
@@ -60,7 +61,7 @@ def test_batch_answers_every_prompt_like_converse(
     job = state.resources("batch-inference-job")[0]
     assert job["status"] == "Completed"
     described = clients.client("bedrock").get_model_invocation_job(jobIdentifier=job["arn"])
-    _checked(BEDROCK, "GetModelInvocationJob", described)
+    checked(BEDROCK, "GetModelInvocationJob", described)
     assert described["successRecordCount"] == 120
     keys = s3.list_keys(place["bucket"], "batch/")
     assert any(k.endswith("manifest.json.out") for k in keys)
@@ -173,7 +174,7 @@ def test_list_stop_and_cleanup_stop_a_running_batch_job(
     try:
         arn = _create(place, "x.jsonl", jobName="long-job")
         listed = clients.client("bedrock").list_model_invocation_jobs()
-        _checked(BEDROCK, "ListModelInvocationJobs", listed)
+        checked(BEDROCK, "ListModelInvocationJobs", listed)
         assert [j["jobName"] for j in listed["invocationJobSummaries"]] == ["long-job"]
         state.add_resource("batch-inference-job", "long-job", arn=arn)
         state.add_resource("s3-bucket", place["bucket"])

@@ -1,0 +1,1 @@
+"""Notebook runs: the workshop's notebooks through papermill against the stand-in."""

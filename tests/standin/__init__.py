@@ -1,0 +1,1 @@
+"""Tests of the stand-in itself: the local emulator of Amazon Bedrock (standin/)."""
