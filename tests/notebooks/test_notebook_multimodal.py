@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import papermill
 import pytest
 
 from tests.helpers import CLEANUP, MULTIMODAL, NOTHING_LEFT, SETUP, execute, remaining, text_of
-from tools import notebooks
-from utils import clients, paths
+from utils import clients
 from utils.state import State
 
 pytestmark = pytest.mark.notebook
-
-
-def test_notebook_is_stripped_with_one_literal_parameters_cell() -> None:
-    nb = nbformat.read(paths.ROOT / MULTIMODAL, as_version=4)
-    assert not notebooks.has_outputs(nb)
-    assert notebooks.parameter_problems(nb) == []
-    params = papermill.inspect_notebook(str(paths.ROOT / MULTIMODAL))
-    assert params["backend"]["default"] == '"local"'
-    assert params["base_model"]["default"] == '"amazon.nova-lite-v1:0"'
-    assert params["keep_endpoint"]["default"] == "False"
 
 
 def test_multimodal_fine_tuning_after_setup_then_cleanup_leaves_nothing(

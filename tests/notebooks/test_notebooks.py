@@ -23,48 +23,10 @@ from tests.helpers import (
     remaining,
     text_of,
 )
-from tools import notebooks
-from utils import clients, paths
+from utils import clients
 from utils.state import State
 
 pytestmark = pytest.mark.notebook
-
-
-def test_notebooks_are_stripped_with_one_literal_parameters_cell() -> None:
-    found = notebooks.find()
-    assert [str(p.relative_to(paths.ROOT)) for p in found] == sorted(run_workshop.NOTEBOOKS)
-    for path in found:
-        nb = nbformat.read(path, as_version=4)
-        assert not notebooks.has_outputs(nb), f"{path.name} has outputs: run `make format`"
-        assert notebooks.parameter_problems(nb) == [], path.name
-        params = papermill.inspect_notebook(str(path))
-        assert {"backend", "region"} <= set(params), path.name
-        assert params["backend"]["default"] == '"local"'
-
-
-def test_parameter_rules_catch_violations() -> None:
-    nb = nbformat.v4.new_notebook()
-    assert notebooks.parameter_problems(nb) == ["expected one cell tagged 'parameters', found 0"]
-    cell = nbformat.v4.new_code_cell("x = 1\ny = x + 1\nprint(y)")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells.append(cell)
-    assert notebooks.parameter_problems(nb) == [
-        "line 2: value is not a literal",
-        "line 3: only assignments belong in the parameters cell",
-    ]
-    cell.source = 'key = ""  # optional; "" = none\nname = "a"  # a "quoted" word is fine'
-    assert notebooks.parameter_problems(nb) == [
-        "line 1: papermill cannot read this line; keep quotes and '=' out of its comment"
-    ]
-    out = nbformat.v4.new_code_cell("1", execution_count=3)
-    out.outputs = [nbformat.v4.new_output("stream", text="1")]
-    nb.cells.append(out)
-    ids = [c.id for c in nb.cells]
-    assert notebooks.has_outputs(nb)
-    assert not notebooks.has_outputs(notebooks.strip(nb))
-    assert (out.outputs, out.execution_count) == ([], None)
-    assert nb.cells[0].metadata["tags"] == ["parameters"]  # nbstripout keeps tags
-    assert [c.id for c in nb.cells] == ids  # and, as make format runs it, cell ids
 
 
 def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path: Path) -> None:
