@@ -110,3 +110,23 @@ def established(aws: StandIn) -> StandIn:
     """
     aws.play("established", aws.bedrock.day)
     return aws
+
+
+KINDS = {"unit": "unit", "standin": "standin", "contract": "contract", "notebooks": "notebook"}
+"""Each folder of tests/ and the marker its tests carry: ``-m "not notebook"`` and the like."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its folder's kind, so that no test can forget its marker."""
+    tests = Path(__file__).parent
+    for item in items:
+        try:
+            folder = item.path.relative_to(tests).parts[0]
+        except ValueError:
+            continue  # a test outside tests/, e.g. given on the command line
+        if folder not in KINDS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: tests live in a folder by kind, one of "
+                f"{', '.join(f'tests/{name}/' for name in KINDS)}; move it there."
+            )
+        item.add_marker(KINDS[folder])

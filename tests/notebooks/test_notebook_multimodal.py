@@ -11,8 +11,6 @@ from tests.helpers import CLEANUP, MULTIMODAL, NOTHING_LEFT, SETUP, execute, rem
 from utils import clients
 from utils.state import State
 
-pytestmark = pytest.mark.notebook
-
 
 def test_multimodal_fine_tuning_after_setup_then_cleanup_leaves_nothing(
     run_state: State, tmp_path: Path

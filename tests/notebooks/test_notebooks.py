@@ -26,8 +26,6 @@ from tests.helpers import (
 from utils import clients
 from utils.state import State
 
-pytestmark = pytest.mark.notebook
-
 
 def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path: Path) -> None:
     setup = execute(SETUP, tmp_path)

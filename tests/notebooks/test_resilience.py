@@ -21,8 +21,6 @@ from tests.helpers import (
 from utils import clients
 from utils.state import State
 
-pytestmark = pytest.mark.notebook
-
 
 def _jobs() -> list[dict]:
     return clients.client("bedrock").list_model_customization_jobs()[
