@@ -1,8 +1,14 @@
-"""Shared fixtures: a local stand-in for the whole session and a fresh state file per test."""
+"""Shared fixtures: a local stand-in for the whole session and a fresh state file per test.
+
+Under pytest-xdist every worker is a session of its own: its own WORKSHOP_HOME, its own copy
+of the offline assets and its own stand-in on a free port, so workers never share a file or
+a server.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,14 +21,20 @@ from utils.state import State
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep tests away from the learner's own .workshop folder; reuse built assets if present."""
+    """Keep tests away from the learner's own .workshop folder; copy built assets if present."""
     from utils import paths
 
     saved = dict(os.environ)
     assets = paths.assets_dir()
-    os.environ["WORKSHOP_HOME"] = str(tmp_path_factory.mktemp("workshop-home"))
+    home = tmp_path_factory.mktemp("workshop-home")
+    os.environ["WORKSHOP_HOME"] = str(home)
     if assets.exists():
-        os.environ["WORKSHOP_ASSETS_DIR"] = str(assets)
+        # A copy of the session's own: evaluate writes lock and cache files next to the assets
+        # (hf_metrics, hf_modules), and parallel workers, or a learner's own run, must not meet
+        # there. The computation cache is left behind; copytree keeps the folders private.
+        copy = home / "assets"
+        shutil.copytree(assets, copy, ignore=shutil.ignore_patterns("hf_metrics", "*.lock"))
+        os.environ["WORKSHOP_ASSETS_DIR"] = str(copy)
     # One attempt only: a stand-in error should fail a test at once, not after retries.
     os.environ["AWS_MAX_ATTEMPTS"] = "1"
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
@@ -115,11 +127,21 @@ def established(aws: StandIn) -> StandIn:
 KINDS = {"unit": "unit", "standin": "standin", "contract": "contract", "notebooks": "notebook"}
 """Each folder of tests/ and the marker its tests carry: ``-m "not notebook"`` and the like."""
 
+ASSET_BUILDS = {"built_assets", "offline_scoring"}
+"""Session fixtures that build the offline assets from PyPI (about 15 s and 37 MB each time)."""
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test with its folder's kind, so that no test can forget its marker."""
+    """Mark every test with its folder's kind, so that no test can forget its marker.
+
+    Under ``--dist loadgroup`` the tests that build the offline assets share one worker, so
+    that the build happens once per run rather than once per worker.
+    """
     tests = Path(__file__).parent
+    grouping = config.pluginmanager.hasplugin("xdist")
     for item in items:
+        if grouping and ASSET_BUILDS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("offline-assets"))
         try:
             folder = item.path.relative_to(tests).parts[0]
         except ValueError:

@@ -81,8 +81,12 @@ def test_built_files_are_plain_private_and_lf(built_assets: tuple[Path, list[str
 
 
 def test_wordnet_loads_from_built_data(built_assets: tuple[Path, list[str]]) -> None:
-    from nltk.corpus import wordnet as wn
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    from nltk.corpus.util import LazyCorpusLoader
 
+    # A loader of its own: nltk.corpus.wordnet loads once per process, perhaps already from
+    # another assets folder, by a test that scored earlier in this worker.
+    wn = LazyCorpusLoader("wordnet", WordNetCorpusReader, None)
     root, _ = built_assets
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no multilingual data: expected and irrelevant
