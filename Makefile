@@ -9,12 +9,22 @@ BACKEND ?= local
 REGION  ?= us-east-1
 # Extra options for the runner, e.g. ARGS='--only 01_fine_tune_and_evaluate --param dataset_source="bundled"'
 ARGS    ?=
+# pytest-xdist workers for the test targets: the CPUs this shell may use (what nproc counts).
+# Not -n auto: with psutil installed (Ray brings it) that counts the machine's physical cores,
+# fewer than the CPUs on a laptop with hyperthreads, more than a CPU-pinned CI container gets.
+# Each worker runs its own stand-in and notebook kernels, so more workers than CPUs only
+# contend. JOBS=0 runs the suite in this process, as before (e.g. for --pdb).
+JOBS    ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)")
+# loadgroup: tests that build the offline assets share one worker (see tests/conftest.py);
+# the others go to whichever worker is free.
+PYTEST  := $(PY) -m pytest -n $(JOBS) --dist loadgroup
 
-.PHONY: workshop test test-new-account lab standin assets setup setup-dev lint format lock clean help
+.PHONY: workshop test test-fast test-new-account lab standin assets setup setup-dev lint format lock clean help
 
 help:
 	@echo "make workshop   run every notebook headless (BACKEND=local|aws REGION=... ARGS=...)"
-	@echo "make test       run the test suite"
+	@echo "make test       run the test suite in parallel (JOBS=$(JOBS) workers)"
+	@echo "make test-fast  the suite without the notebook runs (-m \"not notebook\")"
 	@echo "make test-new-account   the suite with the stand-in playing a new AWS account"
 	@echo "make lab        JupyterLab wired to the local stand-in"
 	@echo "make standin    the local stand-in alone (prints the shell exports)"
@@ -59,12 +69,16 @@ workshop: setup
 	$(PY) -m runner --backend $(BACKEND) --region $(REGION) $(ARGS)
 
 test: setup-dev
-	$(PY) -m pytest
+	$(PYTEST)
+
+# Unit, stand-in and contract tests: everything but the papermill runs of the notebooks.
+test-fast: setup-dev
+	$(PYTEST) -m "not notebook"
 
 # The same suite against a stand-in playing an account new to Bedrock (no model units, no
 # Legacy models); tests of provisioned throughput ask for an established account themselves.
 test-new-account: setup-dev
-	WORKSHOP_STANDIN_ACCOUNT=new $(PY) -m pytest
+	WORKSHOP_STANDIN_ACCOUNT=new $(PYTEST)
 
 lab: setup
 	$(PY) -m runner.lab --lab
