@@ -15,8 +15,8 @@ ARGS    ?=
 # Each worker runs its own stand-in and notebook kernels, so more workers than CPUs only
 # contend. JOBS=0 runs the suite in this process, as before (e.g. for --pdb).
 JOBS    ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)")
-# loadgroup: tests that build the offline assets share one worker (see tests/conftest.py);
-# the others go to whichever worker is free.
+# loadgroup: tests that share a costly fixture (the offline assets build, a module-scoped
+# fixture) share one worker (see tests/conftest.py); the others go to whichever is free.
 PYTEST  := $(PY) -m pytest -n $(JOBS) --dist loadgroup
 
 .PHONY: workshop test test-fast test-new-account lab standin assets setup setup-dev lint format lock clean help

@@ -131,17 +131,32 @@ ASSET_BUILDS = {"built_assets", "offline_scoring"}
 """Session fixtures that build the offline assets from PyPI (about 15 s and 37 MB each time)."""
 
 
+def _xdist_group(item: pytest.Item) -> str | None:
+    """The worker group of a test: what it shares with others that is costly to make twice."""
+    if ASSET_BUILDS & set(getattr(item, "fixturenames", ())):
+        return "offline-assets"
+    # A module-scoped fixture of the test's own module (trained models, a scoring process)
+    # is made once per worker that runs a test of the module: keep the module together.
+    module = item.nodeid.split("::", 1)[0]
+    info = getattr(item, "_fixtureinfo", None)
+    for fixturedefs in getattr(info, "name2fixturedefs", {}).values():
+        if any(d.scope == "module" and d.baseid == module for d in fixturedefs):
+            return module
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test with its folder's kind, so that no test can forget its marker.
 
-    Under ``--dist loadgroup`` the tests that build the offline assets share one worker, so
-    that the build happens once per run rather than once per worker.
+    Under ``--dist loadgroup`` the tests that share a costly fixture share one worker: those
+    that build the offline assets, and those of a module with a module-scoped fixture.
     """
     tests = Path(__file__).parent
     grouping = config.pluginmanager.hasplugin("xdist")
     for item in items:
-        if grouping and ASSET_BUILDS & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("offline-assets"))
+        group = _xdist_group(item) if grouping else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
         try:
             folder = item.path.relative_to(tests).parts[0]
         except ValueError:
