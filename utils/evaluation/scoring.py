@@ -2,8 +2,8 @@
 
 :func:`score` runs the transforms of :mod:`utils.evaluation.metrics` on one of two engines
 with the same per-record results. ``"local"`` executes them record by record, in the run's
-scoring process when :data:`utils.scorer.ENV_VAR` names one (the headless runner starts it,
-so fmeval is imported once for every notebook) and otherwise in this process.
+scoring process when :data:`utils.evaluation.remote.ENV_VAR` names one (the headless runner
+starts it, so fmeval is imported once for every notebook) and otherwise in this process.
 ``"ray"`` hands a Ray dataset to fmeval's ``evaluate_dataset``
 (:mod:`utils.evaluation.ray_engine`). ``"auto"`` picks Ray only above :data:`RAY_THRESHOLD`
 records.
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from utils.errors import WorkshopError
-from utils.evaluation import metrics, ray_engine
+from utils.evaluation import metrics, ray_engine, remote
 from utils.evaluation.metrics import METRICS
 
 if TYPE_CHECKING:
@@ -122,13 +122,16 @@ def score(
 def score_here_or_in_scorer(
     pairs: Sequence[tuple[str, str]], columns: Sequence[str], bertscore: bool
 ) -> list[dict[str, float]]:
-    """Score in the run's scoring process when there is one, else in this process."""
-    from utils import scorer
+    """Score in the run's scoring process when there is one, else in this process.
 
-    url = os.environ.get(scorer.ENV_VAR)
+    The scoring process (:mod:`utils.scorer`) is named in :data:`utils.evaluation.remote.ENV_VAR`;
+    BERTScore, and everything when that process does not answer, is scored here by
+    :func:`utils.evaluation.metrics.score_pairs`.
+    """
+    url = os.environ.get(remote.ENV_VAR)
     if url and not bertscore and pairs:
         try:
-            return scorer.score_remotely(url, pairs, columns)
-        except scorer.ScorerUnavailable as exc:
+            return remote.score_remotely(url, pairs, columns)
+        except remote.ScorerUnavailable as exc:
             log.warning("%s; scoring in this process instead.", exc)
     return metrics.score_pairs(pairs, columns, bertscore)
