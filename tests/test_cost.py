@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 from standin import StandIn
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl, remaining
 from utils import clients, cost, deploy, jobs
+from utils.cost import price_list as price_list_api
 from utils.errors import WorkshopError
 from utils.state import State
 
@@ -28,8 +29,8 @@ def _no_real_price_list(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def unreachable() -> Any:
         raise EndpointConnectionError(endpoint_url="https://api.pricing.us-east-1.amazonaws.com")
 
-    monkeypatch.setattr(cost, "_pricing_client", unreachable)
-    monkeypatch.setattr(cost, "_today", lambda: TODAY)
+    monkeypatch.setattr(price_list_api, "pricing_client", unreachable)
+    monkeypatch.setattr(price_list_api, "today", lambda: TODAY)
     cost.clear_price_cache()
     yield
     cost.clear_price_cache()
@@ -306,7 +307,7 @@ def price_list(monkeypatch: pytest.MonkeyPatch, pretend_aws: None) -> Iterator[S
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    monkeypatch.setattr(cost, "_pricing_client", lambda: client)
+    monkeypatch.setattr(price_list_api, "pricing_client", lambda: client)
     with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
@@ -464,7 +465,7 @@ def test_local_mode_never_calls_the_price_list(monkeypatch: pytest.MonkeyPatch) 
         "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     made: list[Any] = []
-    monkeypatch.setattr(cost, "_pricing_client", lambda: made.append(client) or client)
+    monkeypatch.setattr(price_list_api, "pricing_client", lambda: made.append(client) or client)
     with Stubber(client):  # no responses queued: any call would raise
         est = cost.training("amazon.nova-micro-v1:0", tokens=250_000, epochs=2)
         assert cost.serving("amazon.nova-pro-v1:0", provisioned=True).complete is False
