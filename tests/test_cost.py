@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 
 from standin import StandIn
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl, remaining
-from utils import clients, cost, deploy, jobs
+from utils import cost, deploy, jobs, sessions
 from utils.cost import price_list as price_list_api
 from utils.errors import WorkshopError
 from utils.state import State
@@ -69,7 +69,7 @@ def test_nothing_is_billed_on_the_standin(aws: StandIn) -> None:
 @pytest.fixture
 def pretend_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Calls still go to the stand-in, but the guard sees a real account."""
-    monkeypatch.setattr(clients, "current_backend", lambda: "aws")
+    monkeypatch.setattr(sessions, "current_backend", lambda: "aws")
 
 
 def test_on_aws_a_job_starts_only_when_costs_are_confirmed(
@@ -460,7 +460,7 @@ def test_the_price_list_is_read_for_the_workshop_region(
 
 
 def test_local_mode_never_calls_the_price_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clients, "current_backend", lambda: "local")
+    monkeypatch.setattr(sessions, "current_backend", lambda: "local")
     client = boto3.client(
         "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )

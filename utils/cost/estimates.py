@@ -9,11 +9,9 @@ computes from its data with :func:`prices`: in aws mode from the AWS Price List 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from utils import clients, models
+from utils import models, sessions
 from utils.cost import price_list
 from utils.cost.snapshot import (
     PRICE_FIELDS,
@@ -25,6 +23,9 @@ from utils.cost.snapshot import (
     PriceSource,
 )
 from utils.errors import WorkshopError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -79,6 +80,8 @@ class Estimate:
 
     def table(self) -> pd.DataFrame:
         """The items as a table, for display."""
+        import pandas as pd
+
         table = pd.DataFrame(
             self.rows,
             columns=["item", "quantity", "unit", "price (USD)", "cost (USD)", "price source"],
@@ -113,9 +116,9 @@ def prices(model_id: str) -> Prices:
     """
     fam = models.family(model_id)
     snapshot = PRICES.get(fam.key, Prices())
-    if clients.current_backend() != "aws":
+    if sessions.current_backend() != "aws":
         return snapshot
-    region = clients.region()
+    region = sessions.region()
     listed, problem = price_list.listed_prices(fam, region)
     values: dict[str, Any] = {}
     sources: dict[str, PriceSource] = {}
@@ -203,7 +206,7 @@ def confirm(estimate: Estimate, confirm_costs: bool) -> str:
     Raises:
         WorkshopError: on AWS when ``confirm_costs`` is False, with the estimate.
     """
-    if clients.current_backend() == "local":
+    if sessions.current_backend() == "local":
         return f"{estimate.title}: nothing is billed on the local stand-in."
     if not confirm_costs:
         raise WorkshopError(

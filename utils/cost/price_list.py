@@ -20,7 +20,7 @@ from typing import Any, Literal
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from utils import clients, models
+from utils import models, sessions
 from utils.cost.snapshot import PriceSource
 from utils.errors import error_code
 
@@ -117,11 +117,11 @@ def pricing_client() -> Any:
     """A client of the Price List API; short timeouts, as an estimate must not hang a notebook."""
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 3},
-        user_agent_extra=clients.USER_AGENT,
+        user_agent_extra=sessions.USER_AGENT,
         connect_timeout=5,
         read_timeout=30,
     )
-    return clients.session(PRICE_LIST_REGION).client("pricing", config=config)
+    return sessions.session(PRICE_LIST_REGION).client("pricing", config=config)
 
 
 def today() -> str:
