@@ -175,8 +175,8 @@ def compare(
         progress: Show progress bars.
         n_boot: Bootstrap resamples for the confidence intervals.
         seed: Seed for the bootstrap, so summaries are reproducible.
-        engine: Scoring engine: ``"auto"``, ``"local"`` or ``"ray"`` (see :func:`score`).
-        ray_address: Ray cluster to score on when Ray is used (see :func:`score`).
+        engine: Scoring engine: ``"auto"``, ``"local"`` or ``"ray"`` (see :func:`scoring.score`).
+        ray_address: Ray cluster to score on when Ray is used (see :func:`scoring.score`).
         batch: Generate with Bedrock batch inference when there are at least
             ``batch.threshold`` records (see :class:`BatchSettings`); otherwise, or when
             ``None``, one call per record.
@@ -228,8 +228,8 @@ def score_outputs(
         n_boot: Bootstrap resamples.
         seed: Seed for the bootstrap.
         prompts: Optional prompts, for the tables.
-        engine: Scoring engine: ``"auto"``, ``"local"`` or ``"ray"`` (see :func:`score`).
-        ray_address: Ray cluster to score on when Ray is used (see :func:`score`).
+        engine: Scoring engine: ``"auto"``, ``"local"`` or ``"ray"`` (see :func:`scoring.score`).
+        ray_address: Ray cluster to score on when Ray is used (see :func:`scoring.score`).
 
     Returns:
         The outputs, per-sample scores, summary and failure count.
