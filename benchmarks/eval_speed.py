@@ -87,9 +87,10 @@ def _measure_local(
     outputs: list[str], references: list[str]
 ) -> tuple[float, float, float, list[list[float]]]:
     from utils import evaluation
+    from utils.evaluation import metrics
 
     start = time.perf_counter()
-    evaluation._pipeline(False)  # imports fmeval and builds the transforms
+    metrics.pipeline(False)  # imports fmeval and builds the transforms
     setup = time.perf_counter() - start
     start = time.perf_counter()
     frame = evaluation.score(outputs, references, engine="local")
@@ -106,9 +107,10 @@ def _measure_fmeval_ray(
     import logging
 
     from utils import evaluation
+    from utils.evaluation import metrics, ray_engine
 
     start = time.perf_counter()
-    pipeline = evaluation._pipeline(False)  # the same four transforms as the local run
+    pipeline = metrics.pipeline(False)  # the same four transforms as the local run
     import ray
     from fmeval.constants import MIME_TYPE_JSONLINES
     from fmeval.data_loaders.data_config import DataConfig
@@ -140,7 +142,7 @@ def _measure_fmeval_ray(
         )
         times = []
         for _ in range(2):  # the second run reuses the Ray instance and its idle workers
-            collected = evaluation._collector()
+            collected = ray_engine.collector()
             start = time.perf_counter()
             evaluate_dataset(
                 dataset=get_dataset(config),

@@ -4,6 +4,9 @@ The public samples' worst bill came from a cell that failed after its throughput
 the learner fixed the cell, or gave up, and the throughput kept billing by the hour. Here
 every error in a notebook kernel ends with what of the workshop's is still billing by the
 hour, for how long it has existed, at what hourly price, and how to remove it.
+
+:func:`utils.clients.use_backend` installs the reminder, so this module gets its Bedrock
+client from :mod:`utils.sessions` rather than from :mod:`utils.clients`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from utils import clients, models
+from utils import cost, models, sessions
+from utils import state as workshop_state
 
 
 def live_throughputs(state: Any) -> list[dict[str, Any]]:
@@ -22,7 +26,7 @@ def live_throughputs(state: Any) -> list[dict[str, Any]]:
     for rec in state.resources("provisioned-throughput"):
         ident = rec.get("arn") or rec["id"]
         try:
-            described = clients.client("bedrock").get_provisioned_model_throughput(
+            described = sessions.client("bedrock").get_provisioned_model_throughput(
                 provisionedModelId=ident
             )
         except ClientError:
@@ -32,8 +36,6 @@ def live_throughputs(state: Any) -> list[dict[str, Any]]:
 
 
 def _hourly(described: dict[str, Any]) -> str:
-    from utils import cost
-
     family = models.find(described.get("foundationModelArn", "").rsplit("/", 1)[-1])
     if family is None:
         return "at an hourly price the workshop does not know"
@@ -78,8 +80,6 @@ def install() -> None:
         else:
             stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
         try:
-            from utils import state as workshop_state
-
             extra = reminder(workshop_state.load())
         except Exception:  # a reminder must never hide the error it follows
             extra = []

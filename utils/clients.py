@@ -3,95 +3,39 @@
 botocore reads ``AWS_ENDPOINT_URL`` (and per-service ``AWS_ENDPOINT_URL_<SERVICE>``)
 from the environment, so the same code talks to the local stand-in or to AWS
 depending only on the environment it runs in.
+
+A notebook starts with :func:`use_backend`, which checks that the environment matches the
+backend it asked for and installs :mod:`utils.billing`'s reminder. The sessions and clients
+themselves are made in :mod:`utils.sessions` and re-exported here, so ``clients.client(...)``
+is how every module gets one.
 """
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import json
 import os
 import ssl
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Literal
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
-from utils import paths
+from utils import billing, paths
 from utils.errors import WorkshopError
+from utils.sessions import (
+    DEFAULT_REGION,
+    USER_AGENT,
+    Backend,
+    clear_cache,
+    client,
+    current_backend,
+    endpoint_override,
+    region,
+    session,
+)
 
-Backend = Literal["local", "aws"]
-DEFAULT_REGION = "us-east-1"
-USER_AGENT = "bedrock-customization-workshop/0.1"
 LOCAL_MARKER_HEADER = "x-workshop-local-standin"
 """Response header the local stand-in sets on every Bedrock response."""
-
-
-def _config() -> Config:
-    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
-    # Adaptive mode backs off on throttling, which Bedrock returns freely. AWS_MAX_ATTEMPTS
-    # counts the first try, as total_max_attempts does (botocore's max_attempts does not).
-    return Config(
-        retries={"mode": "adaptive", "total_max_attempts": attempts},
-        user_agent_extra=USER_AGENT,
-        connect_timeout=10,
-        read_timeout=120,
-    )
-
-
-def region() -> str:
-    """The region: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's, else us-east-1."""
-    env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return env or boto3.session.Session().region_name or DEFAULT_REGION
-
-
-def endpoint_override() -> str | None:
-    """The ``AWS_ENDPOINT_URL`` in the environment, if any."""
-    return os.environ.get("AWS_ENDPOINT_URL") or None
-
-
-def _is_loopback(url: str) -> bool:
-    host = urllib.parse.urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def current_backend() -> Backend:
-    """``local`` when the environment points AWS clients at a loopback stand-in, else ``aws``."""
-    url = endpoint_override()
-    return "local" if url and _is_loopback(url) else "aws"
-
-
-def session(region_name: str | None = None) -> boto3.Session:
-    """A boto3 session for the given region (default: :func:`region`)."""
-    return boto3.Session(region_name=region_name or region())
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_client(service: str, region_name: str, endpoint_key: str) -> Any:
-    del endpoint_key  # part of the cache key only: a new endpoint means a new client
-    return session(region_name).client(service, config=_config())
-
-
-def client(service: str, region_name: str | None = None) -> Any:
-    """A boto3 client; cached per service, region and endpoint environment."""
-    key = json.dumps(
-        {k: v for k, v in os.environ.items() if k.startswith(("AWS_ENDPOINT_URL", "AWS_CA_BUNDLE"))}
-    )
-    return _cached_client(service, region_name or region(), key)
-
-
-def clear_cache() -> None:
-    """Forget cached clients (after the environment changed)."""
-    _cached_client.cache_clear()
 
 
 def standin_file() -> os.PathLike[str]:
@@ -169,8 +113,6 @@ def use_backend(backend: str, region_name: str | None = None) -> Context:
             "Unset AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_*) or run with backend='local'.",
         )
     clear_cache()
-    from utils import billing
-
     billing.install()  # every error from now on also says what still bills by the hour
     reg = region()
     try:
@@ -194,3 +136,20 @@ def use_backend(backend: str, region_name: str | None = None) -> Context:
         principal_arn=ident["Arn"],
         endpoint=endpoint_override(),
     )
+
+
+__all__ = [
+    "DEFAULT_REGION",
+    "LOCAL_MARKER_HEADER",
+    "USER_AGENT",
+    "Backend",
+    "Context",
+    "clear_cache",
+    "client",
+    "current_backend",
+    "endpoint_override",
+    "region",
+    "session",
+    "standin_file",
+    "use_backend",
+]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from standin import StandIn
-from utils import clients
+from utils import billing, clients
 from utils.errors import WorkshopError
 
 
@@ -29,6 +31,23 @@ def test_use_backend_local_reports_the_standin(aws: StandIn) -> None:
     assert ctx.account_id == "123456789012"
     assert ctx.endpoint == aws.endpoint
     assert "LOCAL STAND-IN" in ctx.banner()
+
+
+def test_use_backend_installs_the_billing_reminder(
+    aws: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed: list[bool] = []
+    monkeypatch.setattr(billing, "install", lambda: installed.append(True))
+    clients.use_backend("local", "us-east-1")
+    assert installed == [True]
+
+
+def test_the_reminder_and_the_prices_it_needs_do_not_import_clients() -> None:
+    # clients imports billing (for use_backend), and billing prices with cost: if either
+    # imported clients, the modules would form a cycle again.
+    code = "import sys, utils.billing, utils.cost; print('utils.clients' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_local_without_a_standin_says_how_to_start_one(monkeypatch: pytest.MonkeyPatch) -> None:

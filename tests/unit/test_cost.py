@@ -14,7 +14,8 @@ from botocore.stub import Stubber
 
 from standin import StandIn
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl, remaining
-from utils import clients, cost, deploy, jobs
+from utils import cost, deploy, jobs, sessions
+from utils.cost import price_list as price_list_api
 from utils.errors import WorkshopError
 from utils.state import State
 
@@ -28,8 +29,8 @@ def _no_real_price_list(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def unreachable() -> Any:
         raise EndpointConnectionError(endpoint_url="https://api.pricing.us-east-1.amazonaws.com")
 
-    monkeypatch.setattr(cost, "_pricing_client", unreachable)
-    monkeypatch.setattr(cost, "_today", lambda: TODAY)
+    monkeypatch.setattr(price_list_api, "pricing_client", unreachable)
+    monkeypatch.setattr(price_list_api, "today", lambda: TODAY)
     cost.clear_price_cache()
     yield
     cost.clear_price_cache()
@@ -68,7 +69,7 @@ def test_nothing_is_billed_on_the_standin(aws: StandIn) -> None:
 @pytest.fixture
 def pretend_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Calls still go to the stand-in, but the guard sees a real account."""
-    monkeypatch.setattr(clients, "current_backend", lambda: "aws")
+    monkeypatch.setattr(sessions, "current_backend", lambda: "aws")
 
 
 def test_on_aws_a_job_starts_only_when_costs_are_confirmed(
@@ -306,7 +307,7 @@ def price_list(monkeypatch: pytest.MonkeyPatch, pretend_aws: None) -> Iterator[S
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    monkeypatch.setattr(cost, "_pricing_client", lambda: client)
+    monkeypatch.setattr(price_list_api, "pricing_client", lambda: client)
     with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
@@ -459,12 +460,12 @@ def test_the_price_list_is_read_for_the_workshop_region(
 
 
 def test_local_mode_never_calls_the_price_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clients, "current_backend", lambda: "local")
+    monkeypatch.setattr(sessions, "current_backend", lambda: "local")
     client = boto3.client(
         "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     made: list[Any] = []
-    monkeypatch.setattr(cost, "_pricing_client", lambda: made.append(client) or client)
+    monkeypatch.setattr(price_list_api, "pricing_client", lambda: made.append(client) or client)
     with Stubber(client):  # no responses queued: any call would raise
         est = cost.training("amazon.nova-micro-v1:0", tokens=250_000, epochs=2)
         assert cost.serving("amazon.nova-pro-v1:0", provisioned=True).complete is False

@@ -23,6 +23,7 @@ from botocore.stub import Stubber
 from utils import assets, evaluation
 from utils.clients import LOCAL_MARKER_HEADER
 from utils.errors import WorkshopError
+from utils.evaluation import metrics, ray_engine, scoring
 
 matplotlib.use("Agg")
 
@@ -69,8 +70,8 @@ def offline_scoring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[s
         mp.setattr(nltk, "download", no_nltk_download)
         with pytest.MonkeyPatch.context() as offline:
             offline.setattr(socket.socket, "connect", no_connect)
-            evaluation._pipeline.cache_clear()
-            evaluation._pipeline(False)
+            metrics.pipeline.cache_clear()
+            metrics.pipeline(False)
         yield attempts
     os.environ.clear()
     os.environ.update(saved)
@@ -439,7 +440,7 @@ def test_bertscore_without_the_hub_is_a_clear_error(offline_scoring: list[str]) 
             evaluation.score(["a cat"], ["a cat"], bertscore=True)
     finally:
         # Back to offline for the tests that follow.
-        evaluation._pipeline.cache_clear()
+        metrics.pipeline.cache_clear()
         assets.activate()
 
 
@@ -461,16 +462,16 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, str | 
     def local(pairs: Any, columns: Any, bertscore: bool) -> Any:
         return fake("local")(None, pairs, columns)
 
-    monkeypatch.setattr(evaluation, "_pipeline", lambda bertscore: None)
-    monkeypatch.setattr(evaluation, "_score_here_or_in_scorer", local)
-    monkeypatch.setattr(evaluation, "_score_on_ray", fake("ray"))
+    monkeypatch.setattr(metrics, "pipeline", lambda bertscore: None)
+    monkeypatch.setattr(scoring, "score_here_or_in_scorer", local)
+    monkeypatch.setattr(ray_engine, "score_on_ray", fake("ray"))
     return calls
 
 
 def test_auto_engine_uses_ray_only_above_the_threshold(
     engine_calls: list[tuple[str, int, str | None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(evaluation, "RAY_THRESHOLD", 3)
+    monkeypatch.setattr(scoring, "RAY_THRESHOLD", 3)
     evaluation.score(["a"] * 3, ["a"] * 3)
     evaluation.score(["a"] * 4, ["a"] * 4)
     frame = evaluation.score(["a", None, "a", None, "a"], ["a"] * 5)  # only 3 to score
@@ -488,9 +489,9 @@ def test_auto_engine_uses_ray_only_above_the_threshold(
 
 def test_default_threshold_keeps_workshop_sizes_in_process() -> None:
     # Measured on 2 cores (benchmarks/eval_speed.py), Ray never beat the in-process path.
-    assert evaluation.RAY_THRESHOLD >= 20_000
-    assert evaluation._choose_engine("auto", 20_000, None) == "local"
-    assert evaluation._choose_engine("auto", 20_001, None) == "ray"
+    assert scoring.RAY_THRESHOLD == evaluation.RAY_THRESHOLD >= 20_000
+    assert scoring.choose_engine("auto", 20_000, None) == "local"
+    assert scoring.choose_engine("auto", 20_001, None) == "ray"
 
 
 def test_unknown_engine_and_contradictory_options_are_refused(
@@ -553,7 +554,7 @@ def test_ray_session_connects_to_the_given_cluster(
 ) -> None:
     monkeypatch.setenv("NLTK_DATA", "/assets/nltk_data")
     monkeypatch.setenv("HF_MODULES_CACHE", "/assets/hf_modules")
-    with evaluation._ray_session("ray://head:10001"):
+    with ray_engine.ray_session("ray://head:10001"):
         fake_ray.append(("inside", {}))
     (_, kwargs), inside, shutdown = fake_ray
     assert kwargs["address"] == "ray://head:10001"
@@ -568,7 +569,7 @@ def test_ray_session_connects_to_the_given_cluster(
 def test_ray_session_starts_a_small_local_instance_and_stops_it(
     fake_ray: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    with pytest.raises(RuntimeError, match="scoring failed"), evaluation._ray_session(None):
+    with pytest.raises(RuntimeError, match="scoring failed"), ray_engine.ray_session(None):
         raise RuntimeError("scoring failed")
     (_, kwargs), (name, _) = fake_ray
     assert "address" not in kwargs
@@ -582,14 +583,14 @@ def test_ray_session_reads_ray_address_and_leaves_existing_connections(
     fake_ray: list[tuple[str, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
-    with evaluation._ray_session(None):
+    with ray_engine.ray_session(None):
         pass
     assert fake_ray[0][1]["address"] == "10.0.0.5:6379"
     fake_ray.clear()
     import ray
 
     monkeypatch.setattr(ray, "is_initialized", lambda: True)
-    with evaluation._ray_session("ray://elsewhere:10001"):
+    with ray_engine.ray_session("ray://elsewhere:10001"):
         pass
     assert fake_ray == []  # neither connects again nor shuts down a session it did not open
 

@@ -1,4 +1,7 @@
-"""utils.scorer: one process scores for every kernel, with the same numbers as in process."""
+"""utils.scorer: one process scores for every kernel, with the same numbers as in process.
+
+Kernels reach it through utils.evaluation.remote, which these tests call as a kernel would.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from utils import evaluation, paths, scorer
+from utils.evaluation import remote
 
 VARIED = [
     ("The cat sat on the mat.", "The cat sat on the mat."),
@@ -32,27 +36,27 @@ def process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[scorer.Scorer]
 
 def test_the_process_scores_exactly_as_this_process_does(process: scorer.Scorer) -> None:
     columns = list(evaluation.METRICS)
-    remote = scorer.score_remotely(process.url, VARIED, columns)
+    there = remote.score_remotely(process.url, VARIED, columns)
     here = evaluation.score_pairs(VARIED, columns)
-    assert remote == here
+    assert there == here
     # Real scores: identical texts score 1, unrelated ones near 0, and they differ.
-    assert remote[0]["rouge1"] == 1.0
-    assert remote[3]["rougeL"] < 0.2
-    assert len({round(row["meteor"], 6) for row in remote}) == len(VARIED)
+    assert there[0]["rouge1"] == 1.0
+    assert there[3]["rougeL"] < 0.2
+    assert len({round(row["meteor"], 6) for row in there}) == len(VARIED)
 
 
 def test_score_sends_pairs_to_the_process_named_in_the_environment(
     process: scorer.Scorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[int] = []
-    real = scorer.score_remotely
+    real = remote.score_remotely
 
     def spy(url: str, pairs: list[tuple[str, str]], columns: list[str]) -> list[dict[str, float]]:
         sent.append(len(pairs))
         return real(url, pairs, columns)
 
-    monkeypatch.setattr(scorer, "score_remotely", spy)
-    monkeypatch.setenv(scorer.ENV_VAR, process.url)
+    monkeypatch.setattr(remote, "score_remotely", spy)
+    monkeypatch.setenv(remote.ENV_VAR, process.url)
     outputs = [o for o, _ in VARIED] + [None]
     frame = evaluation.score(outputs, [r for _, r in VARIED] + ["missing"])
     assert sent == [len(VARIED)]  # the missing output is not sent
@@ -66,23 +70,23 @@ def test_a_process_that_is_gone_means_scoring_here(
     gone = scorer.Scorer.start()
     url = gone.url
     gone.stop()
-    monkeypatch.setenv(scorer.ENV_VAR, url)
+    monkeypatch.setenv(remote.ENV_VAR, url)
     frame = evaluation.score([VARIED[1][0]], [VARIED[1][1]])
     assert frame["rouge1"].iloc[0] == evaluation.score_pairs([VARIED[1]])[0]["rouge1"]
     assert "scoring in this process instead" in caplog.text
-    with pytest.raises(scorer.ScorerUnavailable):
-        scorer.score_remotely(url, VARIED[:1], ["rouge1"])
+    with pytest.raises(remote.ScorerUnavailable):
+        remote.score_remotely(url, VARIED[:1], ["rouge1"])
 
 
 def test_a_bad_request_is_an_error_not_a_silent_fallback(process: scorer.Scorer) -> None:
     with pytest.raises(RuntimeError, match="KeyError: 'bleu'"):
-        scorer.score_remotely(process.url, VARIED[:1], ["bleu"])
+        remote.score_remotely(process.url, VARIED[:1], ["bleu"])
 
 
 def test_a_wrong_token_is_refused(process: scorer.Scorer) -> None:
     base = process.url.rsplit("/", 1)[0]
     with pytest.raises(RuntimeError, match="not found"):
-        scorer.score_remotely(base + "/wrong-token", VARIED[:1], ["rouge1"])
+        remote.score_remotely(base + "/wrong-token", VARIED[:1], ["rouge1"])
 
 
 def test_missing_assets_reach_the_kernel_as_the_workshop_error(
@@ -91,8 +95,8 @@ def test_missing_assets_reach_the_kernel_as_the_workshop_error(
     env = {**os.environ, "WORKSHOP_ASSETS_DIR": str(tmp_path / "no-assets")}
     broken = scorer.Scorer.start(env=env)
     try:
-        with pytest.raises(scorer.ScorerUnavailable, match="cannot score"):
-            scorer.score_remotely(broken.url, VARIED[:1], ["rouge1"])
+        with pytest.raises(remote.ScorerUnavailable, match="cannot score"):
+            remote.score_remotely(broken.url, VARIED[:1], ["rouge1"])
     finally:
         broken.stop()
 
