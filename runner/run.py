@@ -10,7 +10,7 @@ notebook fails.
 share nothing but the state file (which is locked), so ``--jobs N`` runs up to N of them
 at once. By default N is the number of cores locally and, against AWS, also at most the
 account's "Scheduled customization jobs" quota, so a real-account run takes about as long
-as its longest job. One scoring process (:mod:`utils.scorer`) imports fmeval once for
+as its longest job. One scoring process (:mod:`runner.scorer`) imports fmeval once for
 every kernel of the run.
 
 Every run writes the executed notebooks and a ``summary.json`` under
@@ -353,7 +353,7 @@ def _restored_environ() -> Iterator[None]:
 @contextlib.contextmanager
 def _scoring_process(run_dir: Path) -> Iterator[None]:
     """One fmeval process for the run's kernels, warming up while setup runs."""
-    from utils import scorer
+    from runner import scorer
 
     try:
         process = scorer.Scorer.start(log_file=run_dir / "scorer.log")
@@ -551,7 +551,7 @@ def run(
         cleanup_notebook: The series' cleanup notebook (default :data:`CLEANUP`).
         setup_notebook: The notebook the others need first (default :data:`SETUP`).
         jobs: Notebooks that may run at once between setup and cleanup.
-        scorer: Start one scoring process for every kernel (see :mod:`utils.scorer`).
+        scorer: Start one scoring process for every kernel (see :mod:`runner.scorer`).
 
     Returns:
         What ran, how it went, and where the executed notebooks are.

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from runner import scorer
 from standin import StandIn
-from utils import clients, scorer
+from utils import clients
 from utils.state import State
 
 

@@ -20,7 +20,8 @@ import nbformat
 import pytest
 
 from runner import run as rw
-from utils import paths, scorer
+from utils import paths
+from utils.evaluation import remote
 
 FIRST = "00_first.ipynb"
 SECOND = "part/01_second.ipynb"
@@ -66,7 +67,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if var.startswith("AWS_ENDPOINT_URL") or var in (
             "WORKSHOP_STATE",
             "WORKSHOP_NOTEBOOK",
-            scorer.ENV_VAR,
+            remote.ENV_VAR,
         ):
             monkeypatch.delenv(var)
     monkeypatch.setattr(rw, "_scoring_process", lambda run_dir: contextlib.nullcontext())
@@ -705,7 +706,7 @@ def test_the_run_shares_one_scoring_process_with_its_kernels(
     root = tmp_path / "repo"
     probe = (
         RECORD + "import os\n"
-        f"state.load().record_result('scorer', os.environ.get({scorer.ENV_VAR!r}))"
+        f"state.load().record_result('scorer', os.environ.get({remote.ENV_VAR!r}))"
     )
     write_notebook(root / "probe.ipynb", "", probe)
 
@@ -716,6 +717,6 @@ def test_the_run_shares_one_scoring_process_with_its_kernels(
     url = summary.notebook("probe.ipynb").results["scorer"]
     assert url.startswith("http://127.0.0.1:")
     assert (summary.run_dir / "scorer.log").is_file()
-    assert scorer.ENV_VAR not in os.environ
-    with pytest.raises(scorer.ScorerUnavailable):  # stopped with the run
-        scorer.score_remotely(url, [("a", "a")], ["rouge1"])
+    assert remote.ENV_VAR not in os.environ
+    with pytest.raises(remote.ScorerUnavailable):  # stopped with the run
+        remote.score_remotely(url, [("a", "a")], ["rouge1"])

@@ -1,4 +1,4 @@
-"""utils.scorer: one process scores for every kernel, with the same numbers as in process.
+"""runner.scorer: one process scores for every kernel, with the same numbers as in process.
 
 Kernels reach it through utils.evaluation.remote, which these tests call as a kernel would.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from utils import evaluation, paths, scorer
+from runner import scorer
+from utils import evaluation, paths
 from utils.evaluation import remote
 
 VARIED = [
@@ -104,7 +105,7 @@ def test_missing_assets_reach_the_kernel_as_the_workshop_error(
 def test_the_process_exits_with_its_parent(tmp_path: Path) -> None:
     script = (
         "import sys, time; sys.path.insert(0, sys.argv[1])\n"
-        "from utils import scorer\n"
+        "from runner import scorer\n"
         "s = scorer.Scorer.start()\n"
         "print(s.process.pid, flush=True)\n"
         "s.ready()\n"

@@ -20,7 +20,7 @@ that does one part of the work:
 - :mod:`~utils.evaluation.metrics`: fmeval's transforms and scoring with them in process
   (:data:`METRICS`, :func:`score_pairs`);
 - :mod:`~utils.evaluation.scoring`: choosing where to score (:func:`score`, the engines);
-- :mod:`~utils.evaluation.remote`: asking the run's scoring process (:mod:`utils.scorer`);
+- :mod:`~utils.evaluation.remote`: asking the run's scoring process (:mod:`runner.scorer`);
 - :mod:`~utils.evaluation.ray_engine`: scoring on Ray;
 - :mod:`~utils.evaluation.comparison`: :func:`compare`, :func:`score_outputs` and their
   :class:`EvaluationResult`;

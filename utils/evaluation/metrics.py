@@ -3,7 +3,7 @@
 :func:`pipeline` builds fmeval's ``RougeScore`` and ``MeteorScore`` transforms in a
 ``TransformPipeline`` once per process; :func:`score_pairs` runs it record by record. Each
 engine of :mod:`utils.evaluation.scoring` computes exactly these scores: in this process,
-in the run's scoring process (:mod:`utils.scorer`, which calls :func:`score_pairs`) or on
+in the run's scoring process (:mod:`runner.scorer`, which calls :func:`score_pairs`) or on
 Ray (:mod:`utils.evaluation.ray_engine`, which hands :func:`pipeline` to fmeval).
 """
 
@@ -113,7 +113,7 @@ def score_pairs(
     """fmeval's scores of (output, reference) pairs, computed in this process.
 
     This is what every local score runs, here or in the run's scoring process
-    (:mod:`utils.scorer`).
+    (:mod:`runner.scorer`).
     """
     transforms = pipeline(bertscore)
     rows = []

@@ -1,7 +1,7 @@
 """Asking the run's scoring process for scores: where it is, and the request itself.
 
 The headless runner and the test suite start one scoring process
-(:class:`utils.scorer.Scorer`) and name it in :data:`ENV_VAR`; :func:`utils.evaluation.score`
+(:class:`runner.scorer.Scorer`) and name it in :data:`ENV_VAR`; :func:`utils.evaluation.score`
 then sends its pairs there with :func:`score_remotely`, and scores in the kernel when the
 process does not answer (:class:`ScorerUnavailable`). This is the kernel's side only: it
 imports nothing of the process, which imports :mod:`utils.evaluation` to score.

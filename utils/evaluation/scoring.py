@@ -124,7 +124,7 @@ def score_here_or_in_scorer(
 ) -> list[dict[str, float]]:
     """Score in the run's scoring process when there is one, else in this process.
 
-    The scoring process (:mod:`utils.scorer`) is named in :data:`utils.evaluation.remote.ENV_VAR`;
+    The scoring process (:mod:`runner.scorer`) is named in :data:`utils.evaluation.remote.ENV_VAR`;
     BERTScore, and everything when that process does not answer, is scored here by
     :func:`utils.evaluation.metrics.score_pairs`.
     """

@@ -13,7 +13,7 @@ The parent binds the listening socket and hands it to the child, so the address 
 at once and requests made while the child is still importing fmeval simply wait. The
 child exits when its parent does, so nothing is left running.
 
-Run by :class:`Scorer`; ``python -m utils.scorer --fd N --token T`` is its entry point.
+Run by :class:`Scorer`; ``python -m runner.scorer --fd N --token T`` is its entry point.
 """
 
 from __future__ import annotations
@@ -30,55 +30,15 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-ENV_VAR = "WORKSHOP_SCORER"
-"""Environment variable with the scoring process's URL (``http://127.0.0.1:<port>/<token>``)."""
-
-REQUEST_TIMEOUT = 180.0
-"""Seconds a kernel waits for an answer: the first request also waits for fmeval's import."""
+from utils import evaluation
+from utils.evaluation.remote import ENV_VAR, REQUEST_TIMEOUT
 
 log = logging.getLogger(__name__)
-
-
-class ScorerUnavailable(Exception):
-    """The scoring process cannot be reached; the caller scores in its own process."""
-
-
-def score_remotely(
-    url: str, pairs: Sequence[tuple[str, str]], columns: Sequence[str]
-) -> list[dict[str, float]]:
-    """Scores of (output, reference) pairs from the scoring process at ``url``.
-
-    Raises:
-        ScorerUnavailable: Nothing answers at ``url`` (the caller falls back).
-        RuntimeError: The process answered with an error (a bug worth seeing, not hiding).
-    """
-    body = json.dumps({"pairs": [list(p) for p in pairs], "columns": list(columns)}).encode()
-    request = urllib.request.Request(
-        url.rstrip("/") + "/score",
-        data=body,
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")
-        if exc.code == 503:
-            raise ScorerUnavailable(f"The scoring process at {url} cannot score: {detail}") from exc
-        raise RuntimeError(f"The scoring process at {url} failed: {detail}") from exc
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
-        raise ScorerUnavailable(f"No scoring process answers at {url}: {exc}") from exc
-    rows = answer["rows"]
-    if len(rows) != len(pairs):
-        raise RuntimeError(f"The scoring process returned {len(rows)} rows for {len(pairs)}.")
-    return [{name: float(row[name]) for name in columns} for row in rows]
 
 
 class Scorer:
@@ -108,7 +68,7 @@ class Scorer:
                     [
                         sys.executable,
                         "-m",
-                        "utils.scorer",
+                        "runner.scorer",
                         "--fd",
                         str(listener.fileno()),
                         "--token",
@@ -208,8 +168,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 # with the workshop's own message about it.
                 self._reply(503, {"error": self.server.warm_error})
                 return
-            from utils import evaluation
-
             rows = evaluation.score_pairs(pairs, columns)
         except Exception as exc:  # reported to the kernel, which raises it
             self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
@@ -234,8 +192,6 @@ def _warm(server: _Server) -> None:
     """Build fmeval's pipeline and score once, so WordNet is loaded before the first kernel asks."""
     started = time.monotonic()
     try:
-        from utils import evaluation
-
         evaluation.score_pairs([("a cat sat on the mat", "the cat is on a mat")], ["meteor"])
     except Exception as exc:  # e.g. missing offline assets: every request is told
         server.warm_error = f"{type(exc).__name__}: {exc}"
@@ -253,7 +209,7 @@ def _watch_parent(server: _Server, parent: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve scoring requests on an inherited socket until the parent exits."""
-    parser = argparse.ArgumentParser(prog="python -m utils.scorer")
+    parser = argparse.ArgumentParser(prog="python -m runner.scorer")
     parser.add_argument("--fd", type=int, required=True, help="listening socket to serve")
     parser.add_argument("--token", required=True, help="path prefix a request must carry")
     parser.add_argument("--parent", type=int, help="exit when this process is gone")
