@@ -50,7 +50,7 @@ class EvaluationResult:
     @property
     def local(self) -> bool:
         """Whether any answer came from the local stand-in rather than Amazon Bedrock."""
-        return bool(self.outputs["local"].fillna(False).astype(bool).any())
+        return bool(self.outputs["local"].eq(True).any())
 
     def table(self, stat: str = "mean") -> pd.DataFrame:
         """The summary as a model x metric table of one statistic."""
