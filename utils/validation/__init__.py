@@ -25,30 +25,26 @@ a HEAD request for existence and size, and a ranged GET of the first bytes to re
 image's format and dimensions from its header, at most ``max_media_checks`` distinct
 objects per file. Pass ``check_media=False`` to validate without access to Amazon S3.
 
-Token counts are conservative estimates, characters / 3 (:func:`utils.datasets.estimate_tokens`);
-given a ``token_counter`` (:func:`utils.tokens.bedrock_counter`), a record the estimate puts
-over a limit is counted exactly before it is refused, and the report says which was used.
+Token counts are conservative estimates, characters / 3
+(:func:`utils.token_estimate.estimate_tokens`); given a ``token_counter``
+(:func:`utils.tokens.bedrock_counter`), a record the estimate puts over a limit is counted
+exactly before it is refused, and the report says which was used.
 Not checked: per-record token limits of prompt/completion and conversation fine-tuning,
 and image or video sizes for Amazon Nova (its fine-tuning guide gives no figures).
 
 The package is split along the validator's parts: :mod:`~utils.validation.rules` (rule ids
 and which rules apply to which model and job), :mod:`~utils.validation.report` (problems
-and reports), :mod:`~utils.validation.media` (image headers and S3 media objects),
+and reports), :mod:`~utils.validation.media` (media objects in Amazon S3),
 :mod:`~utils.validation.records` (the checks of one record), :mod:`~utils.validation.reading`
 (JSON Lines reading), :mod:`~utils.validation.api` (one file, stream or list of records) and
 :mod:`~utils.validation.dataset` (a training and a validation file together). Import the
 names below from ``utils.validation``; the modules' layout may change.
 """
 
+from utils.images import ImageInfo, Reader, image_info
 from utils.validation.api import validate_file, validate_records, validate_stream
 from utils.validation.dataset import DatasetReport, validate_dataset
-from utils.validation.media import (
-    MAX_MEDIA_CHECKS,
-    MEDIA_HEADER_BYTES,
-    ImageInfo,
-    Reader,
-    image_info,
-)
+from utils.validation.media import MAX_MEDIA_CHECKS, MEDIA_HEADER_BYTES
 from utils.validation.reading import MAX_LINE_BYTES, path_key
 from utils.validation.report import MAX_PROBLEMS, Emit, Problem, ValidationReport
 from utils.validation.rules import (
