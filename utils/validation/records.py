@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from utils.datasets import estimate_tokens
+from utils.token_estimate import estimate_tokens
 from utils.validation.media import MediaProbe
 from utils.validation.report import Emit
 from utils.validation.rules import (
