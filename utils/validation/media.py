@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from utils import clients
 from utils.errors import error_code
 from utils.images import ImageInfo, Reader, read_image_info
 from utils.validation.report import Emit, ValidationReport
@@ -122,14 +125,10 @@ class MediaProbe:
 
     def _client(self) -> Any:
         if self._s3 is None:
-            from utils.clients import client
-
-            self._s3 = client("s3")
+            self._s3 = clients.client("s3")
         return self._s3
 
     def _fetch(self, bucket: str, key: str, kind: str) -> _ObjectFacts:
-        from botocore.exceptions import ClientError
-
         try:
             s3 = self._client()
             size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
