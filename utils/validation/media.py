@@ -12,7 +12,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from utils import clients
 from utils.errors import error_code
 from utils.images import ImageInfo, Reader, read_image_info
 from utils.validation.report import Emit, ValidationReport
@@ -125,7 +124,11 @@ class MediaProbe:
 
     def _client(self) -> Any:
         if self._s3 is None:
-            self._s3 = clients.client("s3")
+            # Imported here, not at the top: utils.clients loads boto3 (about 12 MB and 60 ms),
+            # which validating a local file without media checks never needs.
+            from utils.clients import client
+
+            self._s3 = client("s3")
         return self._s3
 
     def _fetch(self, bucket: str, key: str, kind: str) -> _ObjectFacts:

@@ -16,7 +16,6 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from utils import clients
 from utils.errors import error_code
 from utils.validation.records import RecordChecker
 from utils.validation.report import Emit, Problem, ValidationReport
@@ -85,6 +84,8 @@ def open_source(source: str | Path, report: ValidationReport) -> IO[bytes] | Non
 
 
 def _open_s3(uri: str, report: ValidationReport) -> IO[bytes] | None:
+    from utils.clients import client  # here, not at the top: it loads boto3 (see media.py)
+
     parts = parse_s3_uri(uri)
     if parts is None:
         report.add(
@@ -93,7 +94,7 @@ def _open_s3(uri: str, report: ValidationReport) -> IO[bytes] | None:
         return None
     bucket, key = parts
     try:
-        body = clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
         code = error_code(exc)
         if code in ("NoSuchKey", "NoSuchBucket", "404"):
