@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from utils.token_estimate import estimate_tokens
@@ -52,7 +52,12 @@ def _type_name(value: Any) -> str:
 
 
 _NO_KEYS: Mapping[str, type] = {}
+_CONVERSATION_KEYS: Mapping[str, type] = {"messages": list}
+_CONVERSATION_OPTIONAL: Mapping[str, type] = {"schemaVersion": str, "system": list}
+_MESSAGE_KEYS: Mapping[str, type] = {"role": str, "content": list}
+_TEXT_KEYS: Mapping[str, type] = {"text": str}
 _CONTENT_ITEM_KEYS: Mapping[str, type] = {"text": str, "image": dict, "video": dict}
+_ROLES = ("user", "assistant")
 
 
 def _join(path: str, key: str) -> str:
@@ -105,25 +110,52 @@ def _check_keys(
     return ok
 
 
-def _check_text(value: str, path: str, emit: Emit, reserved: tuple[str, ...] = ()) -> None:
+_RESERVED_SEARCH: dict[tuple[str, ...], Callable[[str], re.Match[str] | None]] = {}
+"""A search for any string of a reserved list, compiled at its first use: one scan per text."""
+
+
+def _text_problem(value: str, reserved: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    """The rule and message a text breaks (empty, or holding a reserved string), or None."""
     if not value.strip():
-        emit(path, "text.empty", "is empty; write the text or remove the item.")
-        return
-    for word in reserved:
+        return "text.empty", "is empty; write the text or remove the item."
+    if not reserved:
+        return None
+    search = _RESERVED_SEARCH.get(reserved)
+    if search is None:
+        search = _RESERVED_SEARCH[reserved] = re.compile("|".join(map(re.escape, reserved))).search
+    if search(value) is None:
+        return None
+    for word in reserved:  # name the first of the list that the text holds
         if word in value:
             shown = word.replace("\n", "\\n")
-            emit(
-                path,
+            return (
                 "text.reserved",
                 f"contains '{shown}', which the model reserves; reword or remove it.",
             )
-            break
+    return None
+
+
+def _check_text(value: str, path: str, emit: Emit, reserved: tuple[str, ...] = ()) -> None:
+    if (problem := _text_problem(value, reserved)) is not None:
+        emit(path, *problem)
 
 
 @dataclass
 class _RecordMedia:
+    """The media of one record: how many images and videos, and which to fetch from S3."""
+
     images: int = 0
     videos: int = 0
+    fetches: list[tuple[str, str, str, str, str | None, str]] = field(default_factory=list)
+    """``MediaProbe.check`` arguments (uri, bucket, key, kind, declared format, path)."""
+
+
+class _Refused(Exception):
+    """A rule failed in :meth:`RecordChecker.fast_key_count`; the full check explains it."""
+
+
+def _refuse(path: str, rule: str, message: str) -> None:
+    raise _Refused
 
 
 class RecordChecker:
@@ -149,60 +181,25 @@ class RecordChecker:
         self.mixed_reported = False
 
     def fast_key_count(self, record: Any) -> int:
-        """Count the keys of a plain text-only conversation that passes every record rule.
+        """Count the keys of a text-only conversation that passes every record rule, else -1.
 
-        The hot path for big files: one tight pass over the common shape of a valid
-        fine-tuning record. Returns -1 whenever anything differs (media, an unknown key,
-        a wrong type, a role out of order, empty or reserved text, another format), and
-        the caller then runs the full :meth:`check`, which finds and explains the problem.
-        The key count lets the caller rule out duplicate keys from the raw line.
+        The hot path for big files: the record rules of :meth:`check`, run with an emit that
+        stops at the first problem, on a record parsed without the duplicate-key hook.
+        Returns -1 when a rule fails, when the record holds media (whose S3 checks and
+        dataset-wide rules only :meth:`check` runs) or for another format; the caller then
+        runs the full :meth:`check`, which finds and explains the problem. The key count
+        (of the record, its system blocks, messages and content items) lets the caller
+        rule out duplicate keys from the raw line.
         """
         if not self.fast or type(record) is not dict:
             return -1
-        messages = record.get("messages")
-        if type(messages) is not list or len(messages) < 2 or len(messages) % 2:
+        media = _RecordMedia()
+        try:
+            keys = self._conversation_rules(record, media, _refuse)
+        except _Refused:
             return -1
-        keys = len(record)
-        known = 1 + ("schemaVersion" in record) + ("system" in record)
-        if keys != known:
-            return -1  # an unknown top-level key
-        reserved = self.rules.reserved
-        if "schemaVersion" in record and type(record["schemaVersion"]) is not str:
+        if media.images or media.videos:
             return -1
-        if "system" in record:
-            system = record["system"]
-            if type(system) is not list:
-                return -1
-            for block in system:
-                if type(block) is not dict or len(block) != 1:
-                    return -1
-                text = block.get("text")
-                if type(text) is not str or not text.strip():
-                    return -1
-                for word in reserved:
-                    if word in text:
-                        return -1
-                keys += 1
-        role = "user"
-        for message in messages:
-            if type(message) is not dict or len(message) != 2 or message.get("role") != role:
-                return -1
-            content = message.get("content")
-            if type(content) is not list or not content:
-                return -1
-            keys += 2
-            words = reserved if role == "user" else ()
-            for item in content:
-                if type(item) is not dict or len(item) != 1:
-                    return -1
-                text = item.get("text")
-                if type(text) is not str or not text.strip():
-                    return -1
-                for word in words:
-                    if word in text:
-                        return -1
-            keys += len(content)
-            role = "assistant" if role == "user" else "user"
         return keys
 
     def check(self, record: Any, line: int, emit: Emit) -> None:
@@ -264,7 +261,7 @@ class RecordChecker:
                 roles.append(None)
                 continue
             mok = _check_keys(message, path, {"role": str, "content": str}, {}, emit)
-            roles.append(self._role(message, mok, path, emit))
+            roles.append(self._role(message["role"], i, emit) if mok["role"] else None)
             if mok["content"]:
                 total += message["content"]
                 _check_text(message["content"], f"{path}.content", emit, self.rules.reserved)
@@ -272,113 +269,169 @@ class RecordChecker:
         self._tokens(total, "messages", emit)
 
     # ---- bedrock-conversation-2024 (fine-tuning) and distillation prompts
+    #
+    # Each object is first tested for its one valid shape (exactly the keys of its format,
+    # each of its type); only an object that fails goes through _check_keys, which names
+    # what is wrong. Paths are built only for a problem. So a valid record costs little,
+    # and fast_key_count can run these same rules on every line of a big file.
     def _conversation(self, record: dict[Any, Any], line: int, emit: Emit) -> None:
-        distill = self.rules.format == "distillation"
-        ok = _check_keys(
-            record, "", {"messages": list}, {"schemaVersion": str, "system": list}, emit
-        )
+        media = _RecordMedia()
+        self._conversation_rules(record, media, emit)
+        self._record_media(media, line, emit)
+        if self.probe is not None:
+            for fetch in media.fetches:
+                self.probe.check(*fetch, emit)
+        if self.rules.max_tokens is not None:  # the whole row counts (Llama's limit)
+            self._tokens(_conversation_text(record), "messages", emit)
+
+    def _conversation_rules(self, record: dict[Any, Any], media: _RecordMedia, emit: Emit) -> int:
+        """Check the rules of one record alone; count its media in ``media`` and return its keys.
+
+        Touches no state of the checker and fetches nothing: media to fetch from Amazon S3
+        are listed in ``media.fetches``. The keys returned are those of the record, its
+        system blocks, messages and content items.
+        """
+        rules = self.rules
+        distill = rules.format == "distillation"
+        keys = len(record)
+        messages: Any = record.get("messages")
+        version: Any = record.get("schemaVersion")
+        system: Any = record.get("system")
+        if (
+            type(messages) is list
+            and (version is None or type(version) is str)
+            and (system is None or type(system) is list)
+            and keys == 1 + (version is not None) + (system is not None)
+        ):
+            has_messages, has_system = True, system is not None
+        else:
+            ok = _check_keys(record, "", _CONVERSATION_KEYS, _CONVERSATION_OPTIONAL, emit)
+            has_messages, has_system = ok["messages"], ok["system"]
         # "Prepare your training datasets for distillation" (Amazon Bedrock user guide, read
         # 2026-12-01) requires this exact value; fine-tuning takes any string (Nova's page).
-        exact = distill or self.rules.exact_schema
-        if exact and record.get("schemaVersion") != CONVERSATION_SCHEMA:
+        if (distill or rules.exact_schema) and version != CONVERSATION_SCHEMA:
             emit(
                 "schemaVersion",
                 "schema.version",
-                f"is {record.get('schemaVersion')!r}; {self.model_name} needs exactly "
-                f"{CONVERSATION_SCHEMA!r} here.",
+                f"is {version!r}; {self.model_name} needs exactly {CONVERSATION_SCHEMA!r} here.",
             )
-        if ok["system"]:
-            blocks = record["system"]
-            if (distill or self.rules.single_system) and len(blocks) != 1:
-                emit(
-                    "system",
-                    "system.count",
-                    f"has {len(blocks)} blocks; {self.model_name} takes exactly one "
-                    "system block [{'text': ...}] here (or leave 'system' out).",
-                )
-            for i, block in enumerate(blocks):
-                path = f"system[{i}]"
-                if not isinstance(block, dict):
-                    emit(path, "schema.type", f"must be an object, not {_type_name(block)}.")
-                    continue
-                if _check_keys(block, path, {"text": str}, {}, emit)["text"]:
-                    _check_text(block["text"], f"{path}.text", emit, self.rules.reserved)
-        if not ok["messages"]:
-            return
-        media = _RecordMedia()
+        if has_system:
+            keys += self._system(system, distill, emit)
+        if not has_messages:
+            return keys
         roles: list[str | None] = []
-        for i, message in enumerate(record["messages"]):
-            path = f"messages[{i}]"
-            if not isinstance(message, dict):
-                emit(path, "schema.type", f"must be an object, not {_type_name(message)}.")
-                roles.append(None)
-                continue
-            mok = _check_keys(message, path, {"role": str, "content": list}, {}, emit)
-            role = self._role(message, mok, path, emit)
+        for i, message in enumerate(messages):
+            if (
+                type(message) is dict
+                and len(message) == 2
+                and type(role := message.get("role")) is str
+                and type(content := message.get("content")) is list
+            ):
+                keys += 2
+            else:
+                path = f"messages[{i}]"
+                if not isinstance(message, dict):
+                    emit(path, "schema.type", f"must be an object, not {_type_name(message)}.")
+                    roles.append(None)
+                    continue
+                keys += len(message)
+                mok = _check_keys(message, path, _MESSAGE_KEYS, _NO_KEYS, emit)
+                role = message["role"] if mok["role"] else None
+                content = message["content"] if mok["content"] else None
+            if role is not None and role not in _ROLES:
+                role = self._role(role, i, emit)
             roles.append(role)
-            if mok["content"]:
-                self._content(message["content"], role, path, media, emit)
+            if content is None:
+                continue
+            # The content list: one item per text, image or video.
+            if not content:
+                emit(
+                    f"messages[{i}].content", "content.empty", "is empty; add a {'text': ...} item."
+                )
+                continue
+            if distill and (
+                len(content) != 1
+                or not (isinstance(content[0], dict) and set(content[0]) == {"text"})
+            ):
+                emit(
+                    f"messages[{i}].content",
+                    "content.single_text",
+                    f"has {len(content)} item(s); a distillation prompt message holds exactly "
+                    "one {'text': ...} item.",
+                )
+            reserved = rules.reserved if role != "assistant" else ()
+            for j, item in enumerate(content):
+                if type(item) is dict and len(item) == 1 and type(text := item.get("text")) is str:
+                    keys += 1
+                    if (problem := _text_problem(text, reserved)) is not None:
+                        emit(f"messages[{i}].content[{j}].text", *problem)
+                else:
+                    keys += self._item(item, f"messages[{i}].content[{j}]", role, media, emit)
         if distill:
             self._order(roles, emit, min_messages=1, max_messages=2, end_with_assistant=False)
         else:
             self._order(roles, emit, min_messages=2, max_messages=None, end_with_assistant=True)
-        self._record_media(media, line, emit)
-        if self.rules.max_tokens is not None:  # the whole row counts (Llama's limit)
-            self._tokens(_conversation_text(record), "messages", emit)
+        return keys
 
-    def _role(self, message: dict[Any, Any], ok: dict[str, bool], path: str, emit: Emit) -> Any:
-        if not ok["role"]:
-            return None
-        role = message["role"]
-        if role not in ("user", "assistant"):
+    def _system(self, blocks: list[Any], distill: bool, emit: Emit) -> int:
+        """Check a conversation's ``system`` list; return the keys of its blocks."""
+        if (distill or self.rules.single_system) and len(blocks) != 1:
             emit(
-                f"{path}.role",
-                "messages.role",
-                f"is {role!r}; use 'user' or 'assistant' (put instructions in 'system').",
+                "system",
+                "system.count",
+                f"has {len(blocks)} blocks; {self.model_name} takes exactly one "
+                "system block [{'text': ...}] here (or leave 'system' out).",
             )
-            return None
-        return role
+        reserved = self.rules.reserved
+        keys = 0
+        for i, block in enumerate(blocks):
+            if type(block) is dict and len(block) == 1 and type(text := block.get("text")) is str:
+                keys += 1
+            else:
+                path = f"system[{i}]"
+                if not isinstance(block, dict):
+                    emit(path, "schema.type", f"must be an object, not {_type_name(block)}.")
+                    continue
+                keys += len(block)
+                if not _check_keys(block, path, _TEXT_KEYS, _NO_KEYS, emit)["text"]:
+                    continue
+                text = block["text"]
+            if (problem := _text_problem(text, reserved)) is not None:
+                emit(f"system[{i}].text", *problem)
+        return keys
 
-    def _content(
-        self, items: list[Any], role: str | None, path: str, media: _RecordMedia, emit: Emit
-    ) -> None:
-        distill = self.rules.format == "distillation"
-        if not items:
-            emit(f"{path}.content", "content.empty", "is empty; add a {'text': ...} item.")
-            return
-        if distill and (
-            len(items) != 1 or not (isinstance(items[0], dict) and set(items[0]) == {"text"})
-        ):
+    def _role(self, role: Any, i: int, emit: Emit) -> str | None:
+        """The role of message ``i`` when it is 'user' or 'assistant'; else report it, None."""
+        if role in _ROLES:
+            return str(role)
+        emit(
+            f"messages[{i}].role",
+            "messages.role",
+            f"is {role!r}; use 'user' or 'assistant' (put instructions in 'system').",
+        )
+        return None
+
+    def _item(self, item: Any, path: str, role: str | None, media: _RecordMedia, emit: Emit) -> int:
+        """Check a content item other than a plain ``{"text": ...}``; return its keys."""
+        if not isinstance(item, dict):
+            emit(path, "schema.type", f"must be an object, not {_type_name(item)}.")
+            return 0
+        kinds = [k for k in ("text", "image", "video") if k in item]
+        _check_keys(item, path, _NO_KEYS, _CONTENT_ITEM_KEYS, emit)
+        if len(kinds) != 1:
             emit(
-                f"{path}.content",
-                "content.single_text",
-                f"has {len(items)} item(s); a distillation prompt message holds exactly one "
-                "{'text': ...} item.",
+                path,
+                "content.item",
+                "must hold exactly one of 'text', 'image' or 'video'"
+                + (f" (found {', '.join(kinds)}); split it into separate items." if kinds else "."),
             )
-        reserved = self.rules.reserved if role != "assistant" else ()
-        for j, item in enumerate(items):
-            ipath = f"{path}.content[{j}]"
-            if not isinstance(item, dict):
-                emit(ipath, "schema.type", f"must be an object, not {_type_name(item)}.")
-                continue
-            kinds = [k for k in ("text", "image", "video") if k in item]
-            _check_keys(item, ipath, _NO_KEYS, _CONTENT_ITEM_KEYS, emit)
-            if len(kinds) != 1:
-                emit(
-                    ipath,
-                    "content.item",
-                    "must hold exactly one of 'text', 'image' or 'video'"
-                    + (
-                        f" (found {', '.join(kinds)}); split it into separate items."
-                        if kinds
-                        else "."
-                    ),
-                )
-            if isinstance(item.get("text"), str):
-                _check_text(item["text"], f"{ipath}.text", emit, reserved)
-            for kind in ("image", "video"):
-                if kind in item:
-                    self._media(kind, item[kind], role, f"{ipath}.{kind}", media, emit)
+        if isinstance(item.get("text"), str):
+            reserved = self.rules.reserved if role != "assistant" else ()
+            _check_text(item["text"], f"{path}.text", emit, reserved)
+        for kind in ("image", "video"):
+            if kind in item:
+                self._media(kind, item[kind], role, f"{path}.{kind}", media, emit)
+        return len(item)
 
     def _media(
         self, kind: str, value: Any, role: str | None, path: str, media: _RecordMedia, emit: Emit
@@ -450,8 +503,8 @@ class RecordChecker:
                 )
             if match and self.probe and kind in self.rules.media and role != "assistant":
                 declared = value["format"] if ok["format"] else None
-                self.probe.check(
-                    location["uri"], match.group(1), match.group(2), kind, declared, path, emit
+                media.fetches.append(
+                    (location["uri"], match.group(1), match.group(2), kind, declared, path)
                 )
         if lok["bucketOwner"] and not re.fullmatch(r"\d{12}", location["bucketOwner"]):
             emit(
