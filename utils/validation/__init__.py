@@ -41,15 +41,15 @@ and reports), :mod:`~utils.validation.media` (media objects in Amazon S3),
 names below from ``utils.validation``; the modules' layout may change.
 """
 
-from utils.images import ImageInfo, Reader, image_info
+# What callers use (utils, standin, tests, benchmarks and the notebooks), with the types and
+# the default that the signatures of those names show (DatasetRules, ModelInfo, MAX_PROBLEMS).
+from utils.images import ImageInfo, image_info
 from utils.validation.api import validate_file, validate_records, validate_stream
 from utils.validation.dataset import DatasetReport, validate_dataset
-from utils.validation.media import MAX_MEDIA_CHECKS, MEDIA_HEADER_BYTES
+from utils.validation.media import MAX_MEDIA_CHECKS
 from utils.validation.reading import MAX_LINE_BYTES, path_key
-from utils.validation.report import MAX_PROBLEMS, Emit, Problem, ValidationReport
+from utils.validation.report import MAX_PROBLEMS, Problem, ValidationReport
 from utils.validation.rules import (
-    CLAUDE_RESERVED,
-    CONVERSATION_SCHEMA,
     IMAGE_FORMATS,
     JOBS,
     MODELS,
@@ -65,14 +65,11 @@ from utils.validation.rules import (
 )
 
 __all__ = [
-    "CLAUDE_RESERVED",
-    "CONVERSATION_SCHEMA",
     "IMAGE_FORMATS",
     "JOBS",
     "MAX_LINE_BYTES",
     "MAX_MEDIA_CHECKS",
     "MAX_PROBLEMS",
-    "MEDIA_HEADER_BYTES",
     "MODELS",
     "NOVA_RESERVED",
     "RULES",
@@ -80,11 +77,9 @@ __all__ = [
     "VIDEO_FORMATS",
     "DatasetReport",
     "DatasetRules",
-    "Emit",
     "ImageInfo",
     "ModelInfo",
     "Problem",
-    "Reader",
     "ValidationReport",
     "image_info",
     "normalize_job",
