@@ -21,8 +21,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from utils import paths
+from utils import models, paths
 from utils.errors import WorkshopError
+from utils.token_estimate import CHARS_PER_TOKEN
+from utils.token_estimate import estimate_tokens as estimate_tokens  # notebooks call it here
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,10 +43,6 @@ SUMMARY_SYSTEM = "You are an assistant that writes short, factual summaries of c
 
 SUMMARY_INSTRUCTION = "Summarize the following conversation."
 """Instruction placed above the dialogue in every prompt."""
-
-CHARS_PER_TOKEN = 3
-"""Characters per token assumed by :func:`estimate_tokens`: a conservative count (see
-:mod:`utils.tokens`; six, the old guidance for Titan, undercounts)."""
 
 HUB_TIMEOUT_SECONDS = 3.0
 """How long to wait for the Hugging Face Hub before falling back to the bundled data."""
@@ -262,8 +260,6 @@ def to_continued_pretraining(text: str) -> dict[str, str]:
 
 def for_model(model_id: str, prompt: str, completion: str) -> dict[str, Any]:
     """A training record in the data format of ``model_id``'s family (from the model registry)."""
-    from utils import models
-
     data_format = models.family(model_id).data_format
     if data_format == models.CONVERSATION:
         return to_conversation(prompt, completion)
@@ -342,16 +338,6 @@ def distillation_split(
     """
     pool, _, held_out = split(rows, DISTILLATION_SPLIT, seed=DISTILLATION_SEED)
     return pool, held_out
-
-
-def estimate_tokens(text: str) -> int:
-    """Estimate tokens as characters / 3, rounded up: conservative, without a tokenizer.
-
-    Used throughout the workshop (chunking, validation limits, cost estimates); English prose
-    takes fewer tokens than this, but markup- and identifier-dense text (``#Person1#:``,
-    code) can take more.
-    """
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 _PIECE = re.compile(r"\S+\s*")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from utils.errors import WorkshopError
+from utils.images import image_info
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -555,8 +556,6 @@ def shorten_images(body: dict[str, Any]) -> dict[str, Any]:
 
 def _image_format(data: bytes) -> str:
     """Bedrock's name of an encoded image's format, from its first bytes."""
-    from utils.validation import image_info
-
     found = image_info(data)
     if found is None:
         raise WorkshopError(

@@ -567,7 +567,7 @@ def test_problem_order_follows_field_order() -> None:
     record["messages"][0]["content"][0]["text"] = ""
     report = check_one(record)
     paths = [p.path for p in report.problems]
-    assert paths == sorted(paths, key=validation._path_key)
+    assert paths == sorted(paths, key=validation.path_key)
     assert paths[0] == "messages[0].content[0].text"
 
 
