@@ -152,7 +152,8 @@ def _bucket(text: str, bits: int) -> int:
     return zlib.crc32(text.encode("utf-8")) & ((1 << bits) - 1)
 
 
-def _limit(text: str, max_tokens: int) -> str:
+def limit_tokens(text: str, max_tokens: int) -> str:
+    """At most ``max_tokens`` words of ``text`` (at least one), as a length-capped answer."""
     words = text.split()
     return " ".join(words[: max(1, max_tokens)])
 
@@ -241,7 +242,7 @@ def base_generate(
     tier = model_tier(model_id)
     turns = [t for t in _dialogue_turns(prompt) if t.text]
     text = _base_summary(turns, tier) if turns else _base_answer(prompt, tier)
-    return _limit(text, max_tokens)
+    return limit_tokens(text, max_tokens)
 
 
 # -- custom models: features ---------------------------------------------------------------
@@ -414,7 +415,7 @@ def _evaluate(weights: _Weights, corpus: _Corpus) -> float:
     )
 
 
-def _numbers(
+def numeric_hyperparameters(
     hyperparameters: dict[str, str], defaults: dict[str, float | int]
 ) -> dict[str, float | int]:
     """Bedrock's string values as numbers for the names in ``defaults``, defaults for the rest."""
@@ -433,7 +434,7 @@ def _numbers(
 
 def _hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
     """Parse Bedrock's string hyperparameters, filling in defaults and ignoring the rest."""
-    out = _numbers(hyperparameters, DEFAULT_HYPERPARAMETERS)
+    out = numeric_hyperparameters(hyperparameters, DEFAULT_HYPERPARAMETERS)
     # Claude 3 Haiku sends a multiplier of its default rather than a rate.
     if "learningRateMultiplier" in hyperparameters and "learningRate" not in hyperparameters:
         out["learningRate"] = DEFAULT_HYPERPARAMETERS["learningRate"] * float(
@@ -572,10 +573,10 @@ def fine_tune(
             m_hat = m / (1 - beta1**step)
             v_hat = v / (1 - beta2**step)
             weights.vector -= rate * m_hat / (np.sqrt(v_hat) + eps)
-            step_metrics.append(_metric_row(step, epoch, loss, "training_loss", "perplexity"))
+            step_metrics.append(metric_row(step, epoch, loss, "training_loss", "perplexity"))
         if held_out.bounds:
             validation_metrics.append(
-                _metric_row(
+                metric_row(
                     step,
                     epoch,
                     _evaluate(weights, held_out),
@@ -611,7 +612,8 @@ def fine_tune(
     return TrainingRun(artifact, step_metrics, validation_metrics)
 
 
-def _metric_row(step: int, epoch: int, loss: float, loss_name: str, ppl_name: str) -> dict:
+def metric_row(step: int, epoch: int, loss: float, loss_name: str, ppl_name: str) -> dict:
+    """One row of a metrics CSV in Bedrock's column names, perplexity from the loss."""
     # Diverged runs can reach losses whose exponential overflows a float.
     perplexity = math.exp(loss) if loss < 700 else float("inf")
     return {
@@ -692,7 +694,7 @@ def custom_generate(
     chosen = sorted(best.values(), key=lambda i: (-probabilities[i], i))[: max(0, budget)]
     words = ([frame] if frame else []) + [feats.surfaces[i] for i in sorted(chosen)]
     text = " ".join(words)
-    return _limit(text + ("." if text and text[-1].isalnum() else ""), max_tokens)
+    return limit_tokens(text + ("." if text and text[-1].isalnum() else ""), max_tokens)
 
 
 # -- continued pre-training: a bigram language model -----------------------------------------
@@ -740,7 +742,7 @@ def _lm_tokens(text: str) -> list[str]:
 
 def _cpt_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
     """Titan's string hyperparameters as numbers, with Titan's defaults for missing ones."""
-    out = _numbers(hyperparameters, CPT_DEFAULT_HYPERPARAMETERS)
+    out = numeric_hyperparameters(hyperparameters, CPT_DEFAULT_HYPERPARAMETERS)
     if out["epochCount"] < 1 or out["batchSize"] < 1:
         raise ValueError("epochCount and batchSize must be at least 1.")
     if out["learningRate"] < 0 or out["learningRateWarmupSteps"] < 0:
@@ -938,10 +940,10 @@ def continue_pretraining(
             model.bigram[idx] -= (
                 rate * (m_b[idx] / correction1) / (np.sqrt(v_b[idx] / correction2) + eps)
             )
-            step_metrics.append(_metric_row(step, epoch, loss, "training_loss", "perplexity"))
+            step_metrics.append(metric_row(step, epoch, loss, "training_loss", "perplexity"))
         if len(held_out.counts):
             validation_metrics.append(
-                _metric_row(
+                metric_row(
                     step, epoch, model.loss(held_out), "validation_loss", "validation_perplexity"
                 )
             )
@@ -1110,4 +1112,4 @@ def _cpt_generate(
     text = _continue(artifact, prompt, max_tokens)
     if text is None:
         return base_generate(artifact["base_model_id"], prompt, system, max_tokens)
-    return _limit(text, max_tokens)
+    return limit_tokens(text, max_tokens)

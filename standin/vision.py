@@ -290,7 +290,7 @@ def _mean_loss(weights: np.ndarray, feats: np.ndarray, targets: np.ndarray) -> f
 
 
 def _hyperparameters(hyperparameters: dict[str, str]) -> dict[str, float | int]:
-    out = learner._numbers(hyperparameters, DEFAULT_HYPERPARAMETERS)
+    out = learner.numeric_hyperparameters(hyperparameters, DEFAULT_HYPERPARAMETERS)
     if out["epochCount"] < 1 or out["batchSize"] < 1:
         raise ValueError("epochCount and batchSize must be at least 1.")
     if out["learningRate"] < 0 or out["learningRateWarmupSteps"] < 0:
@@ -367,11 +367,11 @@ def fine_tune(
             v_hat = v / (1 - beta2**step)
             weights -= rate * m_hat / (np.sqrt(v_hat) + eps)
             step_metrics.append(
-                learner._metric_row(step, epoch, loss, "training_loss", "perplexity")
+                learner.metric_row(step, epoch, loss, "training_loss", "perplexity")
             )
         if held:
             validation_metrics.append(
-                learner._metric_row(
+                learner.metric_row(
                     step,
                     epoch,
                     _mean_loss(weights, held_feats, held_targets),
@@ -437,7 +437,7 @@ def caption_image(artifact: dict[str, Any], image: bytes, max_tokens: int = 512)
         if word == _END:
             break
         words.append(word)
-    return learner._limit(" ".join(words), max_tokens) if words else ""
+    return learner.limit_tokens(" ".join(words), max_tokens) if words else ""
 
 
 def custom_describe(
@@ -513,4 +513,4 @@ def base_describe(
     text += ". I cannot make out more detail in it."
     if len(images) > 1:
         text += f" ({len(images)} images were sent; this describes the first.)"
-    return learner._limit(text, max_tokens)
+    return learner.limit_tokens(text, max_tokens)

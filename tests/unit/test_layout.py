@@ -89,3 +89,58 @@ def test_no_private_name_is_taken_from_another_module() -> None:
                 if taken.startswith("_") and submodule not in known:
                     wrong.append(f"{path.relative_to(paths.ROOT)}:{line}: {taken} from {target}")
     assert wrong == []
+
+
+def test_no_private_attribute_is_read_from_another_module() -> None:
+    known = modules()
+    wrong = []
+    for name, path in known.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = {}  # local name -> project module it stands for
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    if f"{node.module}.{alias.name}" in known:
+                        aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in known and alias.asname:
+                        aliases[alias.asname] = alias.name
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and aliases.get(node.value.id, name) != name
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                where = f"{path.relative_to(paths.ROOT)}:{node.lineno}"
+                wrong.append(f"{where}: {node.value.id}.{node.attr}")
+    assert wrong == []
+
+
+def test_no_import_cycles() -> None:
+    known = modules()
+    graph: dict[str, set[str]] = {name: set() for name in known}
+    for name, path in known.items():
+        for target, names, _ in imports(name, path):
+            for candidate in [f"{target}.{n}" for n in names] + [target]:
+                if candidate in known and candidate != name:
+                    graph[name].add(candidate)
+                    break
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert cycles == []
