@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from utils import clients, s3
+from utils import clients, resources, s3
 from utils.errors import WorkshopError
 from utils.naming import unique_name
+from utils.resources import Kind
 from utils.state import State
 from utils.waiting import default_interval, wait_for
 
@@ -87,7 +88,7 @@ def generate(
     ]
     input_uri = s3.upload_jsonl(lines, s3.uri(bucket, f"{prefix}/input/records.jsonl"))
     output_uri = s3.uri(bucket, f"{prefix}/output/")
-    state.add_resource("batch-inference-job", name, status="creating")
+    state.add_resource(Kind.BATCH_JOB, name, status="creating")
     try:
         arn = clients.client("bedrock").create_model_invocation_job(
             jobName=name,
@@ -97,16 +98,16 @@ def generate(
             modelInvocationType="Converse",
             inputDataConfig={"s3InputDataConfig": {"s3InputFormat": "JSONL", "s3Uri": input_uri}},
             outputDataConfig={"s3OutputDataConfig": {"s3Uri": output_uri}},
-            tags=[{"key": "workshop-id", "value": state.workshop_id}],
+            tags=resources.tags(state.workshop_id),
         )["jobArn"]
     except ClientError as err:
-        state.remove_resource("batch-inference-job", name)
+        state.remove_resource(Kind.BATCH_JOB, name)
         raise WorkshopError(
             f"Creating batch inference job {name} failed: {err.response['Error'].get('Message')}",
             "Check the model id supports batch inference in this Region and that the role "
             "may read and write the bucket.",
         ) from err
-    state.update_resource("batch-inference-job", name, arn=arn, status="Submitted")
+    state.update_resource(Kind.BATCH_JOB, name, arn=arn, status="Submitted")
     final = wait_for(
         lambda: clients.client("bedrock").get_model_invocation_job(jobIdentifier=arn),
         status_key="status",
@@ -117,7 +118,7 @@ def generate(
         progress=progress,
         on_timeout="It keeps running in Bedrock; stop it with 03_cleanup.ipynb if needed.",
     )
-    state.update_resource("batch-inference-job", name, arn=arn, status=final["status"])
+    state.update_resource(Kind.BATCH_JOB, name, arn=arn, status=final["status"])
     if final["status"] not in ("Completed", "PartiallyCompleted"):
         raise WorkshopError(
             f"Batch inference job {name} ended {final['status']}: "

@@ -18,12 +18,13 @@ from botocore.exceptions import ClientError
 
 from utils import cost, models, sessions
 from utils import state as workshop_state
+from utils.resources import Kind
 
 
 def live_throughputs(state: Any) -> list[dict[str, Any]]:
     """The workshop's recorded provisioned throughputs that still exist, as Bedrock has them."""
     found = []
-    for rec in state.resources("provisioned-throughput"):
+    for rec in state.resources(Kind.THROUGHPUT):
         ident = rec.get("arn") or rec["id"]
         try:
             described = sessions.client("bedrock").get_provisioned_model_throughput(

@@ -10,20 +10,21 @@ from botocore.exceptions import ClientError
 
 from utils import clients, iam, invocation_logs, s3
 from utils.errors import error_code
+from utils.resources import Kind
 from utils.state import State
 
 # Serving resources bill while they exist, so they go first; the role goes last because a
 # running job may still need it while it is being stopped.
 ORDER = (
-    "provisioned-throughput",
-    "custom-model-deployment",
-    "batch-inference-job",
-    "customization-job",
-    "custom-model",
-    "invocation-logging",
-    "s3-bucket",
-    "iam-policy",
-    "iam-role",
+    Kind.THROUGHPUT,
+    Kind.DEPLOYMENT,
+    Kind.BATCH_JOB,
+    Kind.JOB,
+    Kind.MODEL,
+    Kind.LOGGING,
+    Kind.BUCKET,
+    Kind.POLICY,
+    Kind.ROLE,
 )
 _GONE = {
     "ResourceNotFoundException",
@@ -50,7 +51,7 @@ def _remove_job(rec: dict[str, Any], state: State) -> str:
         action = "stopped"
     if job.get("outputModelArn"):
         # A kernel that died while waiting never recorded the model; the job knows it.
-        state.add_resource("custom-model", job["outputModelArn"], name=job["outputModelName"])
+        state.add_resource(Kind.MODEL, job["outputModelArn"], name=job["outputModelName"])
     return action
 
 
@@ -95,22 +96,22 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
     what would be removed.
     """
     removers: dict[str, Callable[[dict[str, Any]], str]] = {
-        "provisioned-throughput": _remove_throughput,
-        "custom-model-deployment": _remove_deployment,
-        "batch-inference-job": _remove_batch_job,
-        "customization-job": lambda rec: _remove_job(rec, state),
-        "custom-model": _remove_model,
+        Kind.THROUGHPUT: _remove_throughput,
+        Kind.DEPLOYMENT: _remove_deployment,
+        Kind.BATCH_JOB: _remove_batch_job,
+        Kind.JOB: lambda rec: _remove_job(rec, state),
+        Kind.MODEL: _remove_model,
         # Switched off before the bucket goes, or Bedrock would keep writing logs to it.
-        "invocation-logging": lambda rec: invocation_logs.disable(state, rec["id"]),
-        "s3-bucket": _remove_bucket,
-        "iam-policy": _remove_policy,
-        "iam-role": _remove_role,
+        Kind.LOGGING: lambda rec: invocation_logs.disable(state, rec["id"]),
+        Kind.BUCKET: _remove_bucket,
+        Kind.POLICY: _remove_policy,
+        Kind.ROLE: _remove_role,
     }
     rows: list[dict[str, Any]] = []
     for kind in ORDER:
         # Re-read per kind: removing a job can reveal a custom model to remove next.
         for rec in state.resources(kind):
-            row = {"kind": kind, "id": rec["id"], "action": "would remove", "remains": True}
+            row = {"kind": str(kind), "id": rec["id"], "action": "would remove", "remains": True}
             if not dry_run:
                 try:
                     row["action"] = removers[kind](rec)

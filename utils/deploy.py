@@ -13,9 +13,10 @@ from typing import Any, Literal, cast
 
 from botocore.exceptions import ClientError
 
-from utils import clients, cost, models
+from utils import clients, cost, models, resources
 from utils.errors import WorkshopError
 from utils.naming import unique_name
+from utils.resources import Kind
 from utils.state import State
 from utils.waiting import default_interval, wait_for
 
@@ -74,17 +75,17 @@ def provision(
     )
     cost.confirm(estimate, confirm_costs)
     name = unique_name(name_prefix, state.workshop_id)
-    state.add_resource("provisioned-throughput", name, status="creating", key=key)
+    state.add_resource(Kind.THROUGHPUT, name, status="creating", key=key)
     try:
         arn = clients.client("bedrock").create_provisioned_model_throughput(
             modelUnits=model_units,
             provisionedModelName=name,
             modelId=model_arn,
             clientRequestToken=name,
-            tags=[{"key": "workshop-id", "value": state.workshop_id}],
+            tags=resources.tags(state.workshop_id),
         )["provisionedModelArn"]
     except ClientError as err:
-        state.remove_resource("provisioned-throughput", name)
+        state.remove_resource(Kind.THROUGHPUT, name)
         code = err.response["Error"].get("Code")
         message = err.response["Error"].get("Message")
         fix = (
@@ -96,7 +97,7 @@ def provision(
             else "Check the custom model exists and is Active, then run the cell again."
         )
         raise WorkshopError(f"Creating provisioned throughput failed: {message}", fix) from err
-    state.update_resource("provisioned-throughput", name, arn=arn, status="Creating")
+    state.update_resource(Kind.THROUGHPUT, name, arn=arn, status="Creating")
     state.set(f"throughput:{key}", {"name": name, "arn": arn})
     return str(arn)
 
@@ -121,7 +122,7 @@ def wait(
         on_timeout="It is still being created (and billed). Run this cell again to keep waiting.",
     )
     name = final["provisionedModelName"]
-    state.update_resource("provisioned-throughput", name, arn=arn, status=final["status"])
+    state.update_resource(Kind.THROUGHPUT, name, arn=arn, status=final["status"])
     if final["status"] == "Failed":
         raise WorkshopError(
             f"Provisioned throughput {name} failed: {final.get('failureMessage', 'no message')}",
@@ -141,9 +142,9 @@ def delete(arn_or_name: str, state: State) -> bool:
         if err.response["Error"].get("Code") != "ResourceNotFoundException":
             raise
         gone = True
-    for rec in state.resources("provisioned-throughput"):
+    for rec in state.resources(Kind.THROUGHPUT):
         if arn_or_name in (rec["id"], rec.get("arn")):
-            state.remove_resource("provisioned-throughput", rec["id"])
+            state.remove_resource(Kind.THROUGHPUT, rec["id"])
             if rec.get("key"):
                 state.set(f"throughput:{rec['key']}", None)
     return not gone
@@ -186,21 +187,21 @@ def deploy_on_demand(*, state: State, key: str, model_arn: str, name_prefix: str
     if reused:
         return reused
     name = unique_name(name_prefix, state.workshop_id)
-    state.add_resource("custom-model-deployment", name, status="creating", key=key)
+    state.add_resource(Kind.DEPLOYMENT, name, status="creating", key=key)
     try:
         arn = clients.client("bedrock").create_custom_model_deployment(
             modelDeploymentName=name,
             modelArn=model_arn,
             clientRequestToken=name,
-            tags=[{"key": "workshop-id", "value": state.workshop_id}],
+            tags=resources.tags(state.workshop_id),
         )["customModelDeploymentArn"]
     except ClientError as err:
-        state.remove_resource("custom-model-deployment", name)
+        state.remove_resource(Kind.DEPLOYMENT, name)
         raise WorkshopError(
             f"Creating the deployment failed: {err.response['Error'].get('Message')}",
             "Serve the model with provisioned throughput instead (provisioned=True).",
         ) from err
-    state.update_resource("custom-model-deployment", name, arn=arn, status="Creating")
+    state.update_resource(Kind.DEPLOYMENT, name, arn=arn, status="Creating")
     state.set(f"deployment:{key}", {"name": name, "arn": arn})
     return str(arn)
 
@@ -302,7 +303,7 @@ def wait_ready(
         on_timeout="It is still being created. Run this cell again to keep waiting.",
     )
     name = final["modelDeploymentName"]
-    state.update_resource("custom-model-deployment", name, arn=endpoint.arn, status=final["status"])
+    state.update_resource(Kind.DEPLOYMENT, name, arn=endpoint.arn, status=final["status"])
     if final["status"] == "Failed":
         raise WorkshopError(
             f"Deployment {name} failed: {final.get('failureMessage', 'no message')}",
@@ -338,9 +339,9 @@ def remove(endpoint: Endpoint, state: State) -> bool:
         if err.response["Error"].get("Code") != "ResourceNotFoundException":
             raise
         gone = True
-    for rec in state.resources("custom-model-deployment"):
+    for rec in state.resources(Kind.DEPLOYMENT):
         if endpoint.arn in (rec["id"], rec.get("arn")):
-            state.remove_resource("custom-model-deployment", rec["id"])
+            state.remove_resource(Kind.DEPLOYMENT, rec["id"])
             if rec.get("key"):
                 state.set(f"deployment:{rec['key']}", None)
     return not gone

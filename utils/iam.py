@@ -11,9 +11,9 @@ from botocore.exceptions import ClientError
 
 from utils import clients
 from utils.errors import WorkshopError, error_code
+from utils.resources import TAG_KEY, Kind
 from utils.state import State
 
-TAG_KEY = "workshop-id"
 JOB_KINDS = ("model-customization-job", "model-invocation-job")
 """Bedrock jobs that may assume the role: customization and batch inference."""
 
@@ -151,7 +151,7 @@ def ensure_role(
     """
     iam = clients.client("iam")
     tags = [{"Key": TAG_KEY, "Value": state.workshop_id}]
-    state.add_resource("iam-role", role_name, status="creating")
+    state.add_resource(Kind.ROLE, role_name, status="creating")
     trust = json.dumps(trust_policy(account_id, region))
     try:
         role = iam.create_role(
@@ -165,10 +165,10 @@ def ensure_role(
             raise _error(err, f"Creating the IAM role {role_name}") from err
         iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
         role = iam.get_role(RoleName=role_name)["Role"]
-    state.update_resource("iam-role", role_name, arn=role["Arn"], status="created")
+    state.update_resource(Kind.ROLE, role_name, arn=role["Arn"], status="created")
 
     policy_arn = f"arn:aws:iam::{account_id}:policy/{policy_name}"
-    state.add_resource("iam-policy", policy_name, arn=policy_arn, status="creating")
+    state.add_resource(Kind.POLICY, policy_name, arn=policy_arn, status="creating")
     document = s3_policy(bucket, kms_key_arn, vpc_config)
     try:
         policy_arn = iam.create_policy(
@@ -178,7 +178,7 @@ def ensure_role(
         if error_code(err) != "EntityAlreadyExists":
             raise _error(err, f"Creating the IAM policy {policy_name}") from err
         _update_policy(policy_arn, document)
-    state.update_resource("iam-policy", policy_name, arn=policy_arn, status="created")
+    state.update_resource(Kind.POLICY, policy_name, arn=policy_arn, status="created")
     iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
     return str(role["Arn"])
 

@@ -17,10 +17,11 @@ import pandas as pd
 
 from utils import clients, models, s3
 from utils.errors import WorkshopError
+from utils.resources import Kind
 from utils.state import State
 from utils.waiting import default_interval
 
-RESOURCE_KIND = "invocation-logging"
+RESOURCE_KIND = Kind.LOGGING
 """Kind of the state record that says logging was switched on (its id is the region)."""
 
 DEFAULT_PREFIX = "invocation-logs"

@@ -10,9 +10,10 @@ from typing import Any, cast
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from utils import clients, cost, models, s3
+from utils import clients, cost, models, resources, s3
 from utils.errors import WorkshopError, error_code
 from utils.naming import unique_name
+from utils.resources import Kind
 from utils.state import State
 from utils.waiting import default_interval, wait_for
 
@@ -183,8 +184,8 @@ def request(
         "customizationType": customization_type,
         "trainingDataConfig": training_data_config or {"s3Uri": training_uri},
         "outputDataConfig": {"s3Uri": output_uri},
-        "jobTags": [{"key": "workshop-id", "value": state.workshop_id}],
-        "customModelTags": [{"key": "workshop-id", "value": state.workshop_id}],
+        "jobTags": resources.tags(state.workshop_id),
+        "customModelTags": resources.tags(state.workshop_id),
     }
     if hyper:  # none for distillation, which takes none
         body["hyperParameters"] = hyper
@@ -251,13 +252,13 @@ def start(
         body["customModelName"],
         body["outputDataConfig"]["s3Uri"],
     )
-    state.add_resource("customization-job", name, status="creating", key=key)
+    state.add_resource(Kind.JOB, name, status="creating", key=key)
     try:
         arn = clients.client("bedrock").create_model_customization_job(**body)["jobArn"]
     except ClientError as err:
-        state.remove_resource("customization-job", name)
+        state.remove_resource(Kind.JOB, name)
         raise _error(err, f"Creating job {name}") from err
-    state.update_resource("customization-job", name, arn=arn, status="InProgress")
+    state.update_resource(Kind.JOB, name, arn=arn, status="InProgress")
     entry = {"name": name, "arn": arn, "custom_model_name": model_name, "output_uri": output_uri}
     state.set(f"job:{key}", entry)
     return Job(key=key, reused=False, **entry)
@@ -333,7 +334,7 @@ def wait(
         ),
     )
     status = final["status"]
-    state.update_resource("customization-job", job.name, arn=job.arn, status=status)
+    state.update_resource(Kind.JOB, job.name, arn=job.arn, status=status)
     state.record_result(
         f"job:{job.key}",
         {
@@ -345,7 +346,7 @@ def wait(
     )
     if status == "Completed":
         model_arn = final["outputModelArn"]
-        state.add_resource("custom-model", model_arn, name=job.custom_model_name, status="Active")
+        state.add_resource(Kind.MODEL, model_arn, name=job.custom_model_name, status="Active")
         return final
     message = final.get("failureMessage") or "Bedrock gave no failure message."
     raise WorkshopError(

@@ -14,9 +14,8 @@ from botocore.exceptions import ClientError
 
 from utils import clients
 from utils.errors import WorkshopError, error_code
+from utils.resources import TAG_KEY, Kind
 from utils.state import State
-
-TAG_KEY = "workshop-id"
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -44,7 +43,7 @@ def ensure_bucket(name: str, region: str, state: State) -> str:
     that do not use TLS.
     """
     s3 = clients.client("s3", region)
-    state.add_resource("s3-bucket", name, region=region, status="creating")
+    state.add_resource(Kind.BUCKET, name, region=region, status="creating")
     kwargs: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
         # us-east-1 rejects a LocationConstraint; every other region requires one.
@@ -53,7 +52,7 @@ def ensure_bucket(name: str, region: str, state: State) -> str:
         s3.create_bucket(**kwargs)
     except ClientError as err:
         if error_code(err) == "BucketAlreadyExists":
-            state.remove_resource("s3-bucket", name)
+            state.remove_resource(Kind.BUCKET, name)
             raise WorkshopError(
                 f"The bucket name {name} is taken by another AWS account.",
                 "Delete the state file's workshop_id (or the state file) to get a new name.",
@@ -79,7 +78,7 @@ def ensure_bucket(name: str, region: str, state: State) -> str:
         Bucket=name, Tagging={"TagSet": [{"Key": TAG_KEY, "Value": state.workshop_id}]}
     )
     require_tls(name)
-    state.update_resource("s3-bucket", name, status="created")
+    state.update_resource(Kind.BUCKET, name, status="created")
     return name
 
 
