@@ -146,11 +146,12 @@ class State:
 
         def change(data: dict[str, Any]) -> dict[str, str]:
             owner = data.get("owner")
-            if owner != wanted and not data["resources"]:
+            # A file from before owners were recorded goes to the first notebook to open it.
+            if owner is None or (owner != wanted and not data["resources"]):
                 if owner:
                     data["values"] = {}  # they described a place where nothing exists now
                 data["owner"] = owner = wanted
-            return dict(owner or wanted)
+            return dict(owner)
 
         owner = self.mutate(change)
         if owner != wanted:

@@ -152,3 +152,18 @@ def test_a_file_without_resources_goes_to_the_new_place_without_old_values(state
     assert state.owner() == {"backend": "aws", "account_id": "111122223333", "region": "us-east-1"}
     assert state.get("bucket") is None
     assert state.results("nb.ipynb") == {"scores": {"rougeL": 0.5}}  # the run's record stays
+
+
+def test_a_file_from_before_owners_goes_to_its_first_opener_and_is_then_bound(
+    state: State,
+) -> None:
+    state.add_resource("s3-bucket", "b1")  # recorded, but no owner: an older workshop's file
+    assert state.owner() is None
+    state.claim(LOCAL)
+    assert state.owner() == {
+        "backend": "local",
+        "account_id": LOCAL.account_id,
+        "region": "us-east-1",
+    }
+    with pytest.raises(WorkshopError, match="records resources in the local stand-in"):
+        state.claim(MINE)
