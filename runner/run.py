@@ -741,26 +741,26 @@ def _run_selected(
                 record(_run_one(name, plan, started, len(selected)))
             continue
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures: dict[concurrent.futures.Future[NotebookRun], str] = {}
+            futures: set[concurrent.futures.Future[NotebookRun]] = set()
             waiting = list(todo)
             try:
                 while waiting or futures:
                     while waiting and len(futures) < jobs and not halted:
                         name = waiting.pop(0)
                         started += 1
-                        futures[pool.submit(_run_one, name, plan, started, len(selected))] = name
+                        futures.add(pool.submit(_run_one, name, plan, started, len(selected)))
                     if not futures:
                         break
                     finished, _ = concurrent.futures.wait(
                         futures, return_when=concurrent.futures.FIRST_COMPLETED
                     )
                     for future in finished:
-                        del futures[future]
+                        futures.discard(future)
                         record(future.result())
             except KeyboardInterrupt:
                 # The kernels got the same SIGINT; their notebooks end and are recorded.
                 interrupted = halted = True
-                for future, _name in list(futures.items()):
+                for future in futures:
                     record(future.result())
     entries = [done.get(nb) or NotebookRun(name=nb, status="skipped") for nb in selected]
     return entries, interrupted

@@ -227,35 +227,6 @@ def serve(
     its reason (:class:`utils.preflight.NotServed`), the trained model kept. With ``wait``,
     it returns once the endpoint answers (:func:`wait_ready`) and says how it is billed.
     """
-    endpoint = _serve(
-        state=state,
-        key=key,
-        model_arn=model_arn,
-        base_model=base_model,
-        name_prefix=name_prefix,
-        provisioned=provisioned,
-        model_units=model_units,
-        confirm_costs=confirm_costs,
-        plan=plan,
-    )
-    if wait:
-        wait_ready(endpoint, state)
-        print(f"Ready: {endpoint.arn}\nBilled {endpoint.billing}")
-    return endpoint
-
-
-def _serve(
-    *,
-    state: State,
-    key: str,
-    model_arn: str,
-    base_model: str,
-    name_prefix: str,
-    provisioned: bool,
-    model_units: int,
-    confirm_costs: bool,
-    plan: Any,
-) -> Endpoint:
     if plan is not None and plan.kind == "none":
         from utils.preflight import NotServed
 
@@ -268,17 +239,22 @@ def _serve(
         arn = deploy_on_demand(
             state=state, key=key, model_arn=model_arn, name_prefix=f"{name_prefix}-od"
         )
-        return Endpoint("deployment", arn)
-    arn = provision(
-        state=state,
-        key=key,
-        model_arn=model_arn,
-        name_prefix=f"{name_prefix}-pt",
-        model_units=model_units,
-        confirm_costs=confirm_costs,
-        base_model=base_model,
-    )
-    return Endpoint("provisioned-throughput", arn)
+        endpoint = Endpoint("deployment", arn)
+    else:
+        arn = provision(
+            state=state,
+            key=key,
+            model_arn=model_arn,
+            name_prefix=f"{name_prefix}-pt",
+            model_units=model_units,
+            confirm_costs=confirm_costs,
+            base_model=base_model,
+        )
+        endpoint = Endpoint("provisioned-throughput", arn)
+    if wait:
+        wait_ready(endpoint, state)
+        print(f"Ready: {endpoint.arn}\nBilled {endpoint.billing}")
+    return endpoint
 
 
 def wait_ready(

@@ -107,12 +107,6 @@ class Request:
     key: str
     body: dict[str, Any]
 
-    def table(self) -> pd.Series:
-        """The request as a one-column table, names first, for a notebook to show."""
-        # object, not Any: from Any values pandas-stubs cannot tell which Series it builds
-        shown: dict[str, object] = dict(self.body)
-        return pd.Series(shown, name="CreateModelCustomizationJob")
-
     def _repr_html_(self) -> str:
         # A notebook shows the request as a table; nested values stay readable JSON.
         rows = "".join(
