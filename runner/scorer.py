@@ -62,8 +62,8 @@ class Scorer:
             listener.bind(("127.0.0.1", 0))
             listener.listen(64)
             port = listener.getsockname()[1]
-            out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-            try:
+            log_to = open(log_file, "ab") if log_file else contextlib.nullcontext()  # noqa: SIM115
+            with log_to as out:
                 process = subprocess.Popen(
                     [
                         sys.executable,
@@ -79,12 +79,9 @@ class Scorer:
                     pass_fds=[listener.fileno()],
                     env=dict(env) if env is not None else None,
                     stdin=subprocess.DEVNULL,
-                    stdout=out,
+                    stdout=out if out is not None else subprocess.DEVNULL,
                     stderr=subprocess.STDOUT,
                 )
-            finally:
-                if log_file:
-                    out.close()  # type: ignore[union-attr]
         finally:
             # The child holds the socket now; once it exits, connecting is refused at once.
             listener.close()

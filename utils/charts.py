@@ -351,12 +351,6 @@ class ChartRunner(ConverseRunner):
         return kwargs
 
 
-def describe(model_id: str, chart: Chart, max_tokens: int = 100) -> str:
-    """One model's description of one chart (a single ``converse`` call)."""
-    runner = ChartRunner(model_id, [chart], system=SYSTEM, max_tokens=max_tokens)
-    return runner.generate_one(chart.name).text
-
-
 @dataclass(frozen=True)
 class Captions:
     """Each model's description of the same charts.
