@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from runner import scorer
 from standin import StandIn
+from standin.bedrock import ACCOUNT_ENV
 from utils import clients
 from utils.state import State
 
@@ -99,6 +102,50 @@ def run_state(
     return State(path)
 
 
+@dataclass(frozen=True)
+class SetUp:
+    """What ``00_setup.ipynb`` leaves behind: the state file it wrote and the account it built."""
+
+    state_text: str
+    account: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def setup_once(standin: StandIn, tmp_path_factory: pytest.TempPathFactory) -> SetUp:
+    """``00_setup.ipynb`` executed once per session with its defaults, and what it left.
+
+    Tests of the lessons start from it (:func:`set_up`) instead of running the notebook each
+    time; the tests of setup itself still run it.
+    """
+    from tests.helpers import SETUP, account_snapshot, execute
+
+    folder = tmp_path_factory.mktemp("setup-once")
+    saved = os.environ.get("WORKSHOP_STATE")
+    standin.reset()
+    clients.clear_cache()
+    os.environ["WORKSHOP_STATE"] = str(folder / "state.json")
+    try:
+        execute(SETUP, folder)
+        made = SetUp((folder / "state.json").read_text(), account_snapshot())
+    finally:
+        if saved is None:
+            os.environ.pop("WORKSHOP_STATE", None)
+        else:
+            os.environ["WORKSHOP_STATE"] = saved
+        standin.reset()
+    return made
+
+
+@pytest.fixture
+def set_up(run_state: State, setup_once: SetUp) -> State:
+    """The account and state file as ``00_setup.ipynb`` with its defaults leaves them."""
+    from tests.helpers import restore_account
+
+    restore_account(setup_once.account)
+    run_state.path.write_text(setup_once.state_text)
+    return run_state
+
+
 BEFORE_RETIREMENTS = "2025-01-15"
 """A day when Titan Text G1, Claude 3 Haiku and Llama 3.2 were all active on Bedrock."""
 
@@ -146,12 +193,57 @@ def _xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
+ACCOUNT_PINNED = {"established", "before_retirements"}
+"""Fixtures that make the stand-in play a given account, whatever the lane asks for."""
+
+
+def meets_the_account(item: pytest.Item) -> bool:
+    """Whether a test's outcome can depend on the account the stand-in plays by default.
+
+    It does when the test meets the session stand-in (the ``standin`` fixture, directly or
+    through ``aws``, ``run_state``...) without pinning an account, or is marked
+    ``own_standin`` (it starts one of its own, e.g. through the runner, which reads
+    ``WORKSHOP_STANDIN_ACCOUNT`` as the session's does).
+    """
+    if item.get_closest_marker("own_standin"):
+        return True
+    names = set(getattr(item, "fixturenames", ()))
+    return "standin" in names and not ACCOUNT_PINNED & names
+
+
+def _new_account_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the new-account lane, run only the tests that lane can change.
+
+    The rest (pure functions, tests that pin an account) give the same result in both lanes
+    and already ran in ``make test``.
+    """
+    if not os.environ.get(ACCOUNT_ENV):
+        return
+    kept = [item for item in items if meets_the_account(item)]
+    left = [item for item in items if not meets_the_account(item)]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say which lane this is, so a log shows why fewer tests ran."""
+    account = os.environ.get(ACCOUNT_ENV)
+    if not account:
+        return None
+    return (
+        f"stand-in account: {account} (only tests that meet the stand-in's default "
+        "account run; the others ran in `make test`)"
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test with its folder's kind, so that no test can forget its marker.
 
     Under ``--dist loadgroup`` the tests that share a costly fixture share one worker: those
     that build the offline assets, and those of a module with a module-scoped fixture.
     """
+    _new_account_lane(config, items)
     tests = Path(__file__).parent
     grouping = config.pluginmanager.hasplugin("xdist")
     for item in items:

@@ -161,3 +161,118 @@ def text_of(nb: nbformat.NotebookNode) -> str:
             parts.append(str(out.get("data", {}).get("text/plain", "")))
             parts.append(str(out.get("evalue", "")))
     return "\n".join(parts)
+
+
+def _no_such(err: Exception, *codes: str) -> bool:
+    return getattr(err, "response", {}).get("Error", {}).get("Code") in codes
+
+
+def account_snapshot() -> dict[str, Any]:
+    """What the stand-in's account holds in S3 and IAM, as the API describes it.
+
+    Enough to rebuild it with :func:`restore_account`: buckets with their configuration,
+    customer-managed policies with their default version, roles with their trust, tags and
+    attached policies. Dates and generated ids are left out; they differ on every build.
+    """
+    s3 = clients.client("s3")
+    iam_api = clients.client("iam")
+    buckets = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        name = bucket["Name"]
+        assert s3.list_objects_v2(Bucket=name).get("KeyCount", 0) == 0, f"{name} holds objects"
+        entry: dict[str, Any] = {"Name": name}
+        for field, call, key in (
+            ("PublicAccessBlock", s3.get_public_access_block, "PublicAccessBlockConfiguration"),
+            ("Encryption", s3.get_bucket_encryption, "ServerSideEncryptionConfiguration"),
+            ("Tagging", s3.get_bucket_tagging, "TagSet"),
+            ("Policy", s3.get_bucket_policy, "Policy"),
+        ):
+            try:
+                entry[field] = call(Bucket=name)[key]
+            except Exception as err:  # a bucket without that configuration
+                if not _no_such(
+                    err,
+                    "NoSuchPublicAccessBlockConfiguration",
+                    "ServerSideEncryptionConfigurationNotFoundError",
+                    "NoSuchTagSet",
+                    "NoSuchBucketPolicy",
+                ):
+                    raise
+        entry["Region"] = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
+        buckets.append(entry)
+    policies = []
+    for policy in iam_api.list_policies(Scope="Local")["Policies"]:
+        version = iam_api.get_policy_version(
+            PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
+        )["PolicyVersion"]["Document"]
+        tags = iam_api.list_policy_tags(PolicyArn=policy["Arn"])["Tags"]
+        policies.append(
+            {
+                "PolicyName": policy["PolicyName"],
+                "Path": policy["Path"],
+                "Document": version,
+                "Tags": tags,
+            }
+        )
+    roles = []
+    for role in iam_api.list_roles()["Roles"]:
+        found = iam_api.get_role(RoleName=role["RoleName"])["Role"]
+        attached = iam_api.list_attached_role_policies(RoleName=role["RoleName"])
+        roles.append(
+            {
+                "RoleName": found["RoleName"],
+                "Path": found["Path"],
+                "Trust": found["AssumeRolePolicyDocument"],
+                "Description": found.get("Description", ""),
+                "Tags": found.get("Tags", []),
+                "Attached": sorted(p["PolicyArn"] for p in attached["AttachedPolicies"]),
+            }
+        )
+    return {"buckets": buckets, "policies": policies, "roles": roles}
+
+
+def _document(value: Any) -> str:
+    """A policy document as the create calls take it (the API may hand back a dict)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def restore_account(snapshot: dict[str, Any]) -> None:
+    """Rebuild in an empty stand-in account what :func:`account_snapshot` described."""
+    s3 = clients.client("s3")
+    iam_api = clients.client("iam")
+    for bucket in snapshot["buckets"]:
+        name = bucket["Name"]
+        where = bucket["Region"]
+        s3.create_bucket(
+            Bucket=name,
+            **({"CreateBucketConfiguration": {"LocationConstraint": where}} if where else {}),
+        )
+        if "PublicAccessBlock" in bucket:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=bucket["PublicAccessBlock"]
+            )
+        if "Encryption" in bucket:
+            s3.put_bucket_encryption(
+                Bucket=name, ServerSideEncryptionConfiguration=bucket["Encryption"]
+            )
+        if "Tagging" in bucket:
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": bucket["Tagging"]})
+        if "Policy" in bucket:
+            s3.put_bucket_policy(Bucket=name, Policy=bucket["Policy"])
+    for policy in snapshot["policies"]:
+        iam_api.create_policy(
+            PolicyName=policy["PolicyName"],
+            Path=policy["Path"],
+            PolicyDocument=_document(policy["Document"]),
+            **({"Tags": policy["Tags"]} if policy["Tags"] else {}),
+        )
+    for role in snapshot["roles"]:
+        iam_api.create_role(
+            RoleName=role["RoleName"],
+            Path=role["Path"],
+            AssumeRolePolicyDocument=_document(role["Trust"]),
+            Description=role["Description"],
+            **({"Tags": role["Tags"]} if role["Tags"] else {}),
+        )
+        for arn in role["Attached"]:
+            iam_api.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)

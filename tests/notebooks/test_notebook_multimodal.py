@@ -7,15 +7,14 @@ from pathlib import Path
 import papermill
 import pytest
 
-from tests.helpers import CLEANUP, MULTIMODAL, NOTHING_LEFT, SETUP, execute, remaining, text_of
+from tests.helpers import CLEANUP, MULTIMODAL, NOTHING_LEFT, execute, remaining, text_of
 from utils import clients
 from utils.state import State
 
 
 def test_multimodal_fine_tuning_after_setup_then_cleanup_leaves_nothing(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     nb = execute(MULTIMODAL, tmp_path, train_charts=90, eval_records=24)
     text = text_of(nb)
     assert "train 90, validation 20 records, 110 in all; no problems" in text
@@ -72,9 +71,8 @@ def test_multimodal_fine_tuning_after_setup_then_cleanup_leaves_nothing(
 
 
 def test_a_text_only_model_stops_before_anything_is_created(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(MULTIMODAL, tmp_path, base_model="amazon.nova-micro-v1:0")
     assert "reads text only" in caught.value.evalue
@@ -98,9 +96,8 @@ def test_multimodal_without_setup_names_the_notebook_to_run(
 
 
 def test_llama_vision_stops_at_its_preflight_now_that_it_is_retired(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(MULTIMODAL, tmp_path, base_model="meta.llama3-2-11b-instruct-v1:0")
     assert caught.value.ename == "PreflightStop"

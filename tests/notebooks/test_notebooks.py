@@ -11,6 +11,7 @@ import pytest
 
 from runner import run as run_workshop
 from standin import StandIn
+from tests.conftest import SetUp
 from tests.helpers import (
     CLEANUP,
     DISTILLATION,
@@ -19,6 +20,7 @@ from tests.helpers import (
     NOTHING_LEFT,
     PRETRAINING,
     SETUP,
+    account_snapshot,
     execute,
     remaining,
     text_of,
@@ -67,9 +69,8 @@ def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path:
 
 
 def test_rerun_of_fine_tuning_reuses_the_job(
-    established: StandIn, run_state: State, tmp_path: Path
+    set_up: State, established: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     execute(FINE_TUNING, tmp_path, eval_records=4)
     first = run_state.get("job:fine-tuning")["arn"]
     again = execute(
@@ -93,8 +94,9 @@ def test_rerun_of_fine_tuning_reuses_the_job(
     assert remaining() == NOTHING_LEFT
 
 
-def test_invalid_data_stops_fine_tuning_before_upload(run_state: State, tmp_path: Path) -> None:
-    execute(SETUP, tmp_path)
+def test_invalid_data_stops_fine_tuning_before_upload(
+    set_up: State, run_state: State, tmp_path: Path
+) -> None:
     # Five dialogues leave four for training; Nova needs at least eight.
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(FINE_TUNING, tmp_path, max_examples=5)
@@ -123,9 +125,8 @@ def test_fine_tuning_without_setup_names_the_notebook_to_run(
 
 
 def test_a_lesson_in_another_region_than_setup_is_refused_before_any_call(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(FINE_TUNING, tmp_path, region="us-west-2")
     assert "records resources in the local stand-in (Region us-east-1)" in caught.value.evalue
@@ -139,8 +140,9 @@ def test_a_lesson_in_another_region_than_setup_is_refused_before_any_call(
     assert remaining() == NOTHING_LEFT
 
 
-def test_out_of_range_hyperparameter_stops_before_any_job(run_state: State, tmp_path: Path) -> None:
-    execute(SETUP, tmp_path)
+def test_out_of_range_hyperparameter_stops_before_any_job(
+    set_up: State, run_state: State, tmp_path: Path
+) -> None:
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(FINE_TUNING, tmp_path, epoch_count=9)
     assert "out of range" in caught.value.evalue and "1 to 5" in caught.value.evalue
@@ -150,6 +152,7 @@ def test_out_of_range_hyperparameter_stops_before_any_job(run_state: State, tmp_
     assert remaining() == NOTHING_LEFT
 
 
+@pytest.mark.own_standin
 def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:
     summary = run_workshop.run(out=tmp_path / "runs", params={"eval_records": 10})
     assert summary.exit_code == 0
@@ -277,9 +280,8 @@ def test_a_retired_family_stops_fine_tuning_before_any_data_or_job(
 
 
 def test_another_model_in_the_same_workshop_needs_no_new_setup(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     execute(FINE_TUNING, tmp_path, eval_records=5)
     lite = execute(
         FINE_TUNING, tmp_path / "lite", base_model="amazon.nova-lite-v1:0", eval_records=5
@@ -299,9 +301,8 @@ def test_another_model_in_the_same_workshop_needs_no_new_setup(
 
 
 def test_continued_pretraining_stops_at_its_preflight_now_that_titan_text_is_retired(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(PRETRAINING, tmp_path)
     assert caught.value.ename == "PreflightStop"
@@ -315,9 +316,8 @@ def test_continued_pretraining_stops_at_its_preflight_now_that_titan_text_is_ret
 
 
 def test_continued_pretraining_after_setup_then_cleanup_leaves_nothing(
-    before_retirements: StandIn, run_state: State, tmp_path: Path
+    set_up: State, before_retirements: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     nb = execute(PRETRAINING, tmp_path, eval_records=20)
     text = text_of(nb)
     assert "no problems" in text  # the {"input": ...} records passed Titan's rules
@@ -360,9 +360,8 @@ def test_continued_pretraining_after_setup_then_cleanup_leaves_nothing(
 
 
 def test_continued_pretraining_out_of_range_epochs_stops_before_any_job(
-    before_retirements: StandIn, run_state: State, tmp_path: Path
+    set_up: State, before_retirements: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(PRETRAINING, tmp_path, epoch_count=11)
     assert "out of range" in caught.value.evalue and "1 to 10" in caught.value.evalue
@@ -381,9 +380,8 @@ def test_continued_pretraining_without_setup_names_the_notebook_to_run(
 
 
 def test_distillation_after_setup_then_cleanup_leaves_nothing(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     nb = execute(DISTILLATION, tmp_path, num_prompts=120, eval_records=20)
     text = text_of(nb)
     assert "120 records read, 120 valid, 0 invalid; no problems" in text
@@ -427,9 +425,8 @@ def test_distillation_after_setup_then_cleanup_leaves_nothing(
 
 
 def test_distillation_with_too_few_prompts_stops_before_any_job(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError):
         execute(DISTILLATION, tmp_path, num_prompts=50)
     jobs = clients.client("bedrock").list_model_customization_jobs()
@@ -439,9 +436,8 @@ def test_distillation_with_too_few_prompts_stops_before_any_job(
 
 
 def test_distillation_from_logs_then_cleanup_leaves_nothing(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     nb = execute(DISTILLATION_LOGS, tmp_path, num_prompts=110, eval_records=20)
     text = text_of(nb)
     results = run_state.results()["interactive"]
@@ -480,7 +476,7 @@ def test_distillation_from_logs_then_cleanup_leaves_nothing(
 
 
 def test_distillation_from_logs_respects_someone_elses_logging_setting(
-    aws: StandIn, run_state: State, tmp_path: Path
+    set_up: State, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
     from utils import invocation_logs
 
@@ -493,7 +489,6 @@ def test_distillation_from_logs_respects_someone_elses_logging_setting(
     }
     bedrock = clients.client("bedrock")
     bedrock.put_model_invocation_logging_configuration(loggingConfig=theirs)
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(DISTILLATION_LOGS, tmp_path)
     assert "replace_existing_logging=True" in str(caught.value)
@@ -526,9 +521,8 @@ def test_distillation_from_logs_respects_someone_elses_logging_setting(
 
 
 def test_distillation_from_too_few_logged_calls_reports_bedrocks_message(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(DISTILLATION_LOGS, tmp_path, num_prompts=40)
     message = str(caught.value)
@@ -540,9 +534,8 @@ def test_distillation_from_too_few_logged_calls_reports_bedrocks_message(
 
 
 def test_distillation_pair_bedrock_does_not_support_stops_before_any_job(
-    run_state: State, tmp_path: Path
+    set_up: State, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(DISTILLATION, tmp_path, teacher_model="amazon.nova-lite-v1:0")
     assert "not a distillation teacher" in str(caught.value)
@@ -596,3 +589,25 @@ def test_setup_refuses_a_key_that_does_not_exist_before_creating_anything(
         execute(SETUP, tmp_path, kms_key_id="alias/not-there")
     assert "cannot be used" in caught.value.evalue
     assert remaining() == NOTHING_LEFT
+
+
+def test_the_set_up_fixture_builds_what_setup_builds(
+    set_up: State, setup_once: SetUp, tmp_path: Path
+) -> None:
+    # Lessons' tests start from `set_up` instead of running 00_setup.ipynb each time: it must
+    # leave the account and the state file as the notebook does, or those tests prove nothing.
+    assert account_snapshot() == setup_once.account
+    assert [b["Name"] for b in setup_once.account["buckets"]] == [set_up.get("bucket")]
+    assert [r["RoleName"] for r in setup_once.account["roles"]] == [
+        set_up.get("role_arn").rsplit("/", 1)[-1]
+    ]
+    before = set_up.snapshot()
+    again = execute(SETUP, tmp_path)  # on top of it, setup finds its own work done
+    assert f"Bucket: s3://{before['values']['bucket']}" in text_of(again)
+    after = set_up.snapshot()
+    assert after["workshop_id"] == before["workshop_id"]
+    assert after["values"] == before["values"]
+    assert [(r["kind"], r["id"], r.get("arn")) for r in after["resources"]] == [
+        (r["kind"], r["id"], r.get("arn")) for r in before["resources"]
+    ]
+    assert account_snapshot() == setup_once.account

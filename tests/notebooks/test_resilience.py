@@ -47,9 +47,8 @@ def test_setup_interrupted_half_way_then_rerun_creates_nothing_twice(
 
 
 def test_a_failed_job_is_reported_and_a_rerun_starts_a_new_one(
-    aws: StandIn, run_state: State, tmp_path: Path
+    set_up: State, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     message = "Insufficient capacity for the requested instance type."
     aws.inject(operation="job", outcome="Failed", message=message, times=1)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
@@ -66,9 +65,8 @@ def test_a_failed_job_is_reported_and_a_rerun_starts_a_new_one(
 
 
 def test_a_rerun_while_the_job_is_in_flight_reattaches_to_it(
-    aws: StandIn, run_state: State, tmp_path: Path
+    set_up: State, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     aws.bedrock.job_seconds = 60.0  # long enough to give up waiting first
     try:
         with pytest.raises(papermill.PapermillExecutionError) as caught:
@@ -89,9 +87,8 @@ def test_a_rerun_while_the_job_is_in_flight_reattaches_to_it(
 
 
 def test_a_failed_provisioned_throughput_is_reported_and_cleaned_up(
-    established: StandIn, aws: StandIn, run_state: State, tmp_path: Path
+    set_up: State, established: StandIn, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     aws.inject(operation="throughput", outcome="Failed", message="Capacity is not available.")
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(FINE_TUNING, tmp_path, eval_records=4, provisioned_throughput=True)
@@ -105,10 +102,9 @@ def test_a_failed_provisioned_throughput_is_reported_and_cleaned_up(
 
 
 def test_an_account_without_model_units_is_stopped_before_training_and_told_what_to_ask(
-    aws: StandIn, run_state: State, tmp_path: Path
+    set_up: State, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
     aws.set_quota(quotas.CUSTOM_UNITS, 0)
-    execute(SETUP, tmp_path)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(FINE_TUNING, tmp_path, eval_records=4, provisioned_throughput=True)
     assert caught.value.ename == "PreflightStop"
@@ -149,9 +145,8 @@ def test_throttled_calls_are_retried_inside_the_notebooks(
 
 
 def test_cleanup_leaves_look_alike_resources_it_did_not_create(
-    aws: StandIn, run_state: State, tmp_path: Path
+    set_up: State, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     bucket = run_state.get("bucket")
     look_alike = bucket[:-4] + "zzzz"  # same prefix, another workshop's id
     clients.client("s3").create_bucket(Bucket=look_alike)
@@ -167,9 +162,8 @@ def test_cleanup_leaves_look_alike_resources_it_did_not_create(
 
 
 def test_fine_tuning_stops_on_an_explicit_deny_before_any_upload_or_job(
-    aws: StandIn, run_state: State, tmp_path: Path
+    set_up: State, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     aws.inject(operation="ListModelCustomizationJobs", error="AccessDeniedException", times=1)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(FINE_TUNING, tmp_path)
@@ -183,9 +177,8 @@ def test_fine_tuning_stops_on_an_explicit_deny_before_any_upload_or_job(
 
 
 def test_an_error_while_a_throughput_exists_says_it_is_billing_and_how_to_remove_it(
-    established: StandIn, aws: StandIn, run_state: State, tmp_path: Path
+    set_up: State, established: StandIn, aws: StandIn, run_state: State, tmp_path: Path
 ) -> None:
-    execute(SETUP, tmp_path)
     # The first call to the served model fails, after the throughput is InService.
     aws.inject(operation="Converse", error="AccessDeniedException", times=50)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
