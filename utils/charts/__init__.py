@@ -12,7 +12,7 @@ The lesson (``fine-tuning/02_fine_tune_multimodal.ipynb``) uses the names below,
   :func:`trend`), and the :data:`QUESTION` and :data:`SYSTEM` prompt sent with them;
 - :mod:`~utils.charts.records`: ``bedrock-conversation-2024`` records that point at the
   images in Amazon S3 (:func:`to_records`) and the upload of the images
-  (:func:`upload_images`) and of the records (:func:`upload_records`);
+  (:func:`upload_images`); the record files go up with :func:`utils.s3.upload_file`;
 - :mod:`~utils.charts.asking`: asking a vision model about charts (:class:`ChartRunner`,
   :func:`ask_about`);
 - :mod:`~utils.charts.plots`: a grid of charts with their captions (:func:`plot_examples`).
@@ -40,7 +40,7 @@ from utils.charts.data import (
     trend,
 )
 from utils.charts.plots import plot_examples
-from utils.charts.records import to_record, to_records, upload_images, upload_records
+from utils.charts.records import to_record, to_records, upload_images
 
 __all__ = [
     "BAR_COLOUR",
@@ -64,5 +64,4 @@ __all__ = [
     "to_records",
     "trend",
     "upload_images",
-    "upload_records",
 ]

@@ -3,13 +3,14 @@
 :func:`to_records` turns charts into ``bedrock-conversation-2024`` records whose user turn
 holds the image (by ``s3Location``) and :data:`~utils.charts.data.QUESTION`, and whose
 assistant turn holds the caption; :func:`upload_images` puts the images where the records
-point, and :func:`upload_records` the records.
+point. The records themselves go up like any other dataset: written and validated locally
+(:func:`utils.datasets.write_jsonl`, :mod:`utils.validation`), then
+:func:`utils.s3.upload_file`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from utils import s3
@@ -70,10 +71,3 @@ def upload_images(s3_client: Any, charts: Sequence[Chart], bucket: str, prefix: 
         s3_client.put_object(Bucket=bucket, Key=key, Body=chart.png, ContentType="image/png")
         uris.append(s3.uri(bucket, key))
     return uris
-
-
-def upload_records(s3: Any, records: Sequence[Mapping[str, Any]], bucket: str, key: str) -> str:
-    """Put records as a JSON Lines object with a boto3 S3 client; returns its URI."""
-    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/jsonl")
-    return f"s3://{bucket}/{key}"
