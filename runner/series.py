@@ -80,7 +80,7 @@ SERIES: tuple[Notebook, ...] = (
         detail=(
             "Image + text fine-tuning of Amazon Nova Lite (Nova Pro allowed; Llama 3.2 Vision, "
             "for which it was first written, reached end of life): charts drawn with matplotlib "
-            "from seeded random data (`utils/charts.py`) with captions derived from the same "
+            "from seeded random data (`utils/charts/`) with captions derived from the same "
             "data, images uploaded to S3 and referenced by `s3Location` in "
             "`bedrock-conversation-2024` records, validated with the S3 image checks, a "
             "`FINE_TUNING` job, loss curves, an on-demand deployment, base and fine-tuned models "

@@ -76,7 +76,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
             except json.JSONDecodeError as exc:
                 raise WorkshopError(
                     f"{path}:{number}: not valid JSON ({exc.msg}).",
-                    f"Run `python -m utils.validate {path}` to list every problem.",
+                    f"Run `python -m utils.validation {path}` to list every problem.",
                 ) from exc
             if not isinstance(row, dict):
                 raise WorkshopError(

@@ -17,7 +17,7 @@ from standin import StandIn
 from standin.bedrock import ACCOUNT_ID
 from standin.restjson import output_problems
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
-from utils import charts, clients, invocation_logs
+from utils import charts, clients, invocation_logs, s3
 
 RUNTIME = botocore.session.get_session().get_service_model("bedrock-runtime")
 VISION = "amazon.nova-lite-v1:0"  # reads images, fine-tuned in us-east-1
@@ -42,10 +42,9 @@ def _wait(arn: str, timeout: float = 30) -> dict[str, Any]:
 
 
 def _upload(bucket: str, name: str, examples: list[charts.Chart]) -> str:
-    s3 = clients.client("s3")
-    charts.upload_images(s3, examples, bucket, "charts/images")
+    charts.upload_images(clients.client("s3"), examples, bucket, "charts/images")
     records = charts.to_records(examples, bucket, "charts/images", ACCOUNT_ID)
-    return charts.upload_records(s3, records, bucket, f"charts/{name}.jsonl")
+    return s3.upload_jsonl(records, s3.uri(bucket, f"charts/{name}.jsonl"))
 
 
 def _start(
@@ -205,8 +204,7 @@ def test_converse_with_an_image_is_logged_with_base64_text(trained, chart_data, 
 def test_a_missing_training_image_fails_the_job_naming_it(aws: StandIn, chart_data) -> None:
     bucket, role = make_bucket(), make_role()
     examples = chart_data["train"][:6]
-    s3 = clients.client("s3")
-    charts.upload_images(s3, examples[:5], bucket, "charts/images")
+    charts.upload_images(clients.client("s3"), examples[:5], bucket, "charts/images")
     records = charts.to_records(examples, bucket, "charts/images", ACCOUNT_ID)
     job = _wait(_start(role, put_jsonl(bucket, "charts/train.jsonl", records)))
     assert job["status"] == "Failed"

@@ -13,7 +13,7 @@ import pytest
 from standin import StandIn
 from standin.bedrock import ACCOUNT_ID
 from tests.helpers import make_bucket, put_jsonl
-from utils import charts, clients, validation
+from utils import charts, clients, datasets, s3, validation
 
 LLAMA_VISION = "meta.llama3-2-11b-instruct-v1:0"
 NUMBERS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
@@ -150,17 +150,19 @@ def test_records_are_valid_llama_vision_fine_tuning_data(examples) -> None:
     assert text_only.counts_by_rule["media.not_supported"] == len(examples)
 
 
-def test_uploaded_records_pass_the_s3_media_checks(examples, aws: StandIn) -> None:
+def test_uploaded_records_pass_the_s3_media_checks(examples, aws: StandIn, tmp_path) -> None:
+    """The lesson's path: images up, records written and validated locally, the file up."""
     bucket = make_bucket()
-    s3 = clients.client("s3")
-    uris = charts.upload_images(s3, examples[:12], bucket, "charts/images")
+    s3_client = clients.client("s3")
+    uris = charts.upload_images(s3_client, examples[:12], bucket, "charts/images")
     assert uris[0] == f"s3://{bucket}/charts/images/chart-0000.png"
-    stored = s3.get_object(Bucket=bucket, Key="charts/images/chart-0000.png")
+    stored = s3_client.get_object(Bucket=bucket, Key="charts/images/chart-0000.png")
     assert stored["Body"].read() == examples[0].png
     assert stored["ContentType"] == "image/png"
     records = charts.to_records(examples[:12], bucket, "charts/images", ACCOUNT_ID)
-    uri = charts.upload_records(s3, records, bucket, "charts/train.jsonl")
-    lines = s3.get_object(Bucket=bucket, Key="charts/train.jsonl")["Body"].read().splitlines()
+    path = datasets.write_jsonl(records, tmp_path / "train.jsonl")
+    uri = s3.upload_file(path, s3.uri(bucket, "charts/train.jsonl"))
+    lines = s3.read_bytes(uri).splitlines()
     assert [json.loads(line) for line in lines] == records
     report = validation.validate_file(uri, "fine-tuning", LLAMA_VISION, "train")
     assert report.valid, report.format_problems()
@@ -169,8 +171,7 @@ def test_uploaded_records_pass_the_s3_media_checks(examples, aws: StandIn) -> No
 
 def test_media_checks_catch_a_missing_and_a_mislabelled_image(examples, aws: StandIn) -> None:
     bucket = make_bucket()
-    s3 = clients.client("s3")
-    charts.upload_images(s3, examples[:2], bucket, "charts/images")
+    charts.upload_images(clients.client("s3"), examples[:2], bucket, "charts/images")
     records = charts.to_records(examples[:3], bucket, "charts/images", ACCOUNT_ID)
     records[1]["messages"][0]["content"][0]["image"]["format"] = "jpeg"
     uri = put_jsonl(bucket, "charts/train.jsonl", records)

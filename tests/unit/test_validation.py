@@ -1,4 +1,4 @@
-"""Tests for utils.validation and the ``python -m utils.validate`` command line."""
+"""Tests for utils.validation and the ``python -m utils.validation`` command line."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from utils import clients, validation
 from utils.errors import WorkshopError
-from utils.validate import main
 from utils.validation import (
     ImageInfo,
     Problem,
@@ -31,6 +30,7 @@ from utils.validation import (
     validate_file,
     validate_records,
 )
+from utils.validation.__main__ import main
 
 NOVA_MICRO = "amazon.nova-micro-v1:0"
 NOVA_LITE = "amazon.nova-lite-v1:0"
@@ -968,7 +968,7 @@ def test_cli_missing_file_is_invalid(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_cli_subprocess(tmp_path: Path) -> None:
     path = write(tmp_path, jsonl([nova()] * 7))
     result = subprocess.run(
-        [sys.executable, "-m", "utils.validate", str(path), "--model", NOVA_MICRO],
+        [sys.executable, "-m", "utils.validation", str(path), "--model", NOVA_MICRO],
         capture_output=True,
         text=True,
         cwd=ROOT,

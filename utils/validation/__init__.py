@@ -37,8 +37,10 @@ and which rules apply to which model and job), :mod:`~utils.validation.report` (
 and reports), :mod:`~utils.validation.media` (media objects in Amazon S3),
 :mod:`~utils.validation.records` (the checks of one record), :mod:`~utils.validation.reading`
 (JSON Lines reading), :mod:`~utils.validation.api` (one file, stream or list of records) and
-:mod:`~utils.validation.dataset` (a training and a validation file together). Import the
-names below from ``utils.validation``; the modules' layout may change.
+:mod:`~utils.validation.dataset` (a training and a validation file together);
+:mod:`~utils.validation.__main__` is the command line, ``python -m utils.validation FILE
+[options]`` (exit 0 valid, 1 invalid, 2 usage error). Import the names below from
+``utils.validation``; the modules' layout may change.
 """
 
 # What callers use (utils, standin, tests, benchmarks and the notebooks), with the types and

@@ -1,4 +1,4 @@
-"""A chart-captioning dataset the workshop draws itself: images and captions from random data.
+"""The charts themselves: seeded random values, the PNG drawn from them and their caption.
 
 Each example is a small PNG (320x240 pixels) of a bar, line or pie chart drawn with
 matplotlib's Agg renderer from seeded random values, and a one-sentence caption computed
@@ -8,25 +8,17 @@ one is the largest (by position, or by colour for a pie) and whether the values 
 fall or go up and down. So a model that learns to caption these charts has to look at
 the pixels; nothing else in a record gives the answer away.
 
-:func:`to_records` turns examples into ``bedrock-conversation-2024`` records whose user
-turn holds the image (by ``s3Location``) and a question, and whose assistant turn holds
-the caption; :func:`upload_images` and :func:`upload_records` put both in Amazon S3.
+The question asked next to each image (:data:`QUESTION`) and the system prompt
+(:data:`SYSTEM`) live here too: the records and the model runner send the same ones.
 """
 
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from utils.evaluation import ConverseRunner
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 KINDS = ("bar", "line", "pie")
 """Chart kinds drawn, in the order :func:`make_examples` cycles through them."""
@@ -251,165 +243,3 @@ def split(
         )
     charts = list(charts)
     return charts[:train], charts[train : train + validation], charts[train + validation :]
-
-
-# --------------------------------------------------------------------------- records and S3
-
-
-def image_key(prefix: str, chart: Chart) -> str:
-    """The S3 key of a chart's image under ``prefix``."""
-    return f"{prefix.strip('/')}/{chart.name}.png".lstrip("/")
-
-
-def to_record(
-    chart: Chart, bucket: str, prefix: str, bucket_owner: str, question: str = QUESTION
-) -> dict[str, Any]:
-    """One ``bedrock-conversation-2024`` record: the image and question, then the caption."""
-    location = {"uri": f"s3://{bucket}/{image_key(prefix, chart)}", "bucketOwner": bucket_owner}
-    return {
-        "schemaVersion": "bedrock-conversation-2024",
-        "system": [{"text": SYSTEM}],
-        "messages": [
-            {
-                "role": "user",
-                "content": [
-                    {"image": {"format": "png", "source": {"s3Location": location}}},
-                    {"text": question},
-                ],
-            },
-            {"role": "assistant", "content": [{"text": chart.caption}]},
-        ],
-    }
-
-
-def to_records(
-    charts: Sequence[Chart], bucket: str, prefix: str, bucket_owner: str, question: str = QUESTION
-) -> list[dict[str, Any]]:
-    """Records for ``charts`` whose images are (to be) uploaded under ``s3://bucket/prefix``.
-
-    Args:
-        charts: The charts.
-        bucket: The bucket the images go to (the dataset's bucket).
-        prefix: Key prefix of the images.
-        bucket_owner: The 12-digit account id owning the bucket.
-        question: The user's question next to each image.
-    """
-    return [to_record(c, bucket, prefix, bucket_owner, question) for c in charts]
-
-
-def upload_images(s3: Any, charts: Sequence[Chart], bucket: str, prefix: str) -> list[str]:
-    """Put each chart's PNG at :func:`image_key` with a boto3 S3 client; returns the URIs."""
-    uris = []
-    for chart in charts:
-        key = image_key(prefix, chart)
-        s3.put_object(Bucket=bucket, Key=key, Body=chart.png, ContentType="image/png")
-        uris.append(f"s3://{bucket}/{key}")
-    return uris
-
-
-def upload_records(s3: Any, records: Sequence[Mapping[str, Any]], bucket: str, key: str) -> str:
-    """Put records as a JSON Lines object with a boto3 S3 client; returns its URI."""
-    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/jsonl")
-    return f"s3://{bucket}/{key}"
-
-
-# --------------------------------------------------------------------------- asking a model
-
-
-class ChartRunner(ConverseRunner):
-    """A :class:`utils.evaluation.ConverseRunner` that shows the model a chart with the question.
-
-    :func:`utils.evaluation.compare` passes each record's ``prompt`` to the runner; here
-    the prompt is a chart's name, and the request carries that chart's PNG bytes (which
-    Converse accepts for every model that takes images) followed by :data:`QUESTION`.
-
-    Args:
-        model_id: A foundation model id, provisioned throughput ARN or deployment ARN.
-        charts: The charts the runner may be asked about.
-        question: The question sent with each image.
-        **options: Further :class:`ConverseRunner` options (``system``, ``max_tokens``, ...).
-    """
-
-    def __init__(
-        self, model_id: str, charts: Sequence[Chart], question: str = QUESTION, **options: Any
-    ) -> None:
-        super().__init__(model_id, **options)
-        self.images = {c.name: c.png for c in charts}
-        self.question = question
-
-    def __repr__(self) -> str:
-        return f"ChartRunner(model_id={self.model_id!r}, charts={len(self.images)})"
-
-    def request(self, prompt: str) -> dict[str, Any]:
-        """The ``converse`` arguments for the chart named ``prompt``."""
-        if prompt not in self.images:
-            raise KeyError(f"No chart named {prompt!r}; give ChartRunner the charts it is asked.")
-        kwargs = super().request(self.question)
-        image = {"image": {"format": "png", "source": {"bytes": self.images[prompt]}}}
-        kwargs["messages"][0]["content"].insert(0, image)
-        return kwargs
-
-
-@dataclass(frozen=True)
-class Captions:
-    """Each model's description of the same charts.
-
-    Attributes:
-        by_model: Label to one caption per chart, in the charts' order.
-        local: Whether any caption came from the local stand-in rather than Bedrock.
-    """
-
-    by_model: dict[str, list[str]]
-    local: bool
-
-
-def ask_about(models: Mapping[str, str], shown: Sequence[Chart], max_tokens: int = 100) -> Captions:
-    """Ask every model (label to model id or endpoint ARN) to describe every chart."""
-    by_model: dict[str, list[str]] = {}
-    local = False
-    for label, model_id in models.items():
-        runner = ChartRunner(model_id, list(shown), system=SYSTEM, max_tokens=max_tokens)
-        replies = [runner.generate_one(chart.name) for chart in shown]
-        by_model[label] = [reply.text for reply in replies]
-        local = local or any(reply.from_local_standin for reply in replies)
-    return Captions(by_model, local)
-
-
-# --------------------------------------------------------------------------- display
-
-
-def plot_examples(
-    charts: Sequence[Chart],
-    captions: Mapping[str, Sequence[str]] | None = None,
-    columns: int = 3,
-) -> Figure:
-    """A grid of charts, each above its caption (and, if given, other models' captions).
-
-    Args:
-        charts: The charts to show, in order.
-        captions: Extra captions per label, one per chart (for example a model's answers);
-            shown under the chart's own caption.
-        columns: Charts per row.
-    """
-    import textwrap
-
-    import matplotlib.image as mpimg
-    import matplotlib.pyplot as plt
-
-    rows = max(1, -(-len(charts) // columns))
-    lines = 2 + 2 * len(captions or {})
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(3.6 * columns, rows * (2.8 + 0.32 * lines)), squeeze=False
-    )
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, (chart, ax) in enumerate(zip(charts, axes.flat, strict=False)):
-        ax.imshow(mpimg.imread(io.BytesIO(chart.png), format="png"))
-        texts = [f"data: {chart.caption}"]
-        texts += [f"{label}: {answers[i]}" for label, answers in (captions or {}).items()]
-        wrapped = "\n".join(textwrap.fill(t, 48) for t in texts)
-        ax.set_title(chart.name, fontsize=8)
-        ax.text(0.0, -0.04, wrapped, transform=ax.transAxes, va="top", fontsize=7)
-    fig.tight_layout()
-    return fig

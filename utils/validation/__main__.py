@@ -1,4 +1,4 @@
-"""Command line for the dataset validator: ``python -m utils.validate FILE [options]``.
+"""Command line for the dataset validator: ``python -m utils.validation FILE [options]``.
 
 Exit status: 0 when the file (or pair of files) is valid, 1 when it has problems
 (including a missing or unreadable file), 2 for a usage error (unknown option, job,
@@ -6,8 +6,8 @@ model or split).
 
 Examples::
 
-    python -m utils.validate data/train.jsonl --job fine-tuning --model amazon.nova-lite-v1:0
-    python -m utils.validate train.jsonl --validation validation.jsonl \\
+    python -m utils.validation data/train.jsonl --job fine-tuning --model amazon.nova-lite-v1:0
+    python -m utils.validation train.jsonl --validation validation.jsonl \\
         --model anthropic.claude-3-haiku-20240307-v1:0
 """
 
@@ -46,7 +46,7 @@ def _count(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command."""
     parser = argparse.ArgumentParser(
-        prog="python -m utils.validate",
+        prog="python -m utils.validation",
         description="Check a JSON Lines dataset for an Amazon Bedrock customization job.",
         epilog="Exit status: 0 valid, 1 invalid, 2 usage error. Known models: " + ", ".join(MODELS),
     )
