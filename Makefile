@@ -25,7 +25,7 @@ help:
 	@echo "make workshop   run every notebook headless (BACKEND=local|aws REGION=... ARGS=...)"
 	@echo "make test       run the test suite in parallel (JOBS=$(JOBS) workers)"
 	@echo "make test-fast  the suite without the notebook runs (-m \"not notebook\")"
-	@echo "make test-new-account   the suite with the stand-in playing a new AWS account"
+	@echo "make test-new-account   the tests the account can change, as a new AWS account"
 	@echo "make lab        JupyterLab wired to the local stand-in"
 	@echo "make standin    the local stand-in alone (prints the shell exports)"
 	@echo "make lint       ruff check and format, notebooks stripped (nbstripout), mypy"
@@ -75,8 +75,9 @@ test: setup-dev
 test-fast: setup-dev
 	$(PYTEST) -m "not notebook"
 
-# The same suite against a stand-in playing an account new to Bedrock (no model units, no
-# Legacy models); tests of provisioned throughput ask for an established account themselves.
+# The suite against a stand-in playing an account new to Bedrock (no model units, no Legacy
+# models). tests/conftest.py keeps only the tests that account can change; tests of
+# provisioned throughput ask for an established account themselves.
 test-new-account: setup-dev
 	WORKSHOP_STANDIN_ACCOUNT=new $(PYTEST)
 
