@@ -102,9 +102,11 @@ def _png(chart: charts.Chart) -> dict[str, Any]:
     return {"format": "png", "source": {"bytes": chart.png}}
 
 
-@pytest.fixture
-def trained(established: StandIn, aws: StandIn, chart_data) -> dict[str, Any]:
+def _train(standin: StandIn, chart_data) -> dict[str, Any]:
     """A completed image fine-tuning job with validation data, served by a throughput."""
+    standin.reset()
+    clients.clear_cache()
+    standin.play("established", standin.bedrock.day)  # a throughput needs model units
     bucket = make_bucket()
     role = make_role()
     train = _upload(bucket, "train", chart_data["train"])
@@ -112,6 +114,24 @@ def trained(established: StandIn, aws: StandIn, chart_data) -> dict[str, Any]:
     job = _wait(_start(role, train, validation))
     assert job["status"] == "Completed", job.get("failureMessage")
     return {"job": job, "bucket": bucket, "role": role, "pt": _serve(job["outputModelArn"])}
+
+
+@pytest.fixture(scope="module")
+def trained_once(standin: StandIn, chart_data) -> dict[str, Any]:
+    """The job of :func:`_train`, made once: the tests that use it only read it and ask it."""
+    return _train(standin, chart_data)
+
+
+@pytest.fixture
+def trained(trained_once: dict[str, Any], standin: StandIn, chart_data) -> dict[str, Any]:
+    """The module's trained and served model, trained again if a test emptied the stand-in."""
+    try:
+        clients.client("bedrock").get_provisioned_model_throughput(
+            provisionedModelId=trained_once["pt"]
+        )
+    except ClientError:
+        trained_once.update(_train(standin, chart_data))
+    return trained_once
 
 
 def test_image_job_learns_the_captions_and_writes_bedrocks_metrics(trained) -> None:
@@ -182,7 +202,9 @@ def test_images_that_cannot_be_used_are_refused(trained, chart_data) -> None:
     assert "does not take images" in caught.value.response["Error"]["Message"]
 
 
-def test_converse_with_an_image_is_logged_with_base64_text(trained, chart_data, aws) -> None:
+def test_converse_with_an_image_is_logged_with_base64_text(
+    trained, chart_data, standin: StandIn
+) -> None:
     bucket = trained["bucket"]
     invocation_logs.allow_bedrock_logging(bucket, "logs", ACCOUNT_ID, "us-east-1")
     clients.client("bedrock").put_model_invocation_logging_configuration(
@@ -193,7 +215,7 @@ def test_converse_with_an_image_is_logged_with_base64_text(trained, chart_data, 
     )
     chart = chart_data["test"][1]
     answer = _ask(trained["pt"], _png(chart))
-    aws.bedrock.logs.flush()
+    standin.bedrock.logs.flush()
     (record,) = invocation_logs.read_logs(bucket, "logs")
     content = record["input"]["inputBodyJson"]["messages"][0]["content"]
     assert base64.b64decode(content[0]["image"]["source"]["bytes"]) == chart.png
