@@ -228,6 +228,25 @@ def test_cleanup_tolerates_resources_already_gone(aws: StandIn, state: State) ->
     assert state.resources() == []
 
 
+def test_a_throughput_cleanup_may_not_delete_stays_recorded_with_the_reason(
+    aws: StandIn, state: State
+) -> None:
+    arn = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:provisioned-model/denied"
+    state.add_resource("provisioned-throughput", "pt-denied", arn=arn, key="fine-tuning")
+    state.set("throughput:fine-tuning", {"name": "pt-denied", "arn": arn})
+    aws.inject(operation="DeleteProvisionedModelThroughput", error="AccessDeniedException", times=1)
+    [row] = cleanup.cleanup(state).to_dict("records")
+    assert row["remains"] is True
+    assert row["action"].startswith(
+        f"Deleting provisioned throughput {arn} failed with AccessDeniedException: "
+    )
+    assert "What to do: Your principal lacks the permission" in row["action"]
+    assert state.get("throughput:fine-tuning") == {"name": "pt-denied", "arn": arn}
+    [again] = cleanup.cleanup(state).to_dict("records")  # the fault is used up
+    assert (again["action"], again["remains"]) == ("already gone", False)
+    assert state.resources() == [] and state.get("throughput:fine-tuning") is None
+
+
 def test_converse_errors_name_the_fix(aws: StandIn) -> None:
     with pytest.raises(WorkshopError) as caught:
         inference.converse("acme.unknown-v1", "hello")
