@@ -36,7 +36,7 @@ _GONE = {
 
 
 def _remove_throughput(rec: dict[str, Any], state: State) -> str:
-    existed = deploy.delete(rec.get("arn") or rec["id"], state)
+    existed = deploy.delete_throughput(rec.get("arn") or rec["id"], state)
     return "deleted" if existed else "already gone"
 
 

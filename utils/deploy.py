@@ -2,7 +2,10 @@
 
 Two ways exist: an on-demand *custom model deployment* (pay per token, nothing while
 idle; Amazon Nova) and *provisioned throughput* (model units billed every hour it
-exists; every family). :func:`serve` picks the first where the family supports it.
+exists; every family). :func:`serve` picks the first where the family supports it,
+:func:`wait_ready` waits for either, and :func:`finish` or :func:`remove` ends either. Each
+kind also has its own: :func:`create_deployment`; :func:`create_throughput`,
+:func:`wait_for_throughput` and :func:`delete_throughput`.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ THROUGHPUT_FIXES = {
 """What to do when Bedrock refuses a provisioned throughput, by error code."""
 
 
-def provision(
+def create_throughput(
     *,
     state: State,
     key: str,
@@ -111,7 +114,7 @@ def provision(
     return str(arn)
 
 
-def wait(
+def wait_for_throughput(
     arn: str,
     state: State,
     *,
@@ -135,12 +138,13 @@ def wait(
     if final["status"] == "Failed":
         raise WorkshopError(
             f"Provisioned throughput {name} failed: {final.get('failureMessage', 'no message')}",
-            "Delete it with utils.deploy.delete(...) or 03_cleanup.ipynb and try again later.",
+            "Delete it with utils.deploy.delete_throughput(...) or 03_cleanup.ipynb and try "
+            "again later.",
         )
     return final
 
 
-def delete(arn_or_name: str, state: State) -> bool:
+def delete_throughput(arn_or_name: str, state: State) -> bool:
     """Delete a provisioned throughput; False if it was already gone. Stops the hourly billing."""
     return resources.delete(
         state,
@@ -183,7 +187,7 @@ def _describe_deployment(ident: str) -> dict[str, Any]:
 _ON_DEMAND_INSTEAD = "Serve the model with provisioned throughput instead (provisioned=True)."
 
 
-def deploy_on_demand(*, state: State, key: str, model_arn: str, name_prefix: str) -> str:
+def create_deployment(*, state: State, key: str, model_arn: str, name_prefix: str) -> str:
     """Create an on-demand custom model deployment (or reuse ours); returns its ARN."""
     reused = _reusable(
         state.get(resources.pointer(Kind.DEPLOYMENT, key)),
@@ -245,12 +249,12 @@ def serve(
             "with 03_cleanup.ipynb.",
         )
     if not provisioned and models.family(base_model).on_demand_deployment:
-        arn = deploy_on_demand(
+        arn = create_deployment(
             state=state, key=key, model_arn=model_arn, name_prefix=f"{name_prefix}-od"
         )
         endpoint = Endpoint("deployment", arn)
     else:
-        arn = provision(
+        arn = create_throughput(
             state=state,
             key=key,
             model_arn=model_arn,
@@ -276,7 +280,9 @@ def wait_ready(
 ) -> dict[str, Any]:
     """Wait until the endpoint answers (InService or Active), or explain why it failed."""
     if endpoint.kind == "provisioned-throughput":
-        return wait(endpoint.arn, state, timeout=timeout, interval=interval, progress=progress)
+        return wait_for_throughput(
+            endpoint.arn, state, timeout=timeout, interval=interval, progress=progress
+        )
     final = wait_for(
         lambda: _describe_deployment(endpoint.arn),
         status_key="status",
@@ -314,7 +320,7 @@ def finish(endpoint: Endpoint, state: State, *, keep: bool) -> str:
 def remove(endpoint: Endpoint, state: State) -> bool:
     """Delete the endpoint, whichever kind it is; False if it was already gone."""
     if endpoint.kind == "provisioned-throughput":
-        return delete(endpoint.arn, state)
+        return delete_throughput(endpoint.arn, state)
     return resources.delete(
         state,
         Kind.DEPLOYMENT,

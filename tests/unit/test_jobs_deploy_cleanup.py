@@ -65,16 +65,19 @@ def test_full_flow_then_cleanup_leaves_nothing(
     assert losses["validation last"] < losses["validation first"]  # measured, so it can fail
     assert jobs.loss_summary(training)["validation first"] is None
 
-    pt = deploy.provision(
+    pt = deploy.create_throughput(
         state=state, key="fine-tuning", model_arn=final["outputModelArn"], name_prefix="flow-pt"
     )
     assert (
-        deploy.provision(
+        deploy.create_throughput(
             state=state, key="fine-tuning", model_arn=final["outputModelArn"], name_prefix="flow-pt"
         )
         == pt
     )  # re-run reuses the throughput it already pays for
-    assert deploy.wait(pt, state, interval=0.05, progress=False)["status"] == "InService"
+    assert (
+        deploy.wait_for_throughput(pt, state, interval=0.05, progress=False)["status"]
+        == "InService"
+    )
     prompt = setup_prompt()
     custom = inference.converse(pt, prompt)
     base = inference.converse("amazon.nova-micro-v1:0", prompt)
@@ -332,7 +335,7 @@ def test_family_without_on_demand_gets_provisioned_throughput(
     )  # fmt: skip
     assert endpoint.kind == "provisioned-throughput"
     with pytest.raises(WorkshopError, match="provisioned throughput instead"):
-        deploy.deploy_on_demand(state=state, key="x", model_arn=model_arn, name_prefix="x")
+        deploy.create_deployment(state=state, key="x", model_arn=model_arn, name_prefix="x")
     report = cleanup.cleanup(state)
     assert not report["remains"].any()
     assert remaining() == NOTHING_LEFT
