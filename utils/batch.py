@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from botocore.exceptions import ClientError
 
 from utils import clients, resources, s3
 from utils.errors import WorkshopError
@@ -25,6 +24,13 @@ MIN_RECORDS = 100
 """Bedrock's minimum number of records in one batch inference job."""
 
 TERMINAL = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
+
+CHECK_MODEL_AND_ROLE = (
+    "Check the model id supports batch inference in this Region and that the role may read "
+    "and write the bucket."
+)
+"""What to do when Bedrock refuses a batch job: an unknown model and an unassumable role are
+both refused as malformed requests."""
 
 
 def converse_input(
@@ -88,9 +94,11 @@ def generate(
     ]
     input_uri = s3.upload_jsonl(lines, s3.uri(bucket, f"{prefix}/input/records.jsonl"))
     output_uri = s3.uri(bucket, f"{prefix}/output/")
-    state.add_resource(Kind.BATCH_JOB, name, status="creating")
-    try:
-        arn = clients.client("bedrock").create_model_invocation_job(
+    arn = resources.create(
+        state,
+        Kind.BATCH_JOB,
+        name,
+        lambda: clients.client("bedrock").create_model_invocation_job(
             jobName=name,
             roleArn=role_arn,
             clientRequestToken=name,
@@ -99,15 +107,13 @@ def generate(
             inputDataConfig={"s3InputDataConfig": {"s3InputFormat": "JSONL", "s3Uri": input_uri}},
             outputDataConfig={"s3OutputDataConfig": {"s3Uri": output_uri}},
             tags=resources.tags(state.workshop_id),
-        )["jobArn"]
-    except ClientError as err:
-        state.remove_resource(Kind.BATCH_JOB, name)
-        raise WorkshopError(
-            f"Creating batch inference job {name} failed: {err.response['Error'].get('Message')}",
-            "Check the model id supports batch inference in this Region and that the role "
-            "may read and write the bucket.",
-        ) from err
-    state.update_resource(Kind.BATCH_JOB, name, arn=arn, status="Submitted")
+        ),
+        arn=lambda answer: answer["jobArn"],
+        status="Submitted",
+        action=f"Creating batch inference job {name}",
+        fixes={"ValidationException": CHECK_MODEL_AND_ROLE},
+        default=CHECK_MODEL_AND_ROLE,
+    )["jobArn"]
     final = wait_for(
         lambda: clients.client("bedrock").get_model_invocation_job(jobIdentifier=arn),
         status_key="status",

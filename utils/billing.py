@@ -59,8 +59,8 @@ def reminder(state: Any) -> list[str]:
         lines.append(
             f"BILLING: provisioned throughput {pt['provisionedModelName']} ({pt['status']}) has "
             f"existed {since}, {pt['modelUnits']} model unit(s), billed {_hourly(pt)}. It bills "
-            f"until deleted: deploy.delete({pt['provisionedModelArn']!r}, st) removes it, and "
-            "so does 03_cleanup.ipynb."
+            f"until deleted: deploy.delete_throughput({pt['provisionedModelArn']!r}, st) removes "
+            "it, and so does 03_cleanup.ipynb."
         )
     return lines
 

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from utils import clients, iam, invocation_logs, s3
-from utils.errors import error_code
+from utils import clients, deploy, iam, invocation_logs, resources, s3
+from utils.errors import WorkshopError, error_code, explain
 from utils.resources import Kind
 from utils.state import State
 
@@ -35,11 +35,9 @@ _GONE = {
 }
 
 
-def _remove_throughput(rec: dict[str, Any]) -> str:
-    clients.client("bedrock").delete_provisioned_model_throughput(
-        provisionedModelId=rec.get("arn") or rec["id"]
-    )
-    return "deleted"
+def _remove_throughput(rec: dict[str, Any], state: State) -> str:
+    existed = deploy.delete_throughput(rec.get("arn") or rec["id"], state)
+    return "deleted" if existed else "already gone"
 
 
 def _remove_job(rec: dict[str, Any], state: State) -> str:
@@ -55,11 +53,9 @@ def _remove_job(rec: dict[str, Any], state: State) -> str:
     return action
 
 
-def _remove_deployment(rec: dict[str, Any]) -> str:
-    clients.client("bedrock").delete_custom_model_deployment(
-        customModelDeploymentIdentifier=rec.get("arn") or rec["id"]
-    )
-    return "deleted"
+def _remove_deployment(rec: dict[str, Any], state: State) -> str:
+    endpoint = deploy.Endpoint("deployment", rec.get("arn") or rec["id"])
+    return "deleted" if deploy.remove(endpoint, state) else "already gone"
 
 
 def _remove_batch_job(rec: dict[str, Any]) -> str:
@@ -96,8 +92,8 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
     what would be removed.
     """
     removers: dict[str, Callable[[dict[str, Any]], str]] = {
-        Kind.THROUGHPUT: _remove_throughput,
-        Kind.DEPLOYMENT: _remove_deployment,
+        Kind.THROUGHPUT: lambda rec: _remove_throughput(rec, state),
+        Kind.DEPLOYMENT: lambda rec: _remove_deployment(rec, state),
         Kind.BATCH_JOB: _remove_batch_job,
         Kind.JOB: lambda rec: _remove_job(rec, state),
         Kind.MODEL: _remove_model,
@@ -120,11 +116,11 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
                     if error_code(err) in _GONE:
                         row["action"], row["remains"] = "already gone", False
                     else:
-                        row["action"] = (
-                            f"failed: {error_code(err)}: {err.response['Error'].get('Message')}"
-                        )
+                        row["action"] = str(explain(err, f"Removing the {kind}"))
+                except WorkshopError as err:  # deploy explains its own refusals
+                    row["action"] = str(err)
                 if not row["remains"]:
-                    state.remove_resource(kind, rec["id"])
+                    resources.forget(state, kind, rec["id"])
             rows.append(row)
     for leftover in state.resources():
         if leftover["kind"] not in ORDER:
@@ -136,13 +132,6 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
                     "remains": True,
                 }
             )
-    if not dry_run:
-        snapshot = state.snapshot()["values"]
-        state.mutate(
-            lambda d: d["values"].update(
-                {k: None for k in snapshot if k.startswith(("job:", "throughput:", "deployment:"))}
-            )
-        )
     table = pd.DataFrame(rows, columns=["kind", "id", "action", "remains"])
     # An empty table must still index as a boolean mask, not as a list of column names.
     return table.astype({"remains": bool})

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
 from utils import billing, paths
-from utils.errors import WorkshopError
+from utils.errors import WorkshopError, explain
 from utils.sessions import (
     DEFAULT_REGION,
     USER_AGENT,
@@ -125,9 +125,10 @@ def use_backend(backend: str, region_name: str | None = None) -> Context:
     except NoRegionError as exc:
         raise WorkshopError("No AWS region is set.", "Set the notebook parameter region.") from exc
     except ClientError as exc:
-        raise WorkshopError(
-            f"AWS rejected the credentials: {exc.response['Error'].get('Message', exc)}.",
-            "Refresh them (`aws sso login`, new keys) and restart the kernel.",
+        raise explain(
+            exc,
+            "Checking the credentials with STS GetCallerIdentity",
+            default="Refresh them (`aws sso login`, new keys) and restart the kernel.",
         ) from exc
     return Context(
         backend=current_backend(),

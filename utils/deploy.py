@@ -2,7 +2,10 @@
 
 Two ways exist: an on-demand *custom model deployment* (pay per token, nothing while
 idle; Amazon Nova) and *provisioned throughput* (model units billed every hour it
-exists; every family). :func:`serve` picks the first where the family supports it.
+exists; every family). :func:`serve` picks the first where the family supports it,
+:func:`wait_ready` waits for either, and :func:`finish` or :func:`remove` ends either. Each
+kind also has its own: :func:`create_deployment`; :func:`create_throughput`,
+:func:`wait_for_throughput` and :func:`delete_throughput`.
 """
 
 from __future__ import annotations
@@ -45,7 +48,21 @@ def _reusable(
         return None
 
 
-def provision(
+_CHECK_MODEL = "Check the custom model exists and is Active, then run the cell again."
+THROUGHPUT_FIXES = {
+    "ServiceQuotaExceededException": (
+        "Ask for 'Model units no-commitment Provisioned Throughputs across custom models' "
+        "(and 'Model units per provisioned model' for this model) in Service Quotas; an "
+        "increase can take days, and re-running the notebook then re-attaches to the "
+        "finished job. Or use a custom model deployment where the family supports one."
+    ),
+    "ResourceNotFoundException": _CHECK_MODEL,
+    "ValidationException": _CHECK_MODEL,
+}
+"""What to do when Bedrock refuses a provisioned throughput, by error code."""
+
+
+def create_throughput(
     *,
     state: State,
     key: str,
@@ -62,7 +79,7 @@ def provision(
     is created only with ``confirm_costs=True``.
     """
     reused = _reusable(
-        state.get(f"throughput:{key}"),
+        state.get(resources.pointer(Kind.THROUGHPUT, key)),
         _describe,
         lambda found: found["status"] in REUSABLE and found["modelArn"] == model_arn,
     )
@@ -75,34 +92,29 @@ def provision(
     )
     cost.confirm(estimate, confirm_costs)
     name = unique_name(name_prefix, state.workshop_id)
-    state.add_resource(Kind.THROUGHPUT, name, status="creating", key=key)
-    try:
-        arn = clients.client("bedrock").create_provisioned_model_throughput(
+    arn = resources.create(
+        state,
+        Kind.THROUGHPUT,
+        name,
+        lambda: clients.client("bedrock").create_provisioned_model_throughput(
             modelUnits=model_units,
             provisionedModelName=name,
             modelId=model_arn,
             clientRequestToken=name,
             tags=resources.tags(state.workshop_id),
-        )["provisionedModelArn"]
-    except ClientError as err:
-        state.remove_resource(Kind.THROUGHPUT, name)
-        code = err.response["Error"].get("Code")
-        message = err.response["Error"].get("Message")
-        fix = (
-            "Ask for 'Model units no-commitment Provisioned Throughputs across custom models' "
-            "(and 'Model units per provisioned model' for this model) in Service Quotas; an "
-            "increase can take days, and re-running the notebook then re-attaches to the "
-            "finished job. Or use a custom model deployment where the family supports one."
-            if code == "ServiceQuotaExceededException"
-            else "Check the custom model exists and is Active, then run the cell again."
-        )
-        raise WorkshopError(f"Creating provisioned throughput failed: {message}", fix) from err
-    state.update_resource(Kind.THROUGHPUT, name, arn=arn, status="Creating")
-    state.set(f"throughput:{key}", {"name": name, "arn": arn})
+        ),
+        arn=lambda answer: answer["provisionedModelArn"],
+        status="Creating",
+        action=f"Creating provisioned throughput {name}",
+        fixes=THROUGHPUT_FIXES,
+        default=_CHECK_MODEL,
+        key=key,
+    )["provisionedModelArn"]
+    state.set(resources.pointer(Kind.THROUGHPUT, key), {"name": name, "arn": arn})
     return str(arn)
 
 
-def wait(
+def wait_for_throughput(
     arn: str,
     state: State,
     *,
@@ -126,28 +138,23 @@ def wait(
     if final["status"] == "Failed":
         raise WorkshopError(
             f"Provisioned throughput {name} failed: {final.get('failureMessage', 'no message')}",
-            "Delete it with utils.deploy.delete(...) or 03_cleanup.ipynb and try again later.",
+            "Delete it with utils.deploy.delete_throughput(...) or 03_cleanup.ipynb and try "
+            "again later.",
         )
     return final
 
 
-def delete(arn_or_name: str, state: State) -> bool:
+def delete_throughput(arn_or_name: str, state: State) -> bool:
     """Delete a provisioned throughput; False if it was already gone. Stops the hourly billing."""
-    gone = False
-    try:
-        clients.client("bedrock").delete_provisioned_model_throughput(
+    return resources.delete(
+        state,
+        Kind.THROUGHPUT,
+        arn_or_name,
+        lambda: clients.client("bedrock").delete_provisioned_model_throughput(
             provisionedModelId=arn_or_name
-        )
-    except ClientError as err:
-        if err.response["Error"].get("Code") != "ResourceNotFoundException":
-            raise
-        gone = True
-    for rec in state.resources(Kind.THROUGHPUT):
-        if arn_or_name in (rec["id"], rec.get("arn")):
-            state.remove_resource(Kind.THROUGHPUT, rec["id"])
-            if rec.get("key"):
-                state.set(f"throughput:{rec['key']}", None)
-    return not gone
+        ),
+        action=f"Deleting provisioned throughput {arn_or_name}",
+    )
 
 
 DEPLOYMENT_TERMINAL = frozenset({"Active", "Failed"})
@@ -177,32 +184,38 @@ def _describe_deployment(ident: str) -> dict[str, Any]:
     )
 
 
-def deploy_on_demand(*, state: State, key: str, model_arn: str, name_prefix: str) -> str:
+_ON_DEMAND_INSTEAD = "Serve the model with provisioned throughput instead (provisioned=True)."
+
+
+def create_deployment(*, state: State, key: str, model_arn: str, name_prefix: str) -> str:
     """Create an on-demand custom model deployment (or reuse ours); returns its ARN."""
     reused = _reusable(
-        state.get(f"deployment:{key}"),
+        state.get(resources.pointer(Kind.DEPLOYMENT, key)),
         _describe_deployment,
         lambda found: found["status"] != "Failed" and found["modelArn"] == model_arn,
     )
     if reused:
         return reused
     name = unique_name(name_prefix, state.workshop_id)
-    state.add_resource(Kind.DEPLOYMENT, name, status="creating", key=key)
-    try:
-        arn = clients.client("bedrock").create_custom_model_deployment(
+    arn = resources.create(
+        state,
+        Kind.DEPLOYMENT,
+        name,
+        lambda: clients.client("bedrock").create_custom_model_deployment(
             modelDeploymentName=name,
             modelArn=model_arn,
             clientRequestToken=name,
             tags=resources.tags(state.workshop_id),
-        )["customModelDeploymentArn"]
-    except ClientError as err:
-        state.remove_resource(Kind.DEPLOYMENT, name)
-        raise WorkshopError(
-            f"Creating the deployment failed: {err.response['Error'].get('Message')}",
-            "Serve the model with provisioned throughput instead (provisioned=True).",
-        ) from err
-    state.update_resource(Kind.DEPLOYMENT, name, arn=arn, status="Creating")
-    state.set(f"deployment:{key}", {"name": name, "arn": arn})
+        ),
+        arn=lambda answer: answer["customModelDeploymentArn"],
+        status="Creating",
+        action=f"Creating the deployment {name}",
+        # Bedrock refuses a family it cannot deploy on demand as a malformed request.
+        fixes={"ValidationException": _ON_DEMAND_INSTEAD},
+        default=_ON_DEMAND_INSTEAD,
+        key=key,
+    )["customModelDeploymentArn"]
+    state.set(resources.pointer(Kind.DEPLOYMENT, key), {"name": name, "arn": arn})
     return str(arn)
 
 
@@ -236,12 +249,12 @@ def serve(
             "with 03_cleanup.ipynb.",
         )
     if not provisioned and models.family(base_model).on_demand_deployment:
-        arn = deploy_on_demand(
+        arn = create_deployment(
             state=state, key=key, model_arn=model_arn, name_prefix=f"{name_prefix}-od"
         )
         endpoint = Endpoint("deployment", arn)
     else:
-        arn = provision(
+        arn = create_throughput(
             state=state,
             key=key,
             model_arn=model_arn,
@@ -267,7 +280,9 @@ def wait_ready(
 ) -> dict[str, Any]:
     """Wait until the endpoint answers (InService or Active), or explain why it failed."""
     if endpoint.kind == "provisioned-throughput":
-        return wait(endpoint.arn, state, timeout=timeout, interval=interval, progress=progress)
+        return wait_for_throughput(
+            endpoint.arn, state, timeout=timeout, interval=interval, progress=progress
+        )
     final = wait_for(
         lambda: _describe_deployment(endpoint.arn),
         status_key="status",
@@ -303,21 +318,15 @@ def finish(endpoint: Endpoint, state: State, *, keep: bool) -> str:
 
 
 def remove(endpoint: Endpoint, state: State) -> bool:
-    """Delete the endpoint; False if it was already gone."""
+    """Delete the endpoint, whichever kind it is; False if it was already gone."""
     if endpoint.kind == "provisioned-throughput":
-        return delete(endpoint.arn, state)
-    gone = False
-    try:
-        clients.client("bedrock").delete_custom_model_deployment(
+        return delete_throughput(endpoint.arn, state)
+    return resources.delete(
+        state,
+        Kind.DEPLOYMENT,
+        endpoint.arn,
+        lambda: clients.client("bedrock").delete_custom_model_deployment(
             customModelDeploymentIdentifier=endpoint.arn
-        )
-    except ClientError as err:
-        if err.response["Error"].get("Code") != "ResourceNotFoundException":
-            raise
-        gone = True
-    for rec in state.resources(Kind.DEPLOYMENT):
-        if endpoint.arn in (rec["id"], rec.get("arn")):
-            state.remove_resource(Kind.DEPLOYMENT, rec["id"])
-            if rec.get("key"):
-                state.set(f"deployment:{rec['key']}", None)
-    return not gone
+        ),
+        action=f"Deleting the deployment {endpoint.arn}",
+    )

@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from utils import clients
-from utils.errors import WorkshopError, error_code
+from utils import clients, resources
+from utils.errors import error_code
 from utils.resources import TAG_KEY, Kind
 from utils.state import State
 
@@ -118,20 +118,16 @@ def s3_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _error(err: ClientError, action: str) -> WorkshopError:
-    code = error_code(err)
-    message = err.response.get("Error", {}).get("Message", str(err))
-    fixes = {
-        "AccessDenied": (
-            "Your principal may not manage IAM roles and policies. Ask for iam:CreateRole, "
-            "iam:CreatePolicy, iam:AttachRolePolicy, iam:PassRole and their delete actions "
-            "(the README's 'Running against your own AWS account' lists them), then run the "
-            "cell again."
-        ),
-        "LimitExceeded": "The account has too many roles or policies: delete unused ones.",
-        "Throttling": "Wait a minute and run the cell again.",
-    }
-    return WorkshopError(f"{action} failed with {code}: {message}", fixes.get(code))
+FIXES = {
+    "AccessDenied": (
+        "Your principal may not manage IAM roles and policies. Ask for iam:CreateRole, "
+        "iam:CreatePolicy, iam:AttachRolePolicy, iam:PassRole and their delete actions "
+        "(the README's 'Running against your own AWS account' lists them), then run the "
+        "cell again."
+    ),
+    "LimitExceeded": "The account has too many roles or policies: delete unused ones.",
+}
+"""What to do when IAM refuses to make the role or its policy, by error code."""
 
 
 def ensure_role(
@@ -151,34 +147,51 @@ def ensure_role(
     """
     iam = clients.client("iam")
     tags = [{"Key": TAG_KEY, "Value": state.workshop_id}]
-    state.add_resource(Kind.ROLE, role_name, status="creating")
     trust = json.dumps(trust_policy(account_id, region))
-    try:
-        role = iam.create_role(
+
+    def take_over_role() -> dict[str, Any]:
+        # Ours from an earlier run: its trust may name another account or Region by now.
+        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
+        return dict(iam.get_role(RoleName=role_name))
+
+    role = resources.create(
+        state,
+        Kind.ROLE,
+        role_name,
+        lambda: iam.create_role(
             RoleName=role_name,
             AssumeRolePolicyDocument=trust,
             Description="Lets Amazon Bedrock customization jobs of the workshop use its bucket.",
             Tags=tags,
-        )["Role"]
-    except ClientError as err:
-        if error_code(err) != "EntityAlreadyExists":
-            raise _error(err, f"Creating the IAM role {role_name}") from err
-        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
-        role = iam.get_role(RoleName=role_name)["Role"]
-    state.update_resource(Kind.ROLE, role_name, arn=role["Arn"], status="created")
+        ),
+        arn=lambda answer: answer["Role"]["Arn"],
+        status="created",
+        action=f"Creating the IAM role {role_name}",
+        fixes=FIXES,
+        adopt={"EntityAlreadyExists": take_over_role},
+    )["Role"]
 
     policy_arn = f"arn:aws:iam::{account_id}:policy/{policy_name}"
-    state.add_resource(Kind.POLICY, policy_name, arn=policy_arn, status="creating")
     document = s3_policy(bucket, kms_key_arn, vpc_config)
-    try:
-        policy_arn = iam.create_policy(
-            PolicyName=policy_name, PolicyDocument=json.dumps(document), Tags=tags
-        )["Policy"]["Arn"]
-    except ClientError as err:
-        if error_code(err) != "EntityAlreadyExists":
-            raise _error(err, f"Creating the IAM policy {policy_name}") from err
+
+    def take_over_policy() -> dict[str, Any]:
         _update_policy(policy_arn, document)
-    state.update_resource(Kind.POLICY, policy_name, arn=policy_arn, status="created")
+        return {"Policy": {"Arn": policy_arn}}
+
+    resources.create(
+        state,
+        Kind.POLICY,
+        policy_name,
+        lambda: iam.create_policy(
+            PolicyName=policy_name, PolicyDocument=json.dumps(document), Tags=tags
+        ),
+        # Known before the call, so that cleanup can delete a policy made by an interrupted run.
+        arn=policy_arn,
+        status="created",
+        action=f"Creating the IAM policy {policy_name}",
+        fixes=FIXES,
+        adopt={"EntityAlreadyExists": take_over_policy},
+    )
     iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
     return str(role["Arn"])
 

@@ -10,7 +10,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from utils import clients
-from utils.errors import WorkshopError
+from utils.errors import WorkshopError, explain
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,15 @@ def runtime_id(model_id: str) -> str:
                 if any(m.get("modelArn", "").endswith(f"/{model_id}") for m in p["models"])
             ]
         except ClientError as err:
-            raise WorkshopError(
-                f"Listing inference profiles failed ({err.response['Error'].get('Code')}).",
+            denied = (
                 "Your principal needs bedrock:ListInferenceProfiles, or call the model through "
-                f"its profile yourself ({family.profile}).",
+                f"its profile yourself ({family.profile})."
+            )
+            raise explain(
+                err,
+                "Listing inference profiles",
+                {"AccessDeniedException": denied},
+                default=f"Call the model through its profile yourself ({family.profile}).",
             ) from err
         if not found:
             raise WorkshopError(
@@ -79,6 +84,16 @@ def runtime_id(model_id: str) -> str:
         found.sort(key=lambda pid: (pid.split(".", 1)[0] == "global", pid))
         _PROFILES[key] = found[0]
     return _PROFILES[key]
+
+
+CONVERSE_FIXES = {
+    "AccessDeniedException": (
+        "Enable access to this model in the Bedrock console (Model access), or allow "
+        "bedrock:InvokeModel on it for your principal."
+    ),
+    "ValidationException": "Check the model id and the request shown above.",
+}
+"""What to do when a call to a model is refused, where the generic fix says less."""
 
 
 def converse(
@@ -105,14 +120,7 @@ def converse(
     try:
         resp = clients.client("bedrock-runtime").converse(**request)
     except ClientError as err:
-        code = err.response["Error"].get("Code")
-        message = err.response["Error"].get("Message")
-        fix = {
-            "AccessDeniedException": "Enable access to this model in the Bedrock console.",
-            "ModelNotReadyException": "The model is still starting; wait and run the cell again.",
-            "ValidationException": "Check the model id and the request shown above.",
-        }.get(code or "")
-        raise WorkshopError(f"converse with {model_id} failed ({code}): {message}", fix) from err
+        raise explain(err, f"converse with {model_id}", CONVERSE_FIXES) from err
     text = "".join(c.get("text", "") for c in resp["output"]["message"]["content"])
     return Answer(
         model=model_id,
@@ -206,9 +214,12 @@ def invoke(
             modelId=model_id, body=json.dumps(body)
         )
     except ClientError as err:
-        code = err.response["Error"].get("Code")
-        raise WorkshopError(
-            f"invoke_model with {model_id} failed ({code}): {err.response['Error'].get('Message')}",
-            "Check that family_model names the base model the endpoint serves.",
+        # A body in another family's format is refused as malformed.
+        wrong_family = "Check that family_model names the base model the endpoint serves."
+        raise explain(
+            err,
+            f"invoke_model with {model_id}",
+            {"ValidationException": wrong_family},
+            default=wrong_family,
         ) from err
     return body, models.invoke_text(base, json.loads(resp["body"].read()))

@@ -11,7 +11,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from utils import clients, cost, models, resources, s3
-from utils.errors import WorkshopError, error_code
+from utils.errors import WorkshopError, explain
 from utils.naming import unique_name
 from utils.resources import Kind
 from utils.state import State
@@ -47,22 +47,17 @@ class Job:
         return self.arn.rsplit("/", 1)[-1]
 
 
-def _error(err: ClientError, action: str) -> WorkshopError:
-    code = error_code(err)
-    message = err.response["Error"].get("Message", str(err))
-    fixes = {
-        "ValidationException": "Correct the request as the message says and run the cell again.",
-        "AccessDeniedException": (
-            "Your principal lacks a Bedrock permission or model access: enable access to the "
-            "base model in the Bedrock console (Model access) and check your IAM policy."
-        ),
-        "ServiceQuotaExceededException": (
-            "A quota is reached (often concurrent customization jobs): wait for or stop another "
-            "job, or request a quota increase in Service Quotas."
-        ),
-        "ThrottlingException": "Wait a minute and run the cell again.",
-    }
-    return WorkshopError(f"{action} failed with {code}: {message}", fixes.get(code))
+FIXES = {
+    "AccessDeniedException": (
+        "Your principal lacks a Bedrock permission or model access: enable access to the "
+        "base model in the Bedrock console (Model access) and check your IAM policy."
+    ),
+    "ServiceQuotaExceededException": (
+        "A quota is reached (often concurrent customization jobs): wait for or stop another "
+        "job, or request a quota increase in Service Quotas."
+    ),
+}
+"""What to do when Bedrock refuses a customization job call, where the generic fix says less."""
 
 
 def describe(job: Job | str) -> dict[str, Any]:
@@ -74,7 +69,7 @@ def describe(job: Job | str) -> dict[str, Any]:
             clients.client("bedrock").get_model_customization_job(jobIdentifier=ident),
         )
     except ClientError as err:
-        raise _error(err, f"Looking up job {ident}") from err
+        raise explain(err, f"Looking up job {ident}", FIXES) from err
 
 
 def _same_request(
@@ -223,7 +218,7 @@ def start(
             "Put every field in jobs.request(...), then pass the request alone.",
         )
     key, body = job_request.key, job_request.body
-    recorded = state.get(f"job:{key}")
+    recorded = state.get(resources.pointer(Kind.JOB, key))
     if recorded:
         try:
             found: dict[str, Any] | None = describe(recorded["arn"])
@@ -246,15 +241,19 @@ def start(
         body["customModelName"],
         body["outputDataConfig"]["s3Uri"],
     )
-    state.add_resource(Kind.JOB, name, status="creating", key=key)
-    try:
-        arn = clients.client("bedrock").create_model_customization_job(**body)["jobArn"]
-    except ClientError as err:
-        state.remove_resource(Kind.JOB, name)
-        raise _error(err, f"Creating job {name}") from err
-    state.update_resource(Kind.JOB, name, arn=arn, status="InProgress")
+    arn = resources.create(
+        state,
+        Kind.JOB,
+        name,
+        lambda: clients.client("bedrock").create_model_customization_job(**body),
+        arn=lambda answer: answer["jobArn"],
+        status="InProgress",
+        action=f"Creating job {name}",
+        fixes=FIXES,
+        key=key,
+    )["jobArn"]
     entry = {"name": name, "arn": arn, "custom_model_name": model_name, "output_uri": output_uri}
-    state.set(f"job:{key}", entry)
+    state.set(resources.pointer(Kind.JOB, key), entry)
     return Job(key=key, reused=False, **entry)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from utils import clients, models
-from utils.errors import WorkshopError, error_code
+from utils.errors import WorkshopError, error_code, explain
 
 
 def bedrock_regions() -> list[str]:
@@ -63,9 +63,11 @@ def check_lifecycle(model_id: str, *, serve_with_throughput: bool = False) -> st
                 f"Bedrock answers '{message}'. {said}",
                 _alternatives(family),
             ) from err
-        raise WorkshopError(
-            f"Asking Bedrock about {family.customization_id} failed ({error_code(err)}): {message}",
-            "Your principal needs bedrock:GetFoundationModel; ask your administrator.",
+        denied = "Your principal needs bedrock:GetFoundationModel; ask your administrator."
+        raise explain(
+            err,
+            f"Asking Bedrock about {family.customization_id}",
+            {"AccessDeniedException": denied},
         ) from err
     status = details["modelDetails"].get("modelLifecycle", {}).get("status", "ACTIVE")
     if status == models.LEGACY:
@@ -191,11 +193,8 @@ def _customizable(customization_type: str, region: str) -> list[dict[str, Any]]:
             "Check the region and your network, or run with backend='local'.",
         ) from err
     except ClientError as err:
-        raise WorkshopError(
-            f"Listing foundation models failed ({error_code(err)}): "
-            f"{err.response['Error'].get('Message')}",
-            "Your principal needs bedrock:ListFoundationModels; ask your administrator.",
-        ) from err
+        denied = "Your principal needs bedrock:ListFoundationModels; ask your administrator."
+        raise explain(err, "Listing foundation models", {"AccessDeniedException": denied}) from err
     return list(found["modelSummaries"])
 
 
@@ -278,10 +277,15 @@ def check_protection(
         try:
             meta = clients.client("kms").describe_key(KeyId=kms_key_id)["KeyMetadata"]
         except ClientError as err:
-            raise WorkshopError(
-                f"The KMS key {kms_key_id} cannot be used: {err.response['Error'].get('Message')}",
+            other_key = (
                 "Give the ARN, id or alias of an enabled key in this account and Region, or "
-                "leave kms_key_id empty for the AWS-owned key.",
+                "leave kms_key_id empty for the AWS-owned key."
+            )
+            raise explain(
+                err,
+                f"Looking up the KMS key {kms_key_id}",
+                {"NotFoundException": other_key},
+                default=other_key,
             ) from err
         if meta.get("KeyState") != "Enabled":
             raise WorkshopError(
@@ -300,9 +304,10 @@ def check_protection(
             found = ec2.describe_subnets(SubnetIds=subnets)["Subnets"]
             ec2.describe_security_groups(GroupIds=groups)
         except ClientError as err:
-            raise WorkshopError(
-                f"The VPC settings cannot be used: {err.response['Error'].get('Message')}",
-                "Give subnets and security groups that exist in this Region's VPC.",
+            raise explain(
+                err,
+                "Looking up the VPC subnets and security groups",
+                default="Give subnets and security groups that exist in this Region's VPC.",
             ) from err
         if len({s["VpcId"] for s in found}) != 1:
             raise WorkshopError(

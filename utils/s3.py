@@ -12,7 +12,7 @@ from typing import Any, cast
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from utils import clients
+from utils import clients, resources
 from utils.errors import WorkshopError, error_code
 from utils.resources import TAG_KEY, Kind
 from utils.state import State
@@ -43,22 +43,27 @@ def ensure_bucket(name: str, region: str, state: State) -> str:
     that do not use TLS.
     """
     s3 = clients.client("s3", region)
-    state.add_resource(Kind.BUCKET, name, region=region, status="creating")
     kwargs: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
         # us-east-1 rejects a LocationConstraint; every other region requires one.
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    try:
-        s3.create_bucket(**kwargs)
-    except ClientError as err:
-        if error_code(err) == "BucketAlreadyExists":
-            state.remove_resource(Kind.BUCKET, name)
-            raise WorkshopError(
-                f"The bucket name {name} is taken by another AWS account.",
-                "Delete the state file's workshop_id (or the state file) to get a new name.",
-            ) from err
-        if error_code(err) != "BucketAlreadyOwnedByYou":
-            raise
+    resources.create(
+        state,
+        Kind.BUCKET,
+        name,
+        lambda: s3.create_bucket(**kwargs),
+        arn=None,
+        status="created",
+        action=f"Creating the S3 bucket {name}",
+        fixes={
+            "BucketAlreadyExists": (
+                "The name is taken by another AWS account (bucket names are global): delete "
+                "the state file's workshop_id (or the state file) to get a new name."
+            )
+        },
+        adopt={"BucketAlreadyOwnedByYou": dict},
+        region=region,
+    )
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
@@ -78,7 +83,6 @@ def ensure_bucket(name: str, region: str, state: State) -> str:
         Bucket=name, Tagging={"TagSet": [{"Key": TAG_KEY, "Value": state.workshop_id}]}
     )
     require_tls(name)
-    state.update_resource(Kind.BUCKET, name, status="created")
     return name
 
 

@@ -587,7 +587,7 @@ def test_setup_refuses_a_key_that_does_not_exist_before_creating_anything(
 ) -> None:
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         execute(SETUP, tmp_path, kms_key_id="alias/not-there")
-    assert "cannot be used" in caught.value.evalue
+    assert "KMS key alias/not-there failed with NotFoundException" in caught.value.evalue
     assert remaining() == NOTHING_LEFT
 
 

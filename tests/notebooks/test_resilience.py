@@ -187,7 +187,10 @@ def test_an_error_while_a_throughput_exists_says_it_is_billing_and_how_to_remove
     assert "BILLING: provisioned throughput" in told and "model unit(s)" in told
     [name] = remaining()["throughputs"]
     assert f"provisioned throughput {name} (InService)" in told
-    assert "deploy.delete('arn:aws:bedrock:us-east-1:" in told and "03_cleanup.ipynb" in told
+    assert (
+        "deploy.delete_throughput('arn:aws:bedrock:us-east-1:" in told
+        and "03_cleanup.ipynb" in told
+    )
     aws.clear_faults()
     execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT

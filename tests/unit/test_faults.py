@@ -13,7 +13,7 @@ from standin import StandIn
 from standin.faults import ENV_VAR, Fault, Faults
 from tests.helpers import dialogue_records, make_bucket, make_role, put_jsonl
 from utils import clients, iam, jobs
-from utils.errors import WorkshopError
+from utils.errors import GENERIC_FIXES, WorkshopError
 from utils.state import State
 
 
@@ -209,7 +209,11 @@ def test_a_cleanup_that_is_denied_says_what_remains_and_why(aws: StandIn, state:
     table = cleanup.cleanup(state)
     row = table[table["kind"] == "custom-model"].iloc[0]
     assert bool(row["remains"]) is True
-    assert row["action"].startswith("failed: AccessDeniedException")
+    assert row["action"] == (
+        "Removing the custom-model failed with AccessDeniedException: You don't have access to "
+        "the model with the specified model ID.\nWhat to do: "
+        + GENERIC_FIXES["AccessDeniedException"]
+    )
     assert len(state.resources("custom-model")) == 1  # still recorded, for the next run
     again = cleanup.cleanup(state)  # the fault is used up: the second run removes it
     assert not again["remains"].any()

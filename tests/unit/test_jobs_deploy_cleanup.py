@@ -65,16 +65,19 @@ def test_full_flow_then_cleanup_leaves_nothing(
     assert losses["validation last"] < losses["validation first"]  # measured, so it can fail
     assert jobs.loss_summary(training)["validation first"] is None
 
-    pt = deploy.provision(
+    pt = deploy.create_throughput(
         state=state, key="fine-tuning", model_arn=final["outputModelArn"], name_prefix="flow-pt"
     )
     assert (
-        deploy.provision(
+        deploy.create_throughput(
             state=state, key="fine-tuning", model_arn=final["outputModelArn"], name_prefix="flow-pt"
         )
         == pt
     )  # re-run reuses the throughput it already pays for
-    assert deploy.wait(pt, state, interval=0.05, progress=False)["status"] == "InService"
+    assert (
+        deploy.wait_for_throughput(pt, state, interval=0.05, progress=False)["status"]
+        == "InService"
+    )
     prompt = setup_prompt()
     custom = inference.converse(pt, prompt)
     base = inference.converse("amazon.nova-micro-v1:0", prompt)
@@ -228,6 +231,25 @@ def test_cleanup_tolerates_resources_already_gone(aws: StandIn, state: State) ->
     assert state.resources() == []
 
 
+def test_a_throughput_cleanup_may_not_delete_stays_recorded_with_the_reason(
+    aws: StandIn, state: State
+) -> None:
+    arn = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:provisioned-model/denied"
+    state.add_resource("provisioned-throughput", "pt-denied", arn=arn, key="fine-tuning")
+    state.set("throughput:fine-tuning", {"name": "pt-denied", "arn": arn})
+    aws.inject(operation="DeleteProvisionedModelThroughput", error="AccessDeniedException", times=1)
+    [row] = cleanup.cleanup(state).to_dict("records")
+    assert row["remains"] is True
+    assert row["action"].startswith(
+        f"Deleting provisioned throughput {arn} failed with AccessDeniedException: "
+    )
+    assert "What to do: Your principal lacks the permission" in row["action"]
+    assert state.get("throughput:fine-tuning") == {"name": "pt-denied", "arn": arn}
+    [again] = cleanup.cleanup(state).to_dict("records")  # the fault is used up
+    assert (again["action"], again["remains"]) == ("already gone", False)
+    assert state.resources() == [] and state.get("throughput:fine-tuning") is None
+
+
 def test_converse_errors_name_the_fix(aws: StandIn) -> None:
     with pytest.raises(WorkshopError) as caught:
         inference.converse("acme.unknown-v1", "hello")
@@ -313,7 +335,7 @@ def test_family_without_on_demand_gets_provisioned_throughput(
     )  # fmt: skip
     assert endpoint.kind == "provisioned-throughput"
     with pytest.raises(WorkshopError, match="provisioned throughput instead"):
-        deploy.deploy_on_demand(state=state, key="x", model_arn=model_arn, name_prefix="x")
+        deploy.create_deployment(state=state, key="x", model_arn=model_arn, name_prefix="x")
     report = cleanup.cleanup(state)
     assert not report["remains"].any()
     assert remaining() == NOTHING_LEFT

@@ -94,10 +94,13 @@ def test_protection_settings_are_checked_and_resolved(aws: StandIn) -> None:
 @pytest.mark.parametrize(
     ("case", "needle"),
     [
-        ("missing key", "cannot be used"),
+        ("missing key", "Looking up the KMS key alias/nothing-here failed with NotFoundException"),
         ("disabled key", "is Disabled"),
         ("subnets only", "both subnets and security groups"),
-        ("unknown subnet", "VPC settings cannot be used"),
+        (
+            "unknown subnet",
+            "Looking up the VPC subnets and security groups failed with InvalidSubnetID.NotFound",
+        ),
     ],
 )
 def test_bad_protection_settings_say_what_to_fix(aws: StandIn, case: str, needle: str) -> None:
