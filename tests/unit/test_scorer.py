@@ -108,15 +108,20 @@ def test_missing_assets_reach_the_kernel_as_the_workshop_error(
 
 
 def test_the_process_exits_with_its_parent(tmp_path: Path) -> None:
+    # Without assets the process answers /ready at once (503) instead of after loading
+    # fmeval: the parent leaves once its child serves, which is all this test is about.
     script = (
-        "import sys, time; sys.path.insert(0, sys.argv[1])\n"
+        "import os, sys, urllib.error; sys.path.insert(0, sys.argv[1])\n"
         "from runner import scorer\n"
-        "s = scorer.Scorer.start()\n"
+        "s = scorer.Scorer.start(env={**os.environ, 'WORKSHOP_ASSETS_DIR': sys.argv[2]})\n"
         "print(s.process.pid, flush=True)\n"
-        "s.ready()\n"
+        "try:\n"
+        "    s.ready()\n"
+        "except urllib.error.HTTPError as err:\n"
+        "    assert err.code == 503, err\n"
     )
     parent = subprocess.run(
-        [sys.executable, "-c", script, str(paths.ROOT)],
+        [sys.executable, "-c", script, str(paths.ROOT), str(tmp_path / "no-assets")],
         capture_output=True,
         text=True,
         timeout=120,
