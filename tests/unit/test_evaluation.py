@@ -597,7 +597,7 @@ def test_ray_session_reads_ray_address_and_leaves_existing_connections(
 
 @pytest.mark.slow
 def test_ray_engine_gives_the_in_process_scores(offline_scoring: list[str]) -> None:
-    # Real Ray through fmeval's evaluate_dataset: 40-60 s on 2 cores, so a handful of pairs.
+    # Real Ray, fmeval's transforms in one actor pool: about 15 s on 2 cores, so a handful.
     # A repeated pair and a missing output check how results are matched back to inputs.
     outputs = [*OUTPUTS[:6], None, OUTPUTS[1]]
     references = [*REFERENCES[:6], "no output here", REFERENCES[1]]

@@ -8,9 +8,9 @@ which needs a model from the Hugging Face Hub.
 
 Scoring runs on one of two engines with the same transforms and the same per-record
 results. ``"local"`` executes the pipeline record by record in this process (or in the
-run's scoring process, when there is one). ``"ray"`` hands a Ray dataset to fmeval's
-``evaluate_dataset``, the path fmeval's own algorithms take, on a local Ray instance or an
-existing cluster. ``"auto"`` picks Ray only above :data:`RAY_THRESHOLD` records.
+run's scoring process, when there is one). ``"ray"`` applies the same transforms to a Ray
+dataset in one pool of actors, on a local Ray instance or an existing cluster. ``"auto"``
+picks Ray only above :data:`RAY_THRESHOLD` records.
 
 Notebooks use the names below, as ``evaluation.compare(...)``; each lives in the module
 that does one part of the work:

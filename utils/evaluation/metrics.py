@@ -4,7 +4,7 @@
 ``TransformPipeline`` once per process; :func:`score_pairs` runs it record by record. Each
 engine of :mod:`utils.evaluation.scoring` computes exactly these scores: in this process,
 in the run's scoring process (:mod:`runner.scorer`, which calls :func:`score_pairs`) or on
-Ray (:mod:`utils.evaluation.ray_engine`, which hands :func:`pipeline` to fmeval).
+Ray (:mod:`utils.evaluation.ray_engine`, which runs :func:`pipeline`'s transforms in Ray actors).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 with the same per-record results. ``"local"`` executes them record by record, in the run's
 scoring process when :data:`utils.evaluation.remote.ENV_VAR` names one (the headless runner
 starts it, so fmeval is imported once for every notebook) and otherwise in this process.
-``"ray"`` hands a Ray dataset to fmeval's ``evaluate_dataset``
+``"ray"`` applies fmeval's transforms to a Ray dataset
 (:mod:`utils.evaluation.ray_engine`). ``"auto"`` picks Ray only above :data:`RAY_THRESHOLD`
 records.
 """
@@ -83,8 +83,8 @@ def score(
         outputs: Model outputs.
         references: Reference answers, one per output.
         bertscore: Add a ``bertscore`` column; needs the Hugging Face Hub.
-        engine: ``"local"`` (in this process), ``"ray"`` (fmeval's ``evaluate_dataset``
-            on Ray) or ``"auto"`` (Ray only above :data:`RAY_THRESHOLD` outputs).
+        engine: ``"local"`` (in this process), ``"ray"`` (fmeval's transforms in Ray
+            actors) or ``"auto"`` (Ray only above :data:`RAY_THRESHOLD` outputs).
         ray_address: Address of a running Ray cluster (``"ray://host:10001"``,
             ``"host:6379"``); without it (and without ``RAY_ADDRESS``), Ray starts
             locally and stops afterwards. The cluster's workers need the offline assets
