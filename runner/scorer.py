@@ -71,8 +71,9 @@ class Scorer:
                         "runner.scorer",
                         "--fd",
                         str(listener.fileno()),
-                        "--token",
-                        token,
+                        # One argument: a token may start with "-", which argparse would
+                        # take for an option of its own (seen: 1 start in 64 failed).
+                        f"--token={token}",
                         "--parent",
                         str(os.getpid()),
                     ],

@@ -107,6 +107,21 @@ def test_missing_assets_reach_the_kernel_as_the_workshop_error(
         broken.stop()
 
 
+def test_a_token_that_starts_with_a_dash_reaches_the_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # token_urlsafe starts with "-" once in 64: the process once took it for an option.
+    monkeypatch.setattr(scorer.secrets, "token_urlsafe", lambda n: "-starts-with-a-dash")
+    env = {**os.environ, "WORKSHOP_ASSETS_DIR": str(tmp_path / "no-assets")}
+    started = scorer.Scorer.start(env=env)
+    try:
+        assert started.url.endswith("/-starts-with-a-dash")
+        with pytest.raises(remote.ScorerUnavailable, match="cannot score"):
+            remote.score_remotely(started.url, VARIED[:1], ["rouge1"])
+    finally:
+        started.stop()
+
+
 def test_the_process_exits_with_its_parent(tmp_path: Path) -> None:
     # Without assets the process answers /ready at once (503) instead of after loading
     # fmeval: the parent leaves once its child serves, which is all this test is about.
