@@ -146,6 +146,10 @@ class StandIn:
         """
         self._server.app.bedrock.play(account, day)
 
+    def faults_served(self) -> int:
+        """How many calls injected faults have made fail since the stand-in started."""
+        return int(self._server.app.faults.served)
+
     def clear_faults(self) -> None:
         """Remove every injected fault (``reset`` does too)."""
         self._server.app.faults.clear()

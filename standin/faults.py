@@ -102,6 +102,8 @@ class Faults:
     def __init__(self, rules: list[dict[str, Any]] | None = None) -> None:
         self._lock = threading.Lock()
         self._rules: list[Fault] = []
+        self.served = 0
+        """How many calls a rule has made fail so far."""
         for rule in rules or []:
             self.add(rule)
 
@@ -141,5 +143,6 @@ class Faults:
                         rule.times -= 1
                         if rule.times == 0:
                             self._rules.remove(rule)
+                    self.served += 1
                     return rule
         return None

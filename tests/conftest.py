@@ -64,10 +64,18 @@ def standin() -> Iterator[StandIn]:
 
 @pytest.fixture
 def aws(standin: StandIn) -> Iterator[StandIn]:
-    """The session stand-in, emptied before the test."""
+    """The session stand-in, emptied before the test.
+
+    Clients stay cached from test to test (a fresh set costs about a second per test): a
+    change to the ``AWS_*`` environment gets clients of its own anyway. After a test whose
+    injected faults failed calls they are dropped, since botocore's adaptive retries slow
+    a client down that met throttling.
+    """
     standin.reset()
-    clients.clear_cache()
+    served = standin.faults_served()
     yield standin
+    if standin.faults_served() != served:
+        clients.clear_cache()
 
 
 @pytest.fixture
@@ -237,11 +245,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test with its folder's kind, so that no test can forget its marker.
 
     Under ``--dist loadgroup`` the tests that share a costly fixture share one worker: those
-    that build the offline assets, and those of a module with a module-scoped fixture.
+    that build the offline assets, and those of a module with a module-scoped fixture. This
+    runs before xdist's own hook, which reads the groups (``tryfirst``): after it, a group
+    marker is ignored and every worker builds those fixtures again.
     """
     _new_account_lane(config, items)
     tests = Path(__file__).parent

@@ -78,10 +78,12 @@ def _cached_client(service: str, region_name: str, endpoint_key: str) -> Any:
 
 
 def client(service: str, region_name: str | None = None) -> Any:
-    """A boto3 client; cached per service, region and endpoint environment."""
-    key = json.dumps(
-        {k: v for k, v in os.environ.items() if k.startswith(("AWS_ENDPOINT_URL", "AWS_CA_BUNDLE"))}
-    )
+    """A boto3 client; cached per service, region and the ``AWS_*`` environment.
+
+    Every ``AWS_*`` variable can shape a client (endpoints, CA bundle, credentials, profile,
+    ``AWS_MAX_ATTEMPTS``), so a change to any of them gets a client made for it.
+    """
+    key = json.dumps(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
     return _cached_client(service, region_name or region(), key)
 
 

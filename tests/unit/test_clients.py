@@ -106,6 +106,26 @@ def test_clients_are_cached_per_endpoint(monkeypatch: pytest.MonkeyPatch) -> Non
     assert clients.client("s3", "us-east-1") is not first
 
 
+def test_a_change_to_any_aws_variable_gets_a_client_made_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+    first = clients.client("sts", "us-east-1")
+    assert first.meta.config.retries["total_max_attempts"] == 3
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")
+    other = clients.client("sts", "us-east-1")
+    assert other is not first and other.meta.config.retries["total_max_attempts"] == 5
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+    key = os.environ.get("AWS_ACCESS_KEY_ID")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDANOTHERKEY")
+    assert clients.client("sts", "us-east-1") is not first
+    if key is None:
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    else:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    assert clients.client("sts", "us-east-1") is first  # the same environment, the same one
+
+
 def test_error_renders_without_traceback_in_ipython() -> None:
     err = WorkshopError("The bucket is gone.", "Run 00_setup.ipynb.")
     assert err._render_traceback_() == [

@@ -79,6 +79,17 @@ def test_a_rule_can_let_the_first_calls_through() -> None:
     ]
 
 
+def test_the_stand_in_counts_the_calls_its_faults_failed(aws: StandIn) -> None:
+    before = aws.faults_served()
+    aws.inject(operation="ListCustomModels", error="AccessDeniedException", times=2)
+    for _ in range(3):
+        try:
+            clients.client("bedrock").list_custom_models()
+        except ClientError as err:
+            assert err.response["Error"]["Code"] == "AccessDeniedException"
+    assert aws.faults_served() == before + 2  # the third call went through
+
+
 def test_admin_endpoint_adds_lists_and_clears_faults(aws: StandIn) -> None:
     rule = {"operation": "ListCustomModels", "error": "AccessDeniedException"}
     status, payload = _admin(aws, "POST", rule)
