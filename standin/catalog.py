@@ -1147,3 +1147,190 @@ def table() -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+# ---------------------------------------------------------------- Custom Model Import
+# The stand-in's own statement of what a model import job accepts, read on IMPORT_CHECKED
+# (the workshop keeps its own in its library; a contract test compares the two):
+# [CMI]      "Import a customized model into Amazon Bedrock", _DOCS +
+#            "model-customization-import-model.html": only its opening could be read here
+#            (Regions, the features it does not work with, the patterns it serves); its list
+#            of architectures and its file requirements could NOT be read.
+# [CMI-JOB]  "Submit a model import job", _DOCS + "model-customization-import-model-job.html":
+#            the job detects the architecture and validates that it is a compatible one.
+# [CMI-CODE] "Code samples for Custom Model Import" (read in its ja_jp edition), _DOCS +
+#            "custom-model-import-code-samples.html": the samples apply to the Mistral AI, Llama,
+#            Qwen, GPTBigCode, Flan and Mixtral architectures, all with Converse; GPT-OSS
+#            models take InvokeModel only.
+# [CMI-RUN]  "Invoke your imported model", _DOCS + "invoke-imported-model.html": Converse is
+#            not supported for Qwen2.5, Qwen2-VL, Qwen2.5-VL and GPT-OSS models.
+# [CMU]      API_CustomModelUnits (_API + "API_CustomModelUnits.html"): Bedrock determines the
+#            units a model copy needs when the model is imported; no formula is published.
+
+IMPORT_CHECKED = "2026-12-02"
+"""When the Custom Model Import facts below were read."""
+
+
+def _import_src(page: str, note: str = "") -> Source:
+    return Source(page, IMPORT_CHECKED, note)
+
+
+IMPORT_REGIONS = ("us-east-1", "us-west-2")
+IMPORT_REGIONS_SOURCE = _import_src(
+    _DOCS + "model-customization-import-model.html",
+    "US East (N. Virginia) and US West (Oregon) in the copy read; another mirror of the page "
+    "adds Europe (Frankfurt), which this catalog does not model.",
+)
+
+
+@dataclass(frozen=True)
+class ImportArchitecture:
+    """One architecture a model import job accepts, as ``config.json`` names it.
+
+    ``converse`` says whether the family takes Converse at all; ``shapes`` names the rule
+    :mod:`standin.modelimport` checks the tensor shapes with (``llama``: embeddings, every
+    attention and MLP projection and the layer count; ``embedding``: the embedding table only;
+    ``""``: none).
+    """
+
+    class_name: str
+    model_type: str
+    family: str
+    converse: bool
+    shapes: str
+    source: Source
+
+
+_ARCH_NOTE = (
+    "Family from [CMI-CODE]/[CMI-RUN]; the class and model_type are transformers' names for "
+    "that family, matched by the stand-in: no page read lists classes."
+)
+_QWEN2_NOTE = (
+    _ARCH_NOTE + " Qwen2 and Qwen2.5 share Qwen2ForCausalLM and only Qwen2.5 refuses Converse "
+    "[CMI-RUN]; config.json cannot tell them apart, so the stand-in takes the conservative "
+    "reading: no Converse."
+)
+_CMI_CODE = _DOCS + "custom-model-import-code-samples.html"
+_CMI_RUN = _DOCS + "invoke-imported-model.html"
+
+IMPORT_ARCHITECTURES: Mapping[str, ImportArchitecture] = {
+    a.class_name: a
+    for a in (
+        ImportArchitecture(
+            "LlamaForCausalLM", "llama", "Llama", True, "llama", _import_src(_CMI_CODE, _ARCH_NOTE)
+        ),
+        ImportArchitecture(
+            "MistralForCausalLM",
+            "mistral",
+            "Mistral AI",
+            True,
+            "llama",
+            _import_src(_CMI_CODE, _ARCH_NOTE),
+        ),
+        ImportArchitecture(
+            "MixtralForCausalLM",
+            "mixtral",
+            "Mixtral",
+            True,
+            "embedding",
+            _import_src(_CMI_CODE, _ARCH_NOTE + " Experts' shapes are not checked."),
+        ),
+        ImportArchitecture(
+            "Qwen2ForCausalLM",
+            "qwen2",
+            "Qwen2 / Qwen2.5",
+            False,
+            "llama",
+            _import_src(_CMI_RUN, _QWEN2_NOTE),
+        ),
+        ImportArchitecture(
+            "GPTBigCodeForCausalLM",
+            "gpt_bigcode",
+            "GPTBigCode",
+            True,
+            "embedding",
+            _import_src(_CMI_CODE, _ARCH_NOTE),
+        ),
+        ImportArchitecture(
+            "T5ForConditionalGeneration",
+            "t5",
+            "Flan",
+            True,
+            "embedding",
+            _import_src(_CMI_CODE, _ARCH_NOTE + " Flan-T5 models are T5 checkpoints."),
+        ),
+        ImportArchitecture(
+            "Qwen2VLForConditionalGeneration",
+            "qwen2_vl",
+            "Qwen2-VL",
+            False,
+            "",
+            _import_src(_CMI_RUN, _ARCH_NOTE + " Vision towers' shapes are not checked."),
+        ),
+        ImportArchitecture(
+            "Qwen2_5_VLForConditionalGeneration",
+            "qwen2_5_vl",
+            "Qwen2.5-VL",
+            False,
+            "",
+            _import_src(_CMI_RUN, _ARCH_NOTE + " Vision towers' shapes are not checked."),
+        ),
+        ImportArchitecture(
+            "GptOssForCausalLM",
+            "gpt_oss",
+            "GPT-OSS",
+            False,
+            "embedding",
+            _import_src(_CMI_CODE, _ARCH_NOTE),
+        ),
+    )
+}
+"""Architectures a model import job accepts, by ``config.json``'s class name. The full list of
+[CMI] could not be read, so families it may add (Llama vision, Qwen3, ...) are refused until
+someone reads it and adds them here with a source."""
+
+IMPORT_DTYPES = frozenset({"F32", "F16", "BF16"})
+"""Safetensors dtype codes of weights a job accepts: fp32, fp16 and bf16 (quantised ones are
+refused)."""
+IMPORT_DTYPES_SOURCE = _import_src(
+    _DOCS + "model-customization-import-model.html",
+    "The project's design guide and issue #14 state fp32/fp16/bf16; the part of [CMI] that "
+    "states precisions could not be read here.",
+)
+
+IMPORT_TOKENIZER_CONFIG = "tokenizer_config.json"
+IMPORT_TOKENIZER_VOCABULARIES = ("tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json")
+IMPORT_CHAT_TEMPLATES = ("chat_template.jinja", "chat_template.json")
+IMPORT_TOKENIZER_SOURCE = _import_src(
+    _DOCS + "model-customization-import-model.html",
+    "The part of [CMI] naming the tokenizer files could not be read. The stand-in's rule: "
+    "tokenizer_config.json and one vocabulary file (what transformers' save_pretrained writes "
+    "for fast, SentencePiece and BPE tokenizers). A chat template (in tokenizer_config.json "
+    "or its own file) decides instructSupported for a family that takes Converse: Converse "
+    "turns messages into a prompt with it. Bedrock documents no rule for that field.",
+)
+
+IMPORT_ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
+IMPORT_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+IMPORT_WEIGHTS_SOURCE = _import_src(
+    _DOCS + "model-customization-import-model-job.html",
+    "Weights must be Hugging Face safetensors (issue #14, the design guide); a PEFT adapter "
+    "alone is not a model (issue #14: 'no separate adapters'; merge it first). The stand-in "
+    "also refuses an adapter beside a model (conservative: Bedrock would not apply it).",
+)
+
+CMU_BYTES = 8 * 2**30
+"""Weight bytes one custom model unit holds in the stand-in's rule (see CMU_SOURCE)."""
+CMU_VERSION = "v1.0"
+CMU_SOURCE = _import_src(
+    _API + "API_CustomModelUnits.html",
+    "AWS publishes no formula. The stand-in's rule, NOT AWS's: one unit per started 8 GiB of "
+    "weights at 2 bytes a parameter (16-bit serving, whatever the folder's dtype), at least "
+    "one. The version string fits botocore's pattern v\\d+.\\d+; the value AWS sends was not "
+    "seen.",
+)
+
+
+def custom_model_units(parameters: int) -> int:
+    """Custom model units per model copy for a model of ``parameters`` (CMU_SOURCE's rule)."""
+    return max(1, math.ceil(parameters * 2 / CMU_BYTES))

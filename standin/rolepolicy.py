@@ -58,3 +58,42 @@ def allows(
             if st.get("Effect") == "Allow" and holds:
                 allowed = True
     return allowed
+
+
+_TRUST_OPERATORS = {
+    "StringEquals": lambda have, wanted: have in wanted,
+    "ArnEquals": lambda have, wanted: have in wanted,
+    "StringNotEquals": lambda have, wanted: have not in wanted,
+    "StringLike": lambda have, wanted: any(fnmatch.fnmatchcase(have, w) for w in wanted),
+    "ArnLike": lambda have, wanted: any(fnmatch.fnmatchcase(have, w) for w in wanted),
+}
+
+
+def trusts(document: Any, service: str, context: dict[str, str]) -> bool:
+    """Whether a role's trust policy lets ``service`` assume it, for a request with ``context``
+    (such as ``aws:SourceAccount`` and ``aws:SourceArn``).
+
+    A condition on a key the request does not carry, or with an operator the stand-in does not
+    evaluate, never holds (deny rather than guess); an explicit Deny that matches wins.
+    """
+    allowed = False
+    for st in listify(_document(document).get("Statement", [])):
+        principal = st.get("Principal", {})
+        services = listify(principal.get("Service", [])) if isinstance(principal, dict) else []
+        actions = listify(st.get("Action", []))
+        if service not in services or not any(
+            fnmatch.fnmatchcase("sts:assumerole", str(a).lower()) for a in actions
+        ):
+            continue
+        holds = True
+        for operator, tests in st.get("Condition", {}).items():
+            compare = _TRUST_OPERATORS.get(operator)
+            for key, wanted in tests.items():
+                have = context.get(key)
+                if compare is None or have is None or not compare(have, listify(wanted)):
+                    holds = False
+        if st.get("Effect") == "Deny" and holds:
+            return False
+        if st.get("Effect") == "Allow" and holds:
+            allowed = True
+    return allowed
