@@ -180,9 +180,12 @@ class LocalBedrock:
         # Imported here: batch.py and logs.py build on this module's helpers.
         from standin.batch import BatchInference
         from standin.logs import DEFAULT_DELIVERY_SECONDS, InvocationLogging
+        from standin.modelimport import ModelImport
 
         self.batch = BatchInference(self)
         control.update(self.batch.handlers())
+        self.imports = ModelImport(self)
+        control.update(self.imports.handlers())
         self.logs = InvocationLogging(self, min(DEFAULT_DELIVERY_SECONDS, self.job_seconds))
         control.update(self.logs.handlers())
         self.service = RestJsonService(["bedrock", "bedrock-runtime"], control)
@@ -203,6 +206,7 @@ class LocalBedrock:
             if hasattr(self, "batch"):
                 self.batch.reset()
                 self.logs.reset()
+                self.imports.reset()
 
     def play(self, account: str = "established", day: str | dt.date | None = None) -> None:
         """Play a ``new`` or ``established`` account, on ``day`` (None: today).
@@ -320,6 +324,7 @@ class LocalBedrock:
                     dep.status, dep.failure = ("Failed", fault.text) if fault else ("Active", None)
                     dep.modified = common.now()
             self.batch.advance()
+            self.imports.advance()
 
     def _end(self, job: Job, status: str, failure: str | None = None) -> None:
         job.status = status
@@ -1272,6 +1277,12 @@ class LocalBedrock:
         reaches end of life (the stand-in's reading: it runs on the base model's weights).
         """
         ident = urllib.parse.unquote(model_id)
+        if self.imports.is_imported(ident):
+            imported = self.imports.find_model(ident)  # ResourceNotFound once deleted
+            raise validation_error(
+                f"The local stand-in keeps the imported model {imported.name} "
+                f"({imported.architecture}) but does not run imported models yet."
+            )
         if ":custom-model-deployment/" in ident or ident in {
             d.name for d in self.deployments.values()
         }:

@@ -14,7 +14,8 @@ failures AWS really produces. A fault is a small rule:
     at a chosen point, without relying on timing;
 ``{"operation": "job", "outcome": "Failed", "message": "..."}``
     the next customization job to finish ends ``Failed`` with that message instead
-    (``"throughput"`` and ``"deployment"`` do the same for serving resources).
+    (``"import"`` for a model import job; ``"throughput"`` and ``"deployment"`` do the same
+    for serving resources).
 
 Bedrock operations are named as in its API; IAM and STS ones carry their service prefix.
 Rules come from the ``WORKSHOP_STANDIN_FAULTS`` environment variable (a JSON list) when the
@@ -31,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 ENV_VAR = "WORKSHOP_STANDIN_FAULTS"
-OUTCOME_KINDS = ("job", "throughput", "deployment")
+OUTCOME_KINDS = ("job", "import", "throughput", "deployment")
 
 STATUS = {
     "ThrottlingException": 429,
