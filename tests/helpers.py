@@ -89,6 +89,94 @@ def make_role(name: str = "workshop-test-role") -> str:
     ]
 
 
+def make_import_role(bucket: str, name: str = "workshop-import-role", *, read: bool = True) -> str:
+    """A service role Bedrock may assume for this account's model import jobs; returns its ARN.
+
+    It trusts ``model-import-job/*`` of the account and Region (the workshop's own role does
+    not yet) and may list and read ``bucket`` (with ``read=False``: another bucket only).
+    """
+    iam_api = clients.client("iam")
+    source = f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:model-import-job/*"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "bedrock.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": source},
+                },
+            }
+        ],
+    }
+    arn = iam_api.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    grant_read(name, bucket if read else "some-other-bucket")
+    return str(arn)
+
+
+def grant_read(role: str, bucket: str) -> None:
+    """An inline policy letting ``role`` list ``bucket`` and read its objects."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+        ],
+    }
+    clients.client("iam").put_role_policy(
+        RoleName=role, PolicyName="model-read", PolicyDocument=json.dumps(policy)
+    )
+
+
+def put_tiny_llama(bucket: str, prefix: str) -> str:
+    """A one-layer Llama folder written by hand (no torch): config, zero weights, tokenizer.
+
+    Returns the folder's URI. For tests that need an importable folder, not a useful model.
+    """
+    import numpy as np
+    from safetensors.numpy import save
+
+    hidden, inner, vocab = 8, 16, 16
+    shapes = {
+        "model.embed_tokens.weight": (vocab, hidden),
+        "model.norm.weight": (hidden,),
+        "lm_head.weight": (vocab, hidden),
+        "model.layers.0.input_layernorm.weight": (hidden,),
+        "model.layers.0.post_attention_layernorm.weight": (hidden,),
+        "model.layers.0.self_attn.q_proj.weight": (hidden, hidden),
+        "model.layers.0.self_attn.k_proj.weight": (hidden, hidden),
+        "model.layers.0.self_attn.v_proj.weight": (hidden, hidden),
+        "model.layers.0.self_attn.o_proj.weight": (hidden, hidden),
+        "model.layers.0.mlp.gate_proj.weight": (inner, hidden),
+        "model.layers.0.mlp.up_proj.weight": (inner, hidden),
+        "model.layers.0.mlp.down_proj.weight": (hidden, inner),
+    }
+    config = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": hidden,
+        "intermediate_size": inner,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 2,
+        "vocab_size": vocab,
+    }
+    files = {
+        "config.json": json.dumps(config).encode(),
+        "model.safetensors": save({k: np.zeros(v, dtype=np.float32) for k, v in shapes.items()}),
+        "tokenizer_config.json": b"{}",
+        "tokenizer.json": b"{}",
+    }
+    s3 = clients.client("s3")
+    for name, body in files.items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+    return f"s3://{bucket}/{prefix}/"
+
+
 NOTHING_LEFT = {
     "buckets": [],
     "roles": [],

@@ -20,8 +20,10 @@ from tests.helpers import (
     checked,
     dialogue_records,
     make_bucket,
+    make_import_role,
     make_role,
     put_jsonl,
+    put_tiny_llama,
 )
 from utils import clients
 
@@ -159,6 +161,22 @@ def test_every_served_operation_matches_botocore_output_shapes(
     call("ListModelInvocationJobs")
     call("StopModelInvocationJob", jobIdentifier=batch_job)
     call("GetModelInvocationLoggingConfiguration")
+    folder = put_tiny_llama(trained["bucket"], "models/tiny")
+    import_job = call(
+        "CreateModelImportJob",
+        jobName="import-a",
+        importedModelName="imported-a",
+        roleArn=make_import_role(trained["bucket"]),
+        modelDataSource={"s3DataSource": {"s3Uri": folder}},
+    )["jobArn"]
+    imported = _wait_status(
+        lambda: call("GetModelImportJob", jobIdentifier=import_job), {"Completed", "Failed"}
+    )
+    assert imported["status"] == "Completed", imported.get("failureMessage")
+    call("ListModelImportJobs")
+    call("GetImportedModel", modelIdentifier=imported["importedModelArn"])
+    call("ListImportedModels")
+    call("DeleteImportedModel", modelIdentifier="imported-a")
     from utils.invocation_logs import allow_bedrock_logging
 
     allow_bedrock_logging("workshop-test-bucket", "logs", "123456789012", "us-east-1")
