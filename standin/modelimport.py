@@ -138,9 +138,8 @@ class ModelImport:
         raise not_found(f"Imported model {wanted} was not found.")
 
     def is_imported(self, ident: str) -> bool:
-        """Whether a runtime model id names an imported model (or looks like its ARN)."""
-        wanted = urllib.parse.unquote(ident)
-        return ":imported-model/" in wanted or any(m.name == wanted for m in self.models.values())
+        """Whether a runtime model id is an imported model's ARN (the runtime takes no name)."""
+        return ":imported-model/" in urllib.parse.unquote(ident)
 
     # -- operations ---------------------------------------------------------------------
     def create(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -303,8 +302,9 @@ class ModelImport:
         bucket, prefix = common.split_s3(uri)
         prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
         self._assume(job)
-        self._may_read(job, bucket, prefix)
+        self._may_read(job, bucket, prefix, [])
         sizes = self._listing(bucket, prefix, uri)
+        self._may_read(job, bucket, prefix, sorted(sizes))
         weights = self._weight_files(bucket, prefix, sizes, uri)
         config = self._config(bucket, prefix, sizes, uri)
         arch = self._architecture(config, uri)
@@ -348,16 +348,14 @@ class ModelImport:
                 f"its aws:SourceArn condition (with aws:SourceAccount {account})."
             )
 
-    def _may_read(self, job: ImportJob, bucket: str, prefix: str) -> None:
-        """Refuse a role whose policies do not let it list the prefix and read its files."""
+    def _may_read(self, job: ImportJob, bucket: str, prefix: str, names: list[str]) -> None:
+        """Refuse a role whose policies do not let it list the prefix and read every file."""
         role_arn = job.request["roleArn"]
         documents = rolepolicy.role_policies(
             self.bedrock.client("iam"), role_arn.rsplit("/", 1)[-1]
         )
-        needed = [
-            ("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix}),
-            ("s3:GetObject", f"arn:aws:s3:::{bucket}/{prefix}config.json", {}),
-        ]
+        needed = [("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix})]
+        needed += [("s3:GetObject", f"arn:aws:s3:::{bucket}/{prefix}{n}", {}) for n in names]
         for action, resource, context in needed:
             if not rolepolicy.allows(documents, action, resource, context):
                 raise ImportFailure(

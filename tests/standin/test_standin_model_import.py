@@ -470,3 +470,32 @@ def test_an_injected_fault_fails_the_next_import_job(
 def test_custom_model_units_follow_the_catalog_rule(parameters: float, units: int) -> None:
     # One unit per started 8 GiB of 16-bit weights (catalog.CMU_SOURCE: the stand-in's rule).
     assert catalog.custom_model_units(int(parameters)) == units
+
+
+def test_a_role_that_may_read_only_some_files_fails_naming_the_first_it_may_not(
+    aws: StandIn, bucket: str, folders: dict[str, Any]
+) -> None:
+    uri = upload(folders["good"], "models/good")
+    role = import_role(read=False)
+    only_config = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"},
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/models/good/config.json",
+            },
+        ],
+    }
+    clients.client("iam").put_role_policy(
+        RoleName="workshop-import-role",
+        PolicyName="model-read",
+        PolicyDocument=json.dumps(only_config),
+    )
+    job = wait(start(uri, role))
+    assert job["status"] == "Failed"
+    assert (
+        f"not allowed s3:GetObject on arn:aws:s3:::{BUCKET}/models/good/generation_config.json"
+        in job["failureMessage"]
+    )
