@@ -151,11 +151,7 @@ class BatchInference:
         if "submitTimeBefore" in p:
             found = [j for j in found if j.submitted < p["submitTimeBefore"]]
         found.sort(key=lambda j: j.submitted, reverse=p.get("sortOrder") != "Ascending")
-        page, token = common.page(found, p)
-        out: dict[str, Any] = {"invocationJobSummaries": [self._view(j) for j in page]}
-        if token:
-            out["nextToken"] = token
-        return out
+        return common.listing(found, p, "invocationJobSummaries", self._view)
 
     def stop(self, p: dict[str, Any]) -> dict[str, Any]:
         job = self._find(p["jobIdentifier"])

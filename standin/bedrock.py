@@ -457,11 +457,9 @@ class LocalBedrock:
     def list_inference_profiles(self, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("typeEquals") == "APPLICATION":
             return {"inferenceProfileSummaries": []}
-        page, token = common.page(self._profiles_here(), p)
-        out: dict[str, Any] = {"inferenceProfileSummaries": [self._profile_view(f) for f in page]}
-        if token:
-            out["nextToken"] = token
-        return out
+        return common.listing(
+            self._profiles_here(), p, "inferenceProfileSummaries", self._profile_view
+        )
 
     def get_inference_profile(self, p: dict[str, Any]) -> dict[str, Any]:
         ident = urllib.parse.unquote(p["inferenceProfileIdentifier"])
@@ -654,9 +652,8 @@ class LocalBedrock:
         if "creationTimeBefore" in p:
             jobs = [j for j in jobs if j.created < p["creationTimeBefore"]]
         jobs.sort(key=lambda j: j.created, reverse=p.get("sortOrder", "Descending") == "Descending")
-        page, token = common.page(jobs, p)
-        summaries = []
-        for job in page:
+
+        def summary(job: Job) -> dict[str, Any]:
             s: dict[str, Any] = {
                 "jobArn": job.arn,
                 "baseModelArn": self._foundation_arn(_cid(job.family)),
@@ -671,11 +668,9 @@ class LocalBedrock:
                 s["endTime"] = job.ended
             if job.model_arn:
                 s["customModelArn"] = job.model_arn
-            summaries.append(s)
-        out: dict[str, Any] = {"modelCustomizationJobSummaries": summaries}
-        if token:
-            out["nextToken"] = token
-        return out
+            return s
+
+        return common.listing(jobs, p, "modelCustomizationJobSummaries", summary)
 
     def stop_job(self, p: dict[str, Any]) -> dict[str, Any]:
         job = self._find_job(p["jobIdentifier"])
@@ -1029,27 +1024,21 @@ class LocalBedrock:
         found.sort(
             key=lambda m: m.created, reverse=p.get("sortOrder", "Descending") == "Descending"
         )
-        page, token = common.page(found, p)
-        out: dict[str, Any] = {
-            "modelSummaries": [
-                {
-                    "modelArn": m.arn,
-                    "modelName": m.name,
-                    "creationTime": m.created,
-                    "baseModelArn": self._foundation_arn(_cid(m.job.family)),
-                    "baseModelName": m.job.family.name,
-                    "customizationType": m.job.request.get(
-                        "customizationType", catalog.FINE_TUNING
-                    ),
-                    "ownerAccountId": ACCOUNT_ID,
-                    "modelStatus": "Active",
-                }
-                for m in page
-            ]
-        }
-        if token:
-            out["nextToken"] = token
-        return out
+        return common.listing(
+            found,
+            p,
+            "modelSummaries",
+            lambda m: {
+                "modelArn": m.arn,
+                "modelName": m.name,
+                "creationTime": m.created,
+                "baseModelArn": self._foundation_arn(_cid(m.job.family)),
+                "baseModelName": m.job.family.name,
+                "customizationType": m.job.request.get("customizationType", catalog.FINE_TUNING),
+                "ownerAccountId": ACCOUNT_ID,
+                "modelStatus": "Active",
+            },
+        )
 
     def delete_custom_model(self, p: dict[str, Any]) -> dict[str, Any]:
         model = self._find_model(p["modelIdentifier"])
@@ -1169,15 +1158,13 @@ class LocalBedrock:
             found = [pt for pt in found if p["nameContains"] in pt.name]
         if "modelArnEquals" in p:
             found = [pt for pt in found if pt.model_arn == p["modelArnEquals"]]
-        page, token = common.page(found, p)
         # Summaries carry no failureMessage; get_provisioned_model_throughput does.
-        summaries = [
-            {k: v for k, v in self._pt_view(pt).items() if k != "failureMessage"} for pt in page
-        ]
-        out: dict[str, Any] = {"provisionedModelSummaries": summaries}
-        if token:
-            out["nextToken"] = token
-        return out
+        return common.listing(
+            found,
+            p,
+            "provisionedModelSummaries",
+            lambda pt: {k: v for k, v in self._pt_view(pt).items() if k != "failureMessage"},
+        )
 
     def delete_pt(self, p: dict[str, Any]) -> dict[str, Any]:
         pt = self._find_pt(p["provisionedModelId"])
@@ -1244,23 +1231,19 @@ class LocalBedrock:
             found = [d for d in found if p["nameContains"] in d.name]
         if "modelArnEquals" in p:
             found = [d for d in found if d.model_arn == p["modelArnEquals"]]
-        page, token = common.page(found, p)
-        out: dict[str, Any] = {
-            "modelDeploymentSummaries": [
-                {
-                    "customModelDeploymentArn": d.arn,
-                    "customModelDeploymentName": d.name,
-                    "modelArn": d.model_arn,
-                    "createdAt": d.created,
-                    "status": d.status,
-                    "lastUpdatedAt": d.modified,
-                }
-                for d in page
-            ]
-        }
-        if token:
-            out["nextToken"] = token
-        return out
+        return common.listing(
+            found,
+            p,
+            "modelDeploymentSummaries",
+            lambda d: {
+                "customModelDeploymentArn": d.arn,
+                "customModelDeploymentName": d.name,
+                "modelArn": d.model_arn,
+                "createdAt": d.created,
+                "status": d.status,
+                "lastUpdatedAt": d.modified,
+            },
+        )
 
     def delete_deployment(self, p: dict[str, Any]) -> dict[str, Any]:
         dep = self._find_deployment(p["customModelDeploymentIdentifier"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 import urllib.parse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,17 @@ def page(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | None]:
     size = int(p.get("maxResults") or 100)
     end = start + size
     return items[start:end], (str(end) if end < len(items) else None)
+
+
+def listing(
+    items: list[Any], p: dict[str, Any], key: str, summarize: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any]:
+    """A list operation's answer: one :func:`page` of summaries under ``key``, and its token."""
+    shown, token = page(items, p)
+    out: dict[str, Any] = {key: [summarize(item) for item in shown]}
+    if token:
+        out["nextToken"] = token
+    return out
 
 
 def content_text(content: Any) -> str:

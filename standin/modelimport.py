@@ -211,9 +211,8 @@ class ModelImport:
         jobs = _filtered(list(self.jobs.values()), p, lambda j: j.name)
         if "statusEquals" in p:
             jobs = [j for j in jobs if j.status == p["statusEquals"]]
-        page, token = common.page(jobs, p)
-        summaries = []
-        for job in page:
+
+        def summarize(job: ImportJob) -> dict[str, Any]:
             summary: dict[str, Any] = {
                 "jobArn": job.arn,
                 "jobName": job.name,
@@ -226,11 +225,9 @@ class ModelImport:
                 summary["endTime"] = job.ended
             if job.model_arn:
                 summary["importedModelArn"] = job.model_arn
-            summaries.append(summary)
-        out: dict[str, Any] = {"modelImportJobSummaries": summaries}
-        if token:
-            out["nextToken"] = token
-        return out
+            return summary
+
+        return common.listing(jobs, p, "modelImportJobSummaries", summarize)
 
     def _units(self, model: ImportedModel) -> dict[str, Any]:
         return {
@@ -254,22 +251,18 @@ class ModelImport:
 
     def list_models(self, p: dict[str, Any]) -> dict[str, Any]:
         found = _filtered(list(self.models.values()), p, lambda m: m.name)
-        page, token = common.page(found, p)
-        out: dict[str, Any] = {
-            "modelSummaries": [
-                {
-                    "modelArn": m.arn,
-                    "modelName": m.name,
-                    "creationTime": m.created,
-                    "instructSupported": m.instruct,
-                    "modelArchitecture": m.architecture,
-                }
-                for m in page
-            ]
-        }
-        if token:
-            out["nextToken"] = token
-        return out
+        return common.listing(
+            found,
+            p,
+            "modelSummaries",
+            lambda m: {
+                "modelArn": m.arn,
+                "modelName": m.name,
+                "creationTime": m.created,
+                "instructSupported": m.instruct,
+                "modelArchitecture": m.architecture,
+            },
+        )
 
     def delete_model(self, p: dict[str, Any]) -> dict[str, Any]:
         model = self.find_model(p["modelIdentifier"])
