@@ -132,6 +132,34 @@ def grant_read(role: str, bucket: str) -> None:
     )
 
 
+TINY_LLAMA = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 128,
+}
+"""A ``transformers.LlamaConfig`` small enough to build and save in milliseconds."""
+
+
+def save_tokenizer(folder: Path, chat_template: str | None = None) -> None:
+    """A word-level tokenizer built here (no Hub), saved as tokenizer.json and its config."""
+    # Imported here: most tests that use these helpers never need tokenizers or transformers.
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, "[PAD]": 1} | {f"w{i}": i + 2 for i in range(126)}
+    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = Whitespace()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
+    if chat_template:
+        fast.chat_template = chat_template
+    fast.save_pretrained(folder)
+
+
 def put_tiny_llama(bucket: str, prefix: str) -> str:
     """A one-layer Llama folder written by hand (no torch): config, zero weights, tokenizer.
 

@@ -17,15 +17,11 @@ import pytest
 import torch
 from botocore.exceptions import ClientError
 from safetensors.torch import save_file
-from tokenizers import Tokenizer
-from tokenizers.models import WordLevel
-from tokenizers.pre_tokenizers import Whitespace
 from transformers import (
     GPT2Config,
     GPT2LMHeadModel,
     LlamaConfig,
     LlamaForCausalLM,
-    PreTrainedTokenizerFast,
 )
 
 from standin import StandIn, catalog
@@ -33,22 +29,16 @@ from standin.bedrock import ACCOUNT_ID
 from tests.helpers import (
     BEDROCK,
     REGION,
+    TINY_LLAMA,
     checked,
     grant_read,
     make_bucket,
     make_import_role,
     make_role,
+    save_tokenizer,
 )
 from utils import clients
 
-TINY = {
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "vocab_size": 128,
-}
 BUCKET = "workshop-import-bucket"
 CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
 
@@ -61,23 +51,12 @@ JOB_ARN = _pattern("ModelImportJobArn")
 MODEL_ARN = _pattern("ImportedModelArn")
 
 
-def save_tokenizer(folder: Path, chat_template: str | None = None) -> None:
-    """A word-level tokenizer built here (no Hub), saved as tokenizer.json and its config."""
-    vocab = {"[UNK]": 0, "[PAD]": 1} | {f"w{i}": i + 2 for i in range(126)}
-    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
-    if chat_template:
-        fast.chat_template = chat_template
-    fast.save_pretrained(folder)
-
-
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Model folders saved by transformers: good, with a chat template, large, and broken ones."""
     root = tmp_path_factory.mktemp("import-models")
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(**TINY))
+    model = LlamaForCausalLM(LlamaConfig(**TINY_LLAMA))
     made: dict[str, Any] = {"parameters": sum(p.numel() for p in model.parameters())}
     for name, options in (("good", {}), ("pickled", {"safe_serialization": False})):
         model.save_pretrained(root / name, **({"safe_serialization": True} | options))
@@ -85,7 +64,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     model.save_pretrained(root / "chat", safe_serialization=True)
     save_tokenizer(root / "chat", CHAT_TEMPLATE)
     # A large embedding table: the safetensors file is megabytes, its header a few kilobytes.
-    large = LlamaForCausalLM(LlamaConfig(**(TINY | {"vocab_size": 32768})))
+    large = LlamaForCausalLM(LlamaConfig(**(TINY_LLAMA | {"vocab_size": 32768})))
     large.save_pretrained(root / "large", safe_serialization=True)
     save_tokenizer(root / "large")
     made["large_parameters"] = sum(p.numel() for p in large.parameters())

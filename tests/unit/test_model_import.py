@@ -10,37 +10,16 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import save_file
-from tokenizers import Tokenizer
-from tokenizers.models import WordLevel
-from tokenizers.pre_tokenizers import Whitespace
 from transformers import (
     GPT2Config,
     GPT2LMHeadModel,
     LlamaConfig,
     LlamaForCausalLM,
-    PreTrainedTokenizerFast,
 )
 
+from tests.helpers import TINY_LLAMA, save_tokenizer
 from utils import model_import
 from utils.errors import WorkshopError
-
-TINY = {
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "vocab_size": 128,
-}
-
-
-def save_tokenizer(folder: Path) -> None:
-    """A word-level tokenizer built here (no Hub), saved as tokenizer.json and its config."""
-    vocab = {"[UNK]": 0, "[PAD]": 1} | {f"w{i}": i + 2 for i in range(126)}
-    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = Whitespace()
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")\
-        .save_pretrained(folder)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +27,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     """One tiny Llama saved four ways (fp32, bf16, sharded, pickle-only) and a GPT-2."""
     root = tmp_path_factory.mktemp("models")
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(**TINY))
+    model = LlamaForCausalLM(LlamaConfig(**TINY_LLAMA))
     good = root / "good"
     model.save_pretrained(good, safe_serialization=True)
     save_tokenizer(good)
