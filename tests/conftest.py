@@ -227,8 +227,9 @@ def _new_account_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
     """
     if not os.environ.get(ACCOUNT_ENV):
         return
-    kept = [item for item in items if meets_the_account(item)]
-    left = [item for item in items if not meets_the_account(item)]
+    kept, left = [], []
+    for item in items:
+        (kept if meets_the_account(item) else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
