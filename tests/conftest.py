@@ -30,6 +30,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
     saved = dict(os.environ)
     assets = paths.assets_dir()
+    models = paths.models_dir()
     home = tmp_path_factory.mktemp("workshop-home")
     os.environ["WORKSHOP_HOME"] = str(home)
     if assets.exists():
@@ -37,8 +38,12 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         # (hf_metrics, hf_modules), and parallel workers, or a learner's own run, must not meet
         # there. The computation cache is left behind; copytree keeps the folders private.
         copy = home / "assets"
-        shutil.copytree(assets, copy, ignore=shutil.ignore_patterns("hf_metrics", "*.lock"))
+        shutil.copytree(
+            assets, copy, ignore=shutil.ignore_patterns("hf_metrics", "*.lock", "models")
+        )
         os.environ["WORKSHOP_ASSETS_DIR"] = str(copy)
+    # The open model (270 MB) is only read, never written: tests use the session's own.
+    os.environ["WORKSHOP_MODELS_DIR"] = str(models)
     # One attempt only: a stand-in error should fail a test at once, not after retries.
     os.environ["AWS_MAX_ATTEMPTS"] = "1"
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):

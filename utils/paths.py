@@ -27,3 +27,9 @@ def assets_dir() -> Path:
     """Folder of offline assets (NLTK data, evaluate modules); ``WORKSHOP_ASSETS_DIR`` overrides."""
     override = os.environ.get("WORKSHOP_ASSETS_DIR")
     return Path(override) if override else workshop_dir() / "assets"
+
+
+def models_dir() -> Path:
+    """Folder of open-weight model folders built offline; ``WORKSHOP_MODELS_DIR`` overrides."""
+    override = os.environ.get("WORKSHOP_MODELS_DIR")
+    return Path(override) if override else assets_dir() / "models"
