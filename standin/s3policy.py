@@ -63,15 +63,33 @@ def s3_action(method: str, key: str, query: dict[str, list[str]]) -> str:
 def condition_holds(conditions: dict[str, Any], context: dict[str, str]) -> bool | None:
     """Whether every condition holds; None when one cannot be evaluated here."""
     for operator, tests in conditions.items():
+        compare = _OPERATORS.get(operator)
         for key, wanted in tests.items():
-            if key not in context or operator not in ("Bool", "StringEquals", "StringNotEquals"):
+            if key not in context or compare is None:
                 return None
-            values = [str(w).lower() for w in listify(wanted)]
-            have = context[key].lower()
-            ok = have not in values if operator == "StringNotEquals" else have in values
-            if not ok:
+            if not compare(context[key], [str(w) for w in listify(wanted)]):
                 return False
     return True
+
+
+def _like(have: str, patterns: list[str]) -> bool:
+    # IAM's * and ? wildcards; fnmatch's [...] sets are not IAM's, so they are escaped.
+    return any(fnmatch.fnmatchcase(have, p.replace("[", "[[]")) for p in patterns)
+
+
+_OPERATORS: dict[str, Any] = {
+    # Bool and the String operators compare case-insensitively here: the keys the stand-in
+    # fills (aws:SecureTransport, s3:prefix) carry values whose case callers do not vary.
+    "Bool": lambda have, wanted: have.lower() in [w.lower() for w in wanted],
+    "StringEquals": lambda have, wanted: have in wanted,
+    "StringNotEquals": lambda have, wanted: have not in wanted,
+    "StringLike": _like,
+    "StringNotLike": lambda have, wanted: not _like(have, wanted),
+    "ArnEquals": lambda have, wanted: have in wanted,
+    "ArnLike": _like,
+}
+"""IAM condition operators the stand-in evaluates ("IAM JSON policy elements: Condition
+operators", AWS IAM User Guide); any other makes the condition unevaluable (None)."""
 
 
 def denies(policy: dict[str, Any], action: str, resource: str, secure: bool) -> str | None:

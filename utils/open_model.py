@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -341,11 +342,43 @@ def generate(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int = 48) 
     return str(tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True))
 
 
+class KernelRunner:
+    """A model in this kernel as an evaluation runner: the open base model, scored beside Bedrock.
+
+    It answers with :func:`generate` (greedy, the prompt continued as text), one call at a
+    time: the evaluation's threads share one model, and torch already uses every core.
+    The answers are the real model's on both backends, so they are never marked local.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, max_new_tokens: int = 48) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_new_tokens = max_new_tokens
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        name = getattr(self.model.config, "_name_or_path", "") or type(self.model).__name__
+        return f"KernelRunner({name!r}, max_new_tokens={self.max_new_tokens})"
+
+    def generate_one(self, prompt: str) -> Any:
+        """One greedy continuation, as a :class:`utils.evaluation.runners.Reply`."""
+        from utils.evaluation.runners import Reply
+
+        with self._lock:
+            text = generate(self.model, self.tokenizer, prompt, self.max_new_tokens)
+        return Reply(text=text, from_local_standin=False, stop_reason="greedy")
+
+    def predict(self, prompt: str) -> tuple[str | None, float | None]:
+        """fmeval's interface: the continuation and no log probability."""
+        return self.generate_one(prompt).text, None
+
+
 __all__ = [
     "LORA_TARGETS",
     "MODEL_NAME",
     "WHEEL",
     "Adaptation",
+    "KernelRunner",
     "adapt",
     "build",
     "generate",

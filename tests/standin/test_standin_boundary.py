@@ -51,3 +51,18 @@ def test_importing_every_standin_module_loads_no_workshop_module() -> None:
         [sys.executable, "-c", code], cwd=paths.ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_policy_conditions_evaluate_iams_like_operators() -> None:
+    from standin.s3policy import condition_holds
+
+    context = {"s3:prefix": "models/merged/", "aws:SecureTransport": "true"}
+    assert condition_holds({"StringLike": {"s3:prefix": ["models/", "models/*"]}}, context)
+    assert condition_holds({"StringLike": {"s3:prefix": "data/*"}}, context) is False
+    assert condition_holds({"StringNotLike": {"s3:prefix": "data/*"}}, context)
+    assert condition_holds({"StringLike": {"s3:prefix": "models/merged?"}}, context)
+    assert condition_holds({"StringLike": {"s3:prefix": "[m]odels/*"}}, context) is False
+    assert condition_holds({"Bool": {"aws:SecureTransport": "True"}}, context)
+    assert condition_holds({"StringEquals": {"s3:prefix": "Models/merged/"}}, context) is False
+    assert condition_holds({"NumericLessThan": {"s3:prefix": "3"}}, context) is None
+    assert condition_holds({"StringLike": {"s3:delimiter": "/"}}, context) is None

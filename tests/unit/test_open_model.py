@@ -189,6 +189,18 @@ def test_generate_continues_the_prompt_greedily(tiny_folder: Path) -> None:
     assert first != open_model.generate(model, tok, "w9 w30 w7 w7", max_new_tokens=5)
 
 
+def test_kernel_runner_answers_like_generate_and_is_not_marked_local(tiny_folder: Path) -> None:
+    from utils.evaluation.runners import generate as run_all
+
+    model, tok = open_model.load(tiny_folder)
+    runner = open_model.KernelRunner(model, tok, max_new_tokens=4)
+    prompts = ["w1 w2 w3", "w9 w30 w7 w7", "w5"]
+    frame = run_all({"base": runner}, prompts, max_workers=3, progress=False)
+    assert list(frame["output"]) == [open_model.generate(model, tok, p, 4) for p in prompts]
+    assert frame["local"].tolist() == [False] * 3
+    assert runner.predict("w1 w2 w3") == (frame["output"][0], None)
+
+
 @pytest.mark.skipif(not open_model.present(), reason="the offline model is built by make assets")
 def test_the_built_offline_model_is_ready_to_import() -> None:
     report = check_folder(open_model.model_dir())
