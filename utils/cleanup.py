@@ -21,6 +21,8 @@ ORDER = (
     Kind.BATCH_JOB,
     Kind.JOB,
     Kind.MODEL,
+    Kind.IMPORT_JOB,
+    Kind.IMPORTED_MODEL,
     Kind.LOGGING,
     Kind.BUCKET,
     Kind.POLICY,
@@ -72,6 +74,29 @@ def _remove_model(rec: dict[str, Any]) -> str:
     return "deleted"
 
 
+def _remove_import_job(rec: dict[str, Any], state: State) -> str:
+    # Bedrock can neither stop nor delete a model import job (no such operation in the
+    # service model): a finished one's record is forgotten, and the model it made removed.
+    job = clients.client("bedrock").get_model_import_job(jobIdentifier=rec.get("arn") or rec["id"])
+    if job["status"] == "InProgress":
+        raise WorkshopError(
+            f"Model import job {job['jobName']} is still importing; it cannot be stopped, and "
+            "the model it makes will bill storage.",
+            "Run 03_cleanup.ipynb again once the job has ended: its model is deleted then.",
+        )
+    if job.get("importedModelArn"):
+        # A kernel that died while waiting never recorded the model; the job knows it.
+        state.add_resource(
+            Kind.IMPORTED_MODEL, job["importedModelArn"], name=job["importedModelName"]
+        )
+    return f"ended {job['status']} earlier; record forgotten (jobs cannot be deleted)"
+
+
+def _remove_imported_model(rec: dict[str, Any]) -> str:
+    clients.client("bedrock").delete_imported_model(modelIdentifier=rec.get("arn") or rec["id"])
+    return "deleted"
+
+
 def _remove_bucket(rec: dict[str, Any]) -> str:
     return "deleted" if s3.delete_bucket(rec["id"]) else "already gone"
 
@@ -97,6 +122,8 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
         Kind.BATCH_JOB: _remove_batch_job,
         Kind.JOB: lambda rec: _remove_job(rec, state),
         Kind.MODEL: _remove_model,
+        Kind.IMPORT_JOB: lambda rec: _remove_import_job(rec, state),
+        Kind.IMPORTED_MODEL: _remove_imported_model,
         # Switched off before the bucket goes, or Bedrock would keep writing logs to it.
         Kind.LOGGING: lambda rec: invocation_logs.disable(state, rec["id"]),
         Kind.BUCKET: _remove_bucket,
@@ -105,7 +132,7 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
     }
     rows: list[dict[str, Any]] = []
     for kind in ORDER:
-        # Re-read per kind: removing a job can reveal a custom model to remove next.
+        # Re-read per kind: removing a job can reveal a (custom or imported) model to remove.
         for rec in state.resources(kind):
             row = {"kind": str(kind), "id": rec["id"], "action": "would remove", "remains": True}
             if not dry_run:

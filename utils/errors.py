@@ -110,3 +110,20 @@ def explain(
     said = f"failed with {code}: {message}" if code else f"failed: {message}"
     fix = (fixes or {}).get(code) or GENERIC_FIXES.get(code) or default
     return WorkshopError(f"{action} {said}", fix)
+
+
+def explain_failure(
+    action: str,
+    message: str,
+    fixes: Mapping[str, str],
+    *,
+    default: str,
+) -> WorkshopError:
+    """The learner's error for a job that ended Failed: its ``failureMessage`` and a fix.
+
+    A job's failure has no error code, only Bedrock's sentence, so the fix is the first of
+    ``fixes`` whose key the message contains (case-insensitive), else ``default``.
+    """
+    lowered = message.lower()
+    fix = next((text for key, text in fixes.items() if key.lower() in lowered), default)
+    return WorkshopError(f"{action} failed: {message}", fix)

@@ -14,12 +14,23 @@ from utils.errors import error_code
 from utils.resources import TAG_KEY, Kind
 from utils.state import State
 
-JOB_KINDS = ("model-customization-job", "model-invocation-job")
-"""Bedrock jobs that may assume the role: customization and batch inference."""
+JOB_KINDS = ("model-customization-job", "model-invocation-job", "model-import-job")
+"""Bedrock jobs that may assume the workshop's service role: customization, batch inference
+and Custom Model Import. Bedrock assumes the role with ``aws:SourceArn`` = the job's ARN, so
+each kind of job must be named (the project's design guide, section IAM, read 2026-12-02;
+AWS's page on the import service role was not read here)."""
+
+IMPORT_JOB_KINDS = ("model-import-job",)
+"""The only jobs the import role trusts: it exists to read one model folder."""
+
+MODEL_PREFIX = "models/"
+"""Where in the workshop bucket a lesson puts Hugging Face folders to import."""
 
 
-def trust_policy(account_id: str, region: str) -> dict[str, Any]:
-    """Lets only Bedrock customization and batch inference jobs of this account and region in."""
+def trust_policy(
+    account_id: str, region: str, kinds: tuple[str, ...] = JOB_KINDS
+) -> dict[str, Any]:
+    """Lets only Bedrock jobs of ``kinds`` of this account and region in."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -31,7 +42,7 @@ def trust_policy(account_id: str, region: str) -> dict[str, Any]:
                     "StringEquals": {"aws:SourceAccount": account_id},
                     "ArnLike": {
                         "aws:SourceArn": [
-                            f"arn:aws:bedrock:{region}:{account_id}:{kind}/*" for kind in JOB_KINDS
+                            f"arn:aws:bedrock:{region}:{account_id}:{kind}/*" for kind in kinds
                         ]
                     },
                 },
@@ -60,6 +71,46 @@ def s3_policy(
             "Resource": [f"arn:aws:s3:::{bucket}"],
         },
     ]
+    statements += _protection_statements(kms_key_arn, vpc_config)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def import_s3_policy(
+    bucket: str,
+    prefix: str = MODEL_PREFIX,
+    kms_key_arn: str | None = None,
+    vpc_config: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """Read-only access to one model prefix of the bucket: what a model import job needs.
+
+    An import job only reads the folder (``s3:ListBucket`` to find its files, ``s3:GetObject``
+    to read them; the stand-in's import checks both, and the design guide scopes the role's
+    access to what the job uses), so the role may neither write nor read anything else.
+    """
+    folder = prefix.strip("/") + "/"
+    statements: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"arn:aws:s3:::{bucket}/{folder}*"],
+        },
+        {
+            # Listing is a bucket action; the s3:prefix condition keeps it to the folder.
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+            "Condition": {"StringLike": {"s3:prefix": [folder, f"{folder}*"]}},
+        },
+    ]
+    statements += _protection_statements(kms_key_arn, vpc_config)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _protection_statements(
+    kms_key_arn: str | None, vpc_config: dict[str, list[str]] | None
+) -> list[dict[str, Any]]:
+    """The statements a KMS key and a VPC configuration add to a job role's policy."""
+    statements: list[dict[str, Any]] = []
     if kms_key_arn:
         statements.append(
             {
@@ -115,7 +166,7 @@ def s3_policy(
                 "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}},
             }
         )
-    return {"Version": "2012-10-17", "Statement": statements}
+    return statements
 
 
 FIXES = {
@@ -145,9 +196,60 @@ def ensure_role(
 
     A re-run with other key or VPC settings updates the policy to match them.
     """
+    return _ensure(
+        role_name,
+        policy_name,
+        account_id,
+        trust_policy(account_id, region),
+        s3_policy(bucket, kms_key_arn, vpc_config),
+        "Lets Amazon Bedrock customization jobs of the workshop use its bucket.",
+        state,
+    )
+
+
+def ensure_import_role(
+    role_name: str,
+    policy_name: str,
+    account_id: str,
+    region: str,
+    bucket: str,
+    state: State,
+    *,
+    prefix: str = MODEL_PREFIX,
+    kms_key_arn: str | None = None,
+    vpc_config: dict[str, list[str]] | None = None,
+) -> str:
+    """A role only model import jobs may assume, reading only ``prefix``; returns its ARN.
+
+    One role's access is the union of its policies, so the read-write role of
+    :func:`ensure_role` cannot be made read-only for imports alone: an import gets a role of
+    its own. Created (or reused, its trust and policy brought up to date) like that one, and
+    recorded first, so cleanup removes it.
+    """
+    return _ensure(
+        role_name,
+        policy_name,
+        account_id,
+        trust_policy(account_id, region, IMPORT_JOB_KINDS),
+        import_s3_policy(bucket, prefix, kms_key_arn, vpc_config),
+        f"Lets Amazon Bedrock model import jobs of the workshop read s3://{bucket}/{prefix}.",
+        state,
+    )
+
+
+def _ensure(
+    role_name: str,
+    policy_name: str,
+    account_id: str,
+    trust_document: dict[str, Any],
+    document: dict[str, Any],
+    description: str,
+    state: State,
+) -> str:
+    """Create or adopt a role with this trust and one managed policy holding ``document``."""
     iam = clients.client("iam")
     tags = [{"Key": TAG_KEY, "Value": state.workshop_id}]
-    trust = json.dumps(trust_policy(account_id, region))
+    trust = json.dumps(trust_document)
 
     def take_over_role() -> dict[str, Any]:
         # Ours from an earlier run: its trust may name another account or Region by now.
@@ -161,7 +263,7 @@ def ensure_role(
         lambda: iam.create_role(
             RoleName=role_name,
             AssumeRolePolicyDocument=trust,
-            Description="Lets Amazon Bedrock customization jobs of the workshop use its bucket.",
+            Description=description,
             Tags=tags,
         ),
         arn=lambda answer: answer["Role"]["Arn"],
@@ -172,7 +274,6 @@ def ensure_role(
     )["Role"]
 
     policy_arn = f"arn:aws:iam::{account_id}:policy/{policy_name}"
-    document = s3_policy(bucket, kms_key_arn, vpc_config)
 
     def take_over_policy() -> dict[str, Any]:
         _update_policy(policy_arn, document)

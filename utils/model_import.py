@@ -169,7 +169,7 @@ class FolderReport:
         config_dtype: The dtype ``config.json`` declares (``dtype`` or ``torch_dtype``).
         parameters: Parameters counted from the safetensors headers' shapes.
         weight_bytes: Bytes of the safetensors files.
-        total_bytes: Bytes of every file in the folder (what an upload sends).
+        total_bytes: Bytes of the files an upload sends (:func:`files_to_send`).
         weight_files: Safetensors files read, in order.
         converse: Whether ``converse`` will work; None when unknown.
         problems: What keeps the folder from importing.
@@ -520,6 +520,25 @@ def _check_tokenizer(folder: Path, report: FolderReport) -> None:
     )
 
 
+def files_to_send(path: str | Path) -> list[Path]:
+    """The files of a model folder an upload sends, by name; what the check counts too.
+
+    Only the folder's own files: ``save_pretrained`` writes every file a model needs there,
+    while subfolders hold what an import does not read (``.cache/`` of a Hub download,
+    Meta's ``original/`` consolidated weights, trainers' ``checkpoint-*``). Hidden files
+    (``.gitattributes``) and pickle weights (``.bin`` beside the safetensors) are left out
+    too: Custom Model Import reads safetensors, and the pickles only double the upload.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix not in PICKLE_WEIGHTS
+    )
+
+
 def check_folder(path: str | Path) -> FolderReport:
     """Check a local Hugging Face model folder against what Custom Model Import accepts.
 
@@ -541,7 +560,7 @@ def check_folder(path: str | Path) -> FolderReport:
             "Give the folder `save_pretrained` wrote (it holds config.json).",
         )
         return report
-    report.total_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    report.total_bytes = sum(p.stat().st_size for p in files_to_send(folder))
     config = _read_config(folder, report)
     if config is not None:
         _check_architecture(config, report)

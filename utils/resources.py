@@ -28,12 +28,15 @@ class Kind(StrEnum):
     DEPLOYMENT = "custom-model-deployment"
     BATCH_JOB = "batch-inference-job"
     LOGGING = "invocation-logging"
+    IMPORT_JOB = "model-import-job"
+    IMPORTED_MODEL = "imported-model"
 
 
 POINTERS: Mapping[Kind, str] = {
     Kind.JOB: "job",
     Kind.THROUGHPUT: "throughput",
     Kind.DEPLOYMENT: "deployment",
+    Kind.IMPORT_JOB: "import-job",
 }
 """Kinds a lesson finds again by its key: the value ``<pointer>:<key>`` names the one in use."""
 

@@ -199,3 +199,12 @@ def delete_bucket(bucket: str) -> bool:
             return False
         raise
     return True
+
+
+def delete_keys(bucket: str, keys: Iterable[str]) -> int:
+    """Delete these keys, a thousand a request (S3's limit); returns how many were asked."""
+    client = clients.client("s3")
+    doomed = [{"Key": k} for k in keys]
+    for start in range(0, len(doomed), 1000):
+        client.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000]})
+    return len(doomed)

@@ -474,3 +474,36 @@ def test_local_mode_never_calls_the_price_list(monkeypatch: pytest.MonkeyPatch) 
     assert est.summary().endswith(
         f"list prices of {cost.PRICES_AS_OF} (hand-copied snapshot), check them for your Region."
     )
+
+
+def test_an_imported_model_bills_whole_five_minute_windows() -> None:
+    assert [cost.billed_minutes(m) for m in (0, 0.2, 1, 4.99, 5, 5.01, 10, 10.000000001, 11)] == [
+        0, 5, 5, 5, 5, 10, 10, 10, 15
+    ]  # fmt: skip
+    quote = cost.ImportPrices(per_cmu_minute=0.1, storage_per_cmu_month=2.0)
+    # One 1-minute burst of a 2-unit model bills a whole window: 2 units x 5 min x $0.1.
+    one = cost.imported_model(2, days=30, invoked_minutes=1, prices=quote).table()
+    assert list(one["quantity"]) == [2.0, 10]
+    assert list(one["cost (USD)"]) == pytest.approx([4.0, 1.0])
+    # Six minutes in three bursts of two bill three windows (15 min), not two (6 min -> 10).
+    spread = cost.imported_model(1, days=15, invoked_minutes=6, bursts=3, prices=quote)
+    rows = spread.table().set_index("unit")
+    assert rows.loc["CMU-minutes", "quantity"] == 15
+    assert rows.loc["CMU-months", "quantity"] == pytest.approx(0.5)
+    assert spread.known_total == pytest.approx(1.0 + 1.5)
+    # Two copies running double the active minutes, not the storage.
+    two = cost.imported_model(1, days=30, invoked_minutes=5, copies=2, prices=quote).table()
+    assert list(two["quantity"]) == [1.0, 10]
+    assert cost.imported_model(1, days=1, prices=quote).table()["quantity"].iloc[1] == 0
+    with pytest.raises(WorkshopError):
+        cost.imported_model(1, days=1, invoked_minutes=3, bursts=0)
+
+
+def test_custom_model_import_prices_nobody_read_are_unknown() -> None:
+    assert cost.IMPORT_PRICES == {}  # see utils/cost/snapshot.py: no price could be read
+    est = cost.imported_model(None, days=7, invoked_minutes=12, cmu_version="v1.0")
+    table = est.table()
+    assert list(table["price (USD)"]) == ["unknown", "unknown"]
+    assert not est.complete and "some prices unknown" in est.summary()
+    assert "per custom model unit" in est.title  # units are set by Bedrock at import
+    assert table["quantity"].iloc[1] == 15  # 12 minutes bill three windows

@@ -33,6 +33,8 @@ def test_kinds_keep_the_names_existing_state_files_hold() -> None:
         "custom-model-deployment",
         "batch-inference-job",
         "invocation-logging",
+        "model-import-job",
+        "imported-model",
     ]
 
 

@@ -151,6 +151,7 @@ def test_role_trust_and_policy_are_least_privilege(aws: StandIn, state: State) -
     assert cond["ArnLike"]["aws:SourceArn"] == [
         f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/*",
         f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-invocation-job/*",
+        f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-import-job/*",
     ]
     attached = api.list_attached_role_policies(RoleName="ws-role")["AttachedPolicies"]
     assert [p["PolicyName"] for p in attached] == ["ws-policy"]
@@ -212,3 +213,44 @@ def test_key_and_vpc_widen_the_role_policy_exactly_that_far(aws: StandIn, state:
             "ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state, kms_key_arn=key
         )
     assert len(api.list_policy_versions(PolicyArn=arn)["Versions"]) <= 5
+
+
+def test_the_import_role_trusts_only_import_jobs_and_reads_only_the_model_prefix(
+    aws: StandIn, state: State
+) -> None:
+    arn = iam.ensure_import_role(
+        "ws-import-role", "ws-import-policy", ACCOUNT, "us-east-1", "ws-bucket", state
+    )
+    assert arn == f"arn:aws:iam::{ACCOUNT}:role/ws-import-role"
+    api = clients.client("iam")
+    trust = api.get_role(RoleName="ws-import-role")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"] == [
+        f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-import-job/*"
+    ]
+    policy_arn = f"arn:aws:iam::{ACCOUNT}:policy/ws-import-policy"
+    doc = api.get_policy_version(PolicyArn=policy_arn, VersionId="v1")["PolicyVersion"]["Document"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    assert doc == iam.import_s3_policy("ws-bucket", "models/")
+    actions = {a for st in doc["Statement"] for a in st["Action"]}
+    assert actions == {"s3:GetObject", "s3:ListBucket"}  # nothing that writes
+    get, listing = doc["Statement"]
+    assert get["Resource"] == ["arn:aws:s3:::ws-bucket/models/*"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["models/", "models/*"]}}
+    # A re-run with another prefix narrows the same policy instead of failing.
+    iam.ensure_import_role(
+        "ws-import-role", "ws-import-policy", ACCOUNT, "us-east-1", "ws-bucket", state,
+        prefix="models/tiny",
+    )  # fmt: skip
+    default = api.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+    doc = api.get_policy_version(PolicyArn=policy_arn, VersionId=default)["PolicyVersion"][
+        "Document"
+    ]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    assert doc["Statement"][0]["Resource"] == ["arn:aws:s3:::ws-bucket/models/tiny/*"]
+    assert {r["id"] for r in state.resources()} == {"ws-import-role", "ws-import-policy"}
+
+
+def test_the_workshop_policy_keeps_read_write_for_other_jobs() -> None:
+    plain = iam.s3_policy("ws-bucket")
+    assert plain["Statement"][0]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert "Condition" not in plain["Statement"][1]

@@ -21,19 +21,37 @@ hand-copied prices).
 
 from __future__ import annotations
 
-from utils.cost.estimates import Estimate, confirm, prices, serving, teacher_calls, training
+from utils.cost.estimates import (
+    Estimate,
+    billed_minutes,
+    confirm,
+    imported_model,
+    prices,
+    serving,
+    teacher_calls,
+    training,
+)
 from utils.cost.price_list import PRICE_LIST_REGION, PRICE_LIST_SERVICE_CODE, clear_price_cache
 from utils.cost.snapshot import (
+    IMPORT_COST_SOURCE,
+    IMPORT_PRICES,
+    IMPORT_PRICES_AS_OF,
+    IMPORT_WINDOW_MINUTES,
     PRICE_FIELDS,
     PRICES,
     PRICES_AS_OF,
     PRICES_SOURCE,
     SNAPSHOT,
+    ImportPrices,
     Prices,
     PriceSource,
 )
 
 __all__ = [
+    "IMPORT_COST_SOURCE",
+    "IMPORT_PRICES",
+    "IMPORT_PRICES_AS_OF",
+    "IMPORT_WINDOW_MINUTES",
     "PRICES",
     "PRICES_AS_OF",
     "PRICES_SOURCE",
@@ -42,10 +60,13 @@ __all__ = [
     "PRICE_LIST_SERVICE_CODE",
     "SNAPSHOT",
     "Estimate",
+    "ImportPrices",
     "PriceSource",
     "Prices",
+    "billed_minutes",
     "clear_price_cache",
     "confirm",
+    "imported_model",
     "prices",
     "serving",
     "teacher_calls",

@@ -8,17 +8,22 @@ computes from its data with :func:`prices`: in aws mode from the AWS Price List 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from utils import models, sessions
 from utils.cost import price_list
 from utils.cost.snapshot import (
+    IMPORT_PRICES,
+    IMPORT_PRICES_AS_OF,
+    IMPORT_WINDOW_MINUTES,
     PRICE_FIELDS,
     PRICES,
     PRICES_AS_OF,
     PRICES_SOURCE,
     SNAPSHOT,
+    ImportPrices,
     Prices,
     PriceSource,
 )
@@ -194,6 +199,78 @@ def serving(model_id: str, provisioned: bool, units: int = 1, hours: float = 1.0
     else:
         # Not a list price but how on-demand deployments bill: by token, nothing while idle.
         est.add("on-demand deployment while idle", hours, "hours", 0.0, 1, None)
+    return est
+
+
+def billed_minutes(active_minutes: float) -> int:
+    """Minutes billed for one burst of calls: whole 5-minute windows, so 1 minute bills 5."""
+    if active_minutes <= 0:
+        return 0
+    # A float such as 10.000000001 from a timer must not bill a third window.
+    windows = math.ceil(round(active_minutes / IMPORT_WINDOW_MINUTES, 9))
+    return IMPORT_WINDOW_MINUTES * windows
+
+
+def imported_model(
+    units_per_copy: int | None,
+    days: float,
+    invoked_minutes: float = 0.0,
+    *,
+    bursts: int = 1,
+    copies: int = 1,
+    cmu_version: str | None = None,
+    prices: ImportPrices | None = None,
+) -> Estimate:
+    """Importing a model and keeping it ``days``, invoked ``invoked_minutes`` in ``bursts``.
+
+    Storage bills per custom model unit per month (a month counted as 30 days); an active
+    copy bills per unit per minute in 5-minute windows, each burst rounded up on its own
+    (see :func:`billed_minutes`). Bedrock sets the units when it imports the model
+    (``customModelUnitsPerModelCopy``): before that, with ``units_per_copy=None``, the rows
+    are per unit and the title says so. How long a copy stays active after the last call
+    is not in the pages read (2026-12-02), so only the windows the calls span are counted.
+
+    Args:
+        units_per_copy: CMUs per model copy, from GetImportedModel; None before the import.
+        days: How long the imported model is kept.
+        invoked_minutes: Minutes of calls in all.
+        bursts: Separate sessions the minutes are spread over; each bills whole windows.
+        copies: Model copies running while it is called (Bedrock scales them with demand).
+        cmu_version: ``customModelUnitsVersion``, which picks the price.
+        prices: Prices to use instead of the snapshot's (for a quote you have).
+    """
+    if bursts < 1 or copies < 1:
+        raise WorkshopError(
+            f"bursts and copies must be at least 1 (got {bursts} and {copies}).",
+            "Give the number of separate sessions of calls, and of copies, as whole numbers.",
+        )
+    p = prices or IMPORT_PRICES.get(cmu_version or "", ImportPrices())
+    source = None if prices else PriceSource("snapshot", IMPORT_PRICES_AS_OF)
+    units = 1 if units_per_copy is None else units_per_copy
+    per = (
+        " per custom model unit (Bedrock sets the units at import)"
+        if units_per_copy is None
+        else ""
+    )
+    minutes = bursts * billed_minutes(invoked_minutes / bursts) if invoked_minutes > 0 else 0
+    est = Estimate(f"Importing a model and keeping it {days:g} days{per}")
+    est.add(
+        "imported model storage",
+        units * days / 30,
+        "CMU-months",
+        p.storage_per_cmu_month,
+        1,
+        source,
+    )
+    est.add(
+        f"active copies: {invoked_minutes:g} min of calls in {bursts} burst(s), "
+        f"billed as {minutes} min",
+        copies * units * minutes,
+        "CMU-minutes",
+        p.per_cmu_minute,
+        1,
+        source,
+    )
     return est
 
 

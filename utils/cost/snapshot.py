@@ -75,3 +75,43 @@ PRICES: dict[str, Prices] = {
 model and commitment on the pricing page and are not in the snapshot: they show as unknown
 (unless the Price List API lists them), and the guard still asks for confirmation because
 they bill every hour."""
+
+
+IMPORT_PRICES_AS_OF = "2026-12-02"
+"""When the Custom Model Import billing rule and prices were looked for (see below)."""
+IMPORT_COST_SOURCE = (
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/import-model-calculate-cost.html"
+)
+"""'Calculate the cost of running a custom model' (Amazon Bedrock user guide, read
+2026-12-02): running copies x custom model units (CMUs) per copy x the price per CMU per
+minute, billed in 5-minute windows from the first successful call; the units and their
+version (which picks the price) come from GetImportedModel's ``customModelUnits``.
+
+Its formula divides the number of windows by 60, which fits neither a price per minute (a
+window is 5 minutes) nor its own text; the workshop bills 5 minutes per window, as the text
+says, and flags the disagreement here rather than guess which part is wrong."""
+IMPORT_PRICES_SOURCE = "https://aws.amazon.com/bedrock/pricing/ (Custom Model Import section)"
+IMPORT_WINDOW_MINUTES = 5
+"""Minutes in one billing window of an active imported model copy (IMPORT_COST_SOURCE)."""
+
+
+@dataclass(frozen=True)
+class ImportPrices:
+    """Custom Model Import prices of one CMU version in USD; None where no source has one.
+
+    Attributes:
+        per_cmu_minute: An active model copy, per custom model unit per minute.
+        storage_per_cmu_month: Keeping the imported model, per custom model unit per month
+            (the design guide and issue #14 name this charge; the pricing page holds its
+            figure).
+    """
+
+    per_cmu_minute: float | None = None
+    storage_per_cmu_month: float | None = None
+
+
+IMPORT_PRICES: dict[str, ImportPrices] = {}
+"""CMU version (``customModelUnitsVersion``, e.g. ``v1.0``) to its prices. Empty on purpose:
+on 2026-12-02 the pricing page's copies read here render every figure client-side, so no
+Custom Model Import price could be read, and a price not read is not written down. Every
+estimate shows these prices as unknown until someone copies them here with the date."""
