@@ -92,8 +92,9 @@ def make_role(name: str = "workshop-test-role") -> str:
 def make_import_role(bucket: str, name: str = "workshop-import-role", *, read: bool = True) -> str:
     """A service role Bedrock may assume for this account's model import jobs; returns its ARN.
 
-    It trusts ``model-import-job/*`` of the account and Region (the workshop's own role does
-    not yet) and may list and read ``bucket`` (with ``read=False``: another bucket only).
+    Written here, not by :func:`utils.iam.ensure_import_role`, so the stand-in's tests do not
+    rest on the workshop's policies. It trusts ``model-import-job/*`` of the account and
+    Region and may list and read ``bucket`` (with ``read=False``: another bucket only).
     """
     iam_api = clients.client("iam")
     source = f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:model-import-job/*"

@@ -53,20 +53,30 @@ def ready(aws: StandIn, state: State) -> dict[str, str]:
     return {"bucket": bucket, "role": role}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the stand-in's role-policy evaluation (standin/s3policy.condition_holds) knows Bool, "
-        "StringEquals and StringNotEquals only, so the s3:prefix StringLike condition on "
-        "ListBucket never grants there; it is AWS's usual way to scope a listing to a prefix"
-    ),
-)
 def test_the_read_only_import_role_imports(tiny: Path, aws: StandIn, state: State) -> None:
     bucket = s3.ensure_bucket("workshop-import-bucket", REGION, state)
     role = iam.ensure_import_role("import-role", "import-policy", ACCOUNT, REGION, bucket, state)
     job = imported.start_import(tiny, state=state, bucket=bucket, role_arn=role, progress=False)
+    bedrock = clients.client("bedrock")
     try:
-        imported.wait_for_import(job, state, interval=0.05, progress=False)
+        model = imported.wait_for_import(job, state, interval=0.05, progress=False)
+        assert model.architecture == "LlamaForCausalLM"
+        # The same role may not list what lies outside the model prefix: that import fails.
+        for path in imported.model_import.files_to_send(tiny):
+            s3.upload_file(path, s3.uri(bucket, f"data/elsewhere/{path.name}"))
+        outside = bedrock.create_model_import_job(
+            jobName="outside-prefix",
+            importedModelName="outside-prefix",
+            roleArn=role,
+            modelDataSource={"s3DataSource": {"s3Uri": s3.uri(bucket, "data/elsewhere/")}},
+        )
+        for _ in range(200):
+            got = bedrock.get_model_import_job(jobIdentifier=outside["jobArn"])
+            if got["status"] != "InProgress":
+                break
+            time.sleep(0.05)
+        assert got["status"] == "Failed"
+        assert "s3:ListBucket" in got["failureMessage"], got["failureMessage"]
     finally:
         cleanup.cleanup(state)
 
