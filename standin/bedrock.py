@@ -134,8 +134,20 @@ class LocalBedrock:
         region: str = "us-east-1",
         job_seconds: float | None = None,
         pt_seconds: float | None = None,
+        import_idle_seconds: float | None = None,
+        import_load_seconds: float | None = None,
     ) -> None:
+        from standin import imported
+
         self.region = region
+        # Cold starts of imported models: the idle window after which a copy is dropped and
+        # the least time a load lasts (constructor, else environment, else the defaults).
+        self.import_idle_seconds = _setting(
+            import_idle_seconds, imported.IDLE_ENV, catalog.IMPORT_IDLE_SECONDS
+        )
+        self.import_load_seconds = _setting(
+            import_load_seconds, imported.LOAD_ENV, imported.DEFAULT_LOAD_SECONDS
+        )
         self.job_seconds = DEFAULT_JOB_SECONDS if job_seconds is None else job_seconds
         self.pt_seconds = (
             min(DEFAULT_PT_SECONDS, self.job_seconds) if pt_seconds is None else pt_seconds
@@ -173,8 +185,10 @@ class LocalBedrock:
             "GetCustomModelDeployment": self.get_deployment,
             "ListCustomModelDeployments": self.list_deployments,
             "DeleteCustomModelDeployment": self.delete_deployment,
-            "Converse": self.converse,
+            "Converse": self.converse_call,
+            "ConverseStream": self.converse_stream,
             "InvokeModel": self.invoke_model,
+            "InvokeModelWithResponseStream": self.invoke_model_stream,
             "CountTokens": self.count_tokens,
         }
         # Imported here: batch.py and logs.py build on this module's helpers.
@@ -292,17 +306,18 @@ class LocalBedrock:
 
         ARNs carry the region the request was signed for, as they would on AWS.
         """
-        with self.lock:
-            if region:
-                self.region = region
-            try:
+        try:
+            with self.lock:
+                if region:
+                    self.region = region
                 self.advance()
-                return self.service.handle(method, path, query, headers, body)
-            except Exception as exc:  # a stand-in bug must reach the caller, not a bare 500 page
-                logger.exception("local stand-in failed on %s %s", method, path)
-                return error_response(
-                    ServiceError("InternalServerException", f"local stand-in error: {exc!r}", 500)
-                )
+            # The handler runs under the lock too; what it defers (a generation) runs after.
+            return self.service.handle(method, path, query, headers, body, guard=self.lock)
+        except Exception as exc:  # a stand-in bug must reach the caller, not a bare 500 page
+            logger.exception("local stand-in failed on %s %s", method, path)
+            return error_response(
+                ServiceError("InternalServerException", f"local stand-in error: {exc!r}", 500)
+            )
 
     def advance(self) -> None:
         """Move jobs and throughputs whose simulated time has passed to their next state."""
@@ -1263,8 +1278,8 @@ class LocalBedrock:
         if self.imports.is_imported(ident):
             imported = self.imports.find_model(ident)  # ResourceNotFound once deleted
             raise validation_error(
-                f"The local stand-in keeps the imported model {imported.name} "
-                f"({imported.architecture}) but does not run imported models yet."
+                f"The local stand-in runs the imported model {imported.name} through "
+                "InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream only."
             )
         if ":custom-model-deployment/" in ident or ident in {
             d.name for d in self.deployments.values()
@@ -1344,6 +1359,42 @@ class LocalBedrock:
                 ident = pt.foundation_arn
                 break
         return catalog.find(ident.split("foundation-model/")[-1])
+
+    def _imported(self, model_id: str) -> Any:
+        """The imported model a runtime id names, or None when it names none."""
+        ident = urllib.parse.unquote(model_id)
+        return self.imports.find_model(ident) if self.imports.is_imported(ident) else None
+
+    def converse_stream(self, p: dict[str, Any]) -> Any:
+        """ConverseStream: imported models only (the local models answer whole)."""
+        from standin import imported
+
+        model = self._imported(p["modelId"])
+        if model is None:
+            raise validation_error(
+                "The local stand-in streams answers of imported models only; call Converse."
+            )
+        return imported.converse(self, model, p, stream=True)
+
+    def invoke_model_stream(self, p: dict[str, Any]) -> Any:
+        """InvokeModelWithResponseStream: imported models only."""
+        from standin import imported
+
+        model = self._imported(p["modelId"])
+        if model is None:
+            raise validation_error(
+                "The local stand-in streams answers of imported models only; call InvokeModel."
+            )
+        return imported.invoke(self, model, p, stream=True)
+
+    def converse_call(self, p: dict[str, Any]) -> Any:
+        """Converse as the runtime serves it: an imported model's answer comes later."""
+        model = self._imported(p["modelId"])
+        if model is not None:
+            from standin import imported
+
+            return imported.converse(self, model, p, stream=False)
+        return self.converse(p)
 
     def converse(self, p: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -1447,7 +1498,12 @@ class LocalBedrock:
             texts.append(body["system"] if isinstance(body.get("system"), str) else "")
         return {"inputTokens": sum(tokens.count_tokens(t) for t in texts if t)}
 
-    def invoke_model(self, p: dict[str, Any]) -> dict[str, Any]:
+    def invoke_model(self, p: dict[str, Any]) -> Any:
+        model = self._imported(p["modelId"])
+        if model is not None:
+            from standin import imported
+
+            return imported.invoke(self, model, p, stream=False)
         _, generate = self.resolve(p["modelId"])
         try:
             request = json.loads(p.get("body") or b"{}")
@@ -1477,6 +1533,14 @@ class LocalBedrock:
 
 
 DEFAULT_MAX_RESPONSE_LENGTH = 1000
+
+
+def _setting(given: float | None, env: str, default: float) -> float:
+    """A duration from the constructor, else from the environment variable, else the default."""
+    if given is not None:
+        return given
+    text = os.environ.get(env)
+    return float(text) if text else default
 
 
 @functools.cache

@@ -1334,3 +1334,92 @@ CMU_SOURCE = _import_src(
 def custom_model_units(parameters: int) -> int:
     """Custom model units per model copy for a model of ``parameters`` (CMU_SOURCE's rule)."""
     return max(1, math.ceil(parameters * 2 / CMU_BYTES))
+
+
+# ------------------------------------------------- Custom Model Import: running imported models
+# What the stand-in's runtime does with an imported model, read on IMPORT_CHECKED with the
+# search tool (docs and issues corpora). Only each page's opening could be read: where a fact
+# sits further down a page, the note says it could NOT be read and what the stand-in chose.
+# [CMI-RUN]   "Invoke your imported model", _DOCS + "invoke-imported-model.html" (English
+#             edition, two mirrors; ko_kr edition for the paragraph on parameters): an imported
+#             model answers InvokeModel and InvokeModelWithResponseStream on demand, and
+#             Converse/ConverseStream for the messages format; use the inference parameters of
+#             the family the model was customized from, and parameters that do not match are
+#             ignored. Since 2025-11-17, models imported after 2025-11-11 take three API
+#             formats: BedrockCompletion (text, "compatible with current Bedrock workflows"),
+#             OpenAICompletion (text, OpenAI's Completions schema) and OpenAIChatCompletion
+#             (text and images, OpenAI's Chat schema). The page's examples of each format
+#             could NOT be read.
+# [CMI-ADV]   "Advanced API features for imported models", _DOCS +
+#             "custom-model-import-advanced-features.html": its BedrockCompletion example
+#             sends the text under "prompt".
+# [LLAMA]     "Meta Llama models", _DOCS + "model-parameters-meta.html": only the opening
+#             (InvokeModel and InvokeModelWithResponseStream take the request body) was read;
+#             its request and response fields could NOT be read here.
+# [MISTRAL]   "Mistral AI text completion", _DOCS + "model-parameters-mistral-text-completion
+#             .html" (English and zh_cn editions): request {prompt, max_tokens, stop,
+#             temperature, top_p, top_k}; the response is cut once it reaches max_tokens.
+# [MNR]       ModelNotReadyException in botocore's bedrock-runtime model (1.44.5) and the SDK
+#             references (sdk-for-kotlin bedrockruntime, aws-sdk-bedrockruntime for Ruby,
+#             sdk-for-python v1 "Bedrock Runtime > Errors > ModelNotReadyException"): HTTP
+#             429, "not ready to serve inference requests", SDKs retry it up to 5 times.
+# [MNR-KC]    AWS re:Post Knowledge Center, "bedrock-imported-models-modelnotreadyexception"
+#             (https://repost.aws/es/knowledge-center/bedrock-imported-models-modelnotreadyexception,
+#             Spanish edition): Bedrock evicts an imported model it has not used for a while,
+#             "normally one hour"; the next call gets ModelNotReadyException ("Model is not ready
+#             for inference. Wait and try your request again"); keep a steady load or batch
+#             requests; imported models have no provisioned throughput equivalent.
+# NOT found (docs and issues searched): a documented idle time other than [MNR-KC]'s "normally
+# one hour" (the five minutes in the design guide are billing windows, not an idle time), how
+# long a cold start lasts, the streamed chunk format of imported models, the default
+# temperature and token limit Bedrock applies to an imported model.
+
+IMPORT_IDLE_SECONDS = 3600.0
+"""How long an imported model stays loaded without calls before Bedrock drops its copy."""
+IMPORT_IDLE_SOURCE = _import_src(
+    "https://repost.aws/knowledge-center/bedrock-imported-models-modelnotreadyexception",
+    "[MNR-KC]: 'normally one hour'. The stand-in's default; WORKSHOP_STANDIN_IMPORT_IDLE_SECONDS "
+    "changes it.",
+)
+IMPORT_NOT_READY_CODE = "ModelNotReadyException"
+IMPORT_NOT_READY_STATUS = 429
+IMPORT_NOT_READY_TEXT = (
+    "The imported model {name} is being loaded (a cold start: no copy of it is in memory, "
+    "after its import or after {idle:g} s without calls). Retry with exponential back-off; "
+    "the AWS SDKs retry this error by themselves."
+)
+"""The stand-in's own wording (not Bedrock's) of the cold-start answer."""
+IMPORT_NOT_READY_SOURCE = _import_src(
+    _CMI_RUN,
+    "[MNR] for the code, the status and the SDK retries; [MNR-KC] for the cause and the advice.",
+)
+
+BEDROCK_COMPLETION = "BedrockCompletion"
+OPENAI_COMPLETION = "OpenAICompletion"
+OPENAI_CHAT_COMPLETION = "OpenAIChatCompletion"
+IMPORT_FORMATS_SOURCE = _import_src(
+    _CMI_RUN,
+    "The three format names are [CMI-RUN]'s. How a body picks its format could NOT be read: "
+    "the stand-in's rule is 'messages' -> OpenAIChatCompletion; 'prompt' with 'max_tokens' "
+    "(and no 'max_gen_len') -> OpenAICompletion; any other 'prompt' -> BedrockCompletion "
+    "(public client code that quotes AWS's format table routes max_gen_len and max_tokens "
+    "this way). BedrockCompletion's fields are taken from Bedrock's Llama format (prompt, "
+    "max_gen_len, temperature, top_p; generation, prompt_token_count, generation_token_count, "
+    "stop_reason 'stop' or 'length'), which its name and [CMI-RUN]'s 'compatible with "
+    "current Bedrock workflows' point to; [LLAMA]'s field list itself could NOT be read. The "
+    "OpenAI formats answer in OpenAI's schemas (choices, usage, finish_reason 'stop' or "
+    "'length'), as [CMI-RUN] says they follow them; OpenAI's pages were not read here.",
+)
+IMPORT_DEFAULT_MAX_TOKENS = 512
+"""Tokens generated when a body names no limit: the stand-in's choice (not found)."""
+IMPORT_STOP_REASONS = {
+    BEDROCK_COMPLETION: {"end": "stop", "limit": "length"},
+    OPENAI_COMPLETION: {"end": "stop", "limit": "length"},
+    OPENAI_CHAT_COMPLETION: {"end": "stop", "limit": "length"},
+}
+"""Why generation stopped (the model's end-of-sequence token, or the token limit), per format."""
+IMPORT_TEMPERATURE_NOTE = (
+    "Bedrock's default temperature for an imported model was not found: the stand-in decodes "
+    "greedily when the body names none (or 0), so such answers are reproducible, and samples "
+    "with a seed taken from the request body when it is above 0."
+)

@@ -9,7 +9,7 @@ announce), never the tensors. It checks the architecture, the weights' dtypes an
 against ``config.json`` with the stand-in's own facts (:mod:`standin.catalog`, Custom Model
 Import), then ends ``Completed`` with an imported model or ``Failed`` with the reason.
 
-Imported models are kept for the runtime to resolve; running their weights comes later.
+Imported models are kept for the runtime, which runs their weights (:mod:`standin.imported`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from standin import catalog, common, rolepolicy
+from standin.imported import ImportedRuntime
 from standin.restjson import conflict, not_found, validation_error
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ class ModelImport:
         self.bedrock = bedrock
         self.jobs: dict[str, ImportJob] = {}
         self.models: dict[str, ImportedModel] = {}
+        self.runtime = ImportedRuntime(bedrock)
 
     def handlers(self) -> dict[str, Any]:
         """Operation name to handler, for the rest-json router."""
@@ -109,9 +111,10 @@ class ModelImport:
         }
 
     def reset(self) -> None:
-        """Forget every import job and imported model."""
+        """Forget every import job and imported model (and drop their loaded copies)."""
         self.jobs = {}
         self.models = {}
+        self.runtime.reset()
 
     def advance(self) -> None:
         """Run every job whose simulated time has passed."""
@@ -267,6 +270,7 @@ class ModelImport:
     def delete_model(self, p: dict[str, Any]) -> dict[str, Any]:
         model = self.find_model(p["modelIdentifier"])
         del self.models[model.arn]
+        self.runtime.drop(model.arn)
         return {}
 
     # -- the job's work ------------------------------------------------------------------

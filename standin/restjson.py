@@ -10,11 +10,12 @@ rather than something a learner could mistake for Bedrock's behaviour.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,10 @@ from botocore.model import (
 from botocore.utils import parse_timestamp
 from botocore.validate import ParamValidator
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+from standin import eventstream
+
+Handler = Callable[[dict[str, Any]], Any]
+"""An operation's handler: its output, or a :class:`Later` that computes it."""
 
 
 class ServiceError(Exception):
@@ -62,11 +66,27 @@ def conflict(message: str) -> ServiceError:
 
 @dataclass(frozen=True)
 class Response:
-    """What to send back: status, headers and body bytes."""
+    """What to send back: status, headers and body bytes, or a stream of body parts.
+
+    ``stream`` (an event stream's encoded messages) is sent part by part as it is produced,
+    after the request's lock is released; ``body`` is then empty.
+    """
 
     status: int
     headers: dict[str, str]
     body: bytes
+    stream: Iterable[bytes] | None = None
+
+
+class Later:
+    """A handler's output that is computed once the caller's lock is released.
+
+    Generation with a real model takes seconds: computing it under the service lock would
+    hold every other call (job polling, listings) until it ends.
+    """
+
+    def __init__(self, compute: Callable[[], dict[str, Any]]) -> None:
+        self.compute = compute
 
 
 @dataclass(frozen=True)
@@ -345,6 +365,9 @@ class RestJsonService:
 
     def respond(self, operation: OperationModel, output: dict[str, Any]) -> Response:
         """Check ``output`` against the model and encode it."""
+        stream = _event_stream_member(operation)
+        if stream is not None:
+            return self._respond_stream(operation, stream, output)
         problems = output_problems(operation, output)
         if problems:
             raise ServiceError(
@@ -380,23 +403,119 @@ class RestJsonService:
                 body = json.dumps(_to_wire(shape, json_members)).encode()
         return Response(int(operation.http.get("responseCode", 200)), headers, body)
 
-    def handle(
-        self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes
+    def _respond_stream(
+        self, operation: OperationModel, member: str, output: dict[str, Any]
     ) -> Response:
-        """Serve one request; errors become AWS-style error responses."""
+        """Check the members beside the event stream now, and each event as it is sent."""
+        shape = operation.output_shape
+        assert isinstance(shape, StructureShape)
+        events = output.get(member)
+        if events is None:
+            raise ServiceError(
+                "InternalServerException", f"local stand-in sent no {member} stream", 500
+            )
+        rest = {k: v for k, v in output.items() if k != member}
+        problems = output_problems(operation, rest | {member: {}})
+        if problems:
+            raise ServiceError(
+                "InternalServerException",
+                f"local stand-in produced an invalid {operation.name} response: {problems}",
+                500,
+            )
+        headers = {"Content-Type": eventstream.CONTENT_TYPE}
+        for name, value in rest.items():
+            where = shape.members[name].serialization
+            if where.get("location") == "header" and value is not None:
+                headers[where.get("name", name)] = str(value)
+        stream_shape = shape.members[member]
+        assert isinstance(stream_shape, StructureShape)
+        return Response(
+            int(operation.http.get("responseCode", 200)),
+            headers,
+            b"",
+            _encoded_events(stream_shape, events),
+        )
+
+    def handle(
+        self,
+        method: str,
+        raw_path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        guard: contextlib.AbstractContextManager[Any] | None = None,
+    ) -> Response:
+        """Serve one request; errors become AWS-style error responses.
+
+        ``guard`` (a lock) is held while the request is decoded and its handler runs; a
+        :class:`Later` the handler returns is computed after it is released.
+        """
         try:
-            matched = self.match(method, raw_path)
-            if matched is None:
-                raise ServiceError(
-                    "UnknownOperationException",
-                    f"The local stand-in does not serve {method} {raw_path}.",
-                    404,
-                )
-            operation, labels = matched
-            params = self.parse(operation, labels, query, headers, body)
-            return self.respond(operation, self.handlers[operation.name](params))
+            with guard if guard is not None else contextlib.nullcontext():
+                matched = self.match(method, raw_path)
+                if matched is None:
+                    raise ServiceError(
+                        "UnknownOperationException",
+                        f"The local stand-in does not serve {method} {raw_path}.",
+                        404,
+                    )
+                operation, labels = matched
+                params = self.parse(operation, labels, query, headers, body)
+                output = self.handlers[operation.name](params)
+            if isinstance(output, Later):
+                output = output.compute()
+            return self.respond(operation, output)
         except ServiceError as err:
             return error_response(err)
+
+
+def _event_stream_member(operation: OperationModel) -> str | None:
+    """The output member that is an event stream (the streaming operations' payload)."""
+    shape = operation.output_shape
+    if shape is None:
+        return None
+    for name, member in shape.members.items():
+        if member.serialization.get("eventstream"):
+            return name
+    return None
+
+
+def _stream_exception_name(stream: StructureShape, code: str) -> str:
+    """The stream member an error code is sent as (internalServerException when none fits)."""
+    for name, member in stream.members.items():
+        if member.metadata.get("exception") and member.name == code:
+            return name
+    return "internalServerException"
+
+
+def _encoded_events(stream: StructureShape, events: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """Each event checked against its shape and encoded; an error ends the stream as AWS does.
+
+    Errors that happen once the stream has started cannot change the HTTP status any more:
+    they travel as an exception message, the last of the stream.
+    """
+    try:
+        for item in events:
+            ((name, value),) = item.items()
+            member = stream.members.get(name)
+            if member is None:
+                raise ServiceError(
+                    "InternalServerException", f"local stand-in sent an unknown event {name}", 500
+                )
+            report = ParamValidator().validate(value, member)
+            problems = [report.generate_report()] if report.has_errors() else []
+            problems += enum_errors(member, value)
+            if problems:
+                raise ServiceError(
+                    "InternalServerException",
+                    f"local stand-in produced an invalid {name} event: {problems}",
+                    500,
+                )
+            yield eventstream.event(name, _to_wire(member, value))
+    except ServiceError as err:
+        yield eventstream.exception(_stream_exception_name(stream, err.code), err.message)
+    except Exception as exc:  # a stand-in bug: the client sees it, as an AWS error event
+        yield eventstream.exception("internalServerException", f"local stand-in error: {exc!r}")
 
 
 def error_response(err: ServiceError) -> Response:

@@ -183,11 +183,14 @@ class StandInApp:
         out_headers = dict(resp.headers)
         if marked:
             out_headers[LOCAL_MARKER_HEADER] = MARKER_VALUE
-        out_headers["Content-Length"] = str(len(resp.body))
+        if resp.stream is None:
+            out_headers["Content-Length"] = str(len(resp.body))
+        # Without a Content-Length werkzeug sends the parts chunked, each as it is yielded,
+        # so a streamed answer reaches the client token by token.
         start_response(
             f"{resp.status} {_REASONS.get(resp.status, 'Status')}", list(out_headers.items())
         )
-        return [resp.body]
+        return resp.stream if resp.stream is not None else [resp.body]
 
     def _bedrock(
         self, environ: dict[str, Any], start_response: StartResponse, region: str
@@ -257,6 +260,7 @@ _REASONS = {
     404: "Not Found",
     429: "Too Many Requests",
     409: "Conflict",
+    424: "Failed Dependency",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }

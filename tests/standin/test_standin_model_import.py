@@ -210,9 +210,9 @@ def test_a_good_folder_imports_and_its_model_is_listed_got_and_deleted(
     ]
     assert bedrock.list_model_import_jobs(statusEquals="Failed")["modelImportJobSummaries"] == []
 
-    # The runtime knows the ARN: it keeps the model, and says it does not run it yet.
+    # The runtime knows the ARN: the first call is a cold start while it loads the weights.
     error = _error(runtime.invoke_model, modelId=model_arn, body=b'{"prompt": "w1 w2"}')
-    assert error["Code"] == "ValidationException" and "tiny-llama" in error["Message"]
+    assert error["Code"] == "ModelNotReadyException" and "tiny-llama" in error["Message"]
 
     checked(
         BEDROCK, "DeleteImportedModel", bedrock.delete_imported_model(modelIdentifier=model_arn)
