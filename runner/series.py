@@ -155,6 +155,29 @@ SERIES: tuple[Notebook, ...] = (
         ),
     ),
     Notebook(
+        path="custom-model-import/01_adapt_and_import.ipynb",
+        summary=(
+            "Continues pre-training an open model (SmolLM2-135M) with LoRA in the kernel, "
+            "imports it with Custom Model Import, calls, times and scores it"
+        ),
+        detail=(
+            "Custom Model Import: the folder checked against what Bedrock accepts before any "
+            "upload; continued pre-training of SmolLM2-135M-Instruct (built offline by `make "
+            "assets`; `model_folder` takes any Hugging Face folder) with LoRA on AWS "
+            "documentation, held-out perplexity before and after; adapters merged and saved in "
+            "bf16; a read-only import role, the upload with progress, a model import job "
+            "recorded before it is sent, the imported model's units and cost; `invoke_model` in "
+            "its architecture's body with a cold start backed off, streaming with time to "
+            "first token, Converse; latency at concurrency 1, 2 and 4; base, adapted and Amazon"
+            " Nova Micro scored with fmeval; imported model and folder removed"
+        ),
+        local="~60 s",
+        account=(
+            "minutes; CMU storage per month, active copies per 5-minute window (prices unknown "
+            "to the workshop)"
+        ),
+    ),
+    Notebook(
         path="03_cleanup.ipynb",
         summary="Removes everything the workshop created",
         detail=(

@@ -320,6 +320,43 @@ def invoke_with_backoff(
     )
 
 
+class ImportedRunner:
+    """An imported model as an evaluation runner (:func:`utils.evaluation.compare`).
+
+    Each prompt goes through :func:`invoke_with_backoff` in the model's default body format,
+    so a cold start during scoring is waited out rather than counted as a failure. It holds
+    only the ARN and the architecture, so it pickles (fmeval's Ray path ships runners).
+    """
+
+    def __init__(
+        self, model: ImportedModel, max_tokens: int = 256, time_limit: float = 600.0
+    ) -> None:
+        self.model_arn = model.arn
+        self.architecture = model.architecture
+        self.max_tokens = max_tokens
+        self.time_limit = time_limit
+
+    def __repr__(self) -> str:
+        return f"ImportedRunner({self.model_arn!r}, max_tokens={self.max_tokens})"
+
+    def generate_one(self, prompt: str) -> Any:
+        """One answer, as a :class:`utils.evaluation.runners.Reply`."""
+        from utils.evaluation.runners import Reply
+
+        body = request_body(prompt, architecture=self.architecture, max_tokens=self.max_tokens)
+        done = invoke_with_backoff(self.model_arn, body, time_limit=self.time_limit, progress=False)
+        return Reply(
+            text=done.text,
+            from_local_standin=done.local,
+            output_tokens=output_tokens(done.payload),
+            stop_reason=done.payload.get("stop_reason"),
+        )
+
+    def predict(self, prompt: str) -> tuple[str | None, float | None]:
+        """fmeval's interface: the answer and no log probability."""
+        return self.generate_one(prompt).text, None
+
+
 @dataclass(frozen=True)
 class Streamed:
     """A streamed answer and how fast it came.

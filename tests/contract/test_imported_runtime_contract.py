@@ -121,3 +121,19 @@ def test_after_cleanup_the_runtime_no_longer_knows_the_model(
     body = ii.request_body(PROMPT, architecture=model.architecture, max_tokens=2)
     with pytest.raises(WorkshopError, match="ResourceNotFoundException"):
         ii.invoke_with_backoff(model, body, first_delay=0.05, progress=False)
+
+
+def test_the_evaluation_runner_scores_the_imported_model_and_pickles(
+    models: dict[str, ImportedModel],
+) -> None:
+    import pickle
+
+    from utils.evaluation.runners import generate
+
+    model = models["plain"]
+    runner = pickle.loads(pickle.dumps(ii.ImportedRunner(model, max_tokens=6)))
+    body = ii.request_body(PROMPT, architecture=model.architecture, max_tokens=6)
+    expected = ii.invoke_with_backoff(model, body, first_delay=0.05, progress=False).text
+    frame = generate({"imported": runner}, [PROMPT, "w7 w7"], progress=False)
+    assert frame["output"][0] == expected and frame["output"][1] != expected
+    assert frame["local"].tolist() == [True, True] and frame.attrs["failures"] == 0
