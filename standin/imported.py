@@ -245,6 +245,31 @@ class ImportedRuntime:
             ) from None
 
 
+_preloading = threading.Lock()
+_preloaded = False
+
+
+def preload_libraries() -> None:
+    """Import torch and transformers' Llama code in the background, once per process.
+
+    Imports take several seconds, far longer than loading a small model, and a stand-in
+    that will run an imported model needs them anyway: started when an import job is
+    created, they are in place by the first call, whose cold start then covers the model.
+    """
+
+    def run() -> None:
+        global _preloaded
+        with _preloading:
+            if _preloaded:
+                return
+            _preloaded = True
+            import torch  # noqa: F401
+            from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+            from transformers.models.llama import modeling_llama  # noqa: F401
+
+    threading.Thread(target=run, name="standin-preload", daemon=True).start()
+
+
 def load_folder(folder: Path) -> Loaded:
     """A Hugging Face folder loaded for generation on CPU (dtype as stored)."""
     # Imported here: torch and transformers take seconds to import, a cost only a stand-in

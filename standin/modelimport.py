@@ -183,6 +183,9 @@ class ModelImport:
         self.jobs[job.arn] = job
         if token:
             self.bedrock.tokens[token] = job.arn
+        from standin import imported
+
+        imported.preload_libraries()
         return {"jobArn": job.arn}
 
     def _job_view(self, job: ImportJob) -> dict[str, Any]:

@@ -201,8 +201,8 @@ def with_backoff(
     *,
     label: str,
     time_limit: float = 600.0,
-    first_delay: float = 5.0,
-    max_delay: float = 60.0,
+    first_delay: float | None = None,
+    max_delay: float | None = None,
     progress: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -210,13 +210,19 @@ def with_backoff(
     """Run ``call`` until it stops raising ModelNotReadyException; (result, attempts, waited).
 
     The delay doubles from ``first_delay`` up to ``max_delay``, and a progress line says what
-    is happening and for how long. Other errors pass through unchanged.
+    is happening and for how long. Other errors pass through unchanged. By default the
+    delays are 5 s doubling to 60 s against AWS, where a cold start takes minutes, and
+    0.2 s doubling to 1 s on the local stand-in, whose models load in seconds.
 
     Raises:
         WorkshopError: The model was still not ready after ``time_limit`` seconds.
     """
+    from utils.waiting import default_interval
+
     started = clock()
-    delay = first_delay
+    delay = first_delay if first_delay is not None else default_interval(5.0)
+    if max_delay is None:
+        max_delay = 60.0 if clients.current_backend() == "aws" else 1.0
     attempts = 0
     bar: Any = None
     try:
@@ -268,8 +274,8 @@ def invoke_with_backoff(
     body: Mapping[str, Any],
     *,
     time_limit: float = 600.0,
-    first_delay: float = 5.0,
-    max_delay: float = 60.0,
+    first_delay: float | None = None,
+    max_delay: float | None = None,
     progress: bool = True,
     client: Any = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -280,7 +286,8 @@ def invoke_with_backoff(
         model: The :class:`~utils.imported.ImportedModel` or its ARN.
         body: The request (:func:`request_body`).
         time_limit: Seconds to keep retrying ModelNotReadyException before giving up.
-        first_delay: Seconds before the first retry; doubled each time.
+        first_delay: Seconds before the first retry; doubled each time (default: see
+            :func:`with_backoff`).
         max_delay: The longest wait between two tries.
         progress: Show the waiting line.
         client: A bedrock-runtime client (default: the workshop's).

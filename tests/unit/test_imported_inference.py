@@ -133,6 +133,33 @@ def test_a_model_that_never_loads_gives_up_with_a_clear_error() -> None:
     assert "time_limit" in (caught.value.fix or "")
 
 
+@pytest.mark.parametrize(
+    ("backend", "waits"),
+    [("aws", [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]), ("local", [0.2, 0.4, 0.8, 1.0, 1.0, 1.0])],
+)
+def test_default_waits_suit_the_backend(
+    backend: str, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from utils import clients
+
+    monkeypatch.setattr(clients, "current_backend", lambda: backend)
+    slept: list[float] = []
+    calls = iter(range(7))
+
+    def ready_on_the_seventh_call() -> str:
+        if next(calls) < 6:
+            raise ClientError({"Error": {"Code": "ModelNotReadyException"}}, "InvokeModel")
+        return "answer"
+
+    result, attempts, _ = runtime.with_backoff(
+        ready_on_the_seventh_call, label="call", progress=False, sleep=slept.append
+    )
+    assert (result, attempts) == ("answer", 7)
+    assert [round(w, 3) for w in slept] == waits
+
+
 def test_other_errors_are_not_retried_but_explained(client: Any) -> None:
     with Stubber(client) as stub:
         stub.add_client_error("invoke_model", service_error_code="ValidationException")
