@@ -26,6 +26,7 @@ MULTIMODAL = "fine-tuning/02_fine_tune_multimodal.ipynb"
 PRETRAINING = "continued-pretraining/01_continued_pretraining.ipynb"
 DISTILLATION = "distillation/01_distillation_from_prompts.ipynb"
 DISTILLATION_LOGS = "distillation/02_distillation_from_invocation_logs.ipynb"
+MODEL_IMPORT = "custom-model-import/01_adapt_and_import.ipynb"
 CLEANUP = "03_cleanup.ipynb"
 
 
@@ -215,6 +216,7 @@ NOTHING_LEFT = {
     "deployments": [],
     "running jobs": [],
     "invocation logging": [],
+    "imported models": [],
 }
 
 
@@ -237,6 +239,9 @@ def remaining() -> dict[str, list[str]]:
             for d in bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]
         ],
         "running jobs": [j["jobName"] for j in jobs["modelCustomizationJobSummaries"]],
+        "imported models": [
+            m["modelName"] for m in bedrock.list_imported_models()["modelSummaries"]
+        ],
         "invocation logging": [
             config["s3Config"]["bucketName"]
             for config in [

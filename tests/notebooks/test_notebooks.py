@@ -17,6 +17,7 @@ from tests.helpers import (
     DISTILLATION,
     DISTILLATION_LOGS,
     FINE_TUNING,
+    MODEL_IMPORT,
     NOTHING_LEFT,
     PRETRAINING,
     SETUP,
@@ -597,3 +598,42 @@ def test_the_set_up_fixture_builds_what_setup_builds(
         (r["kind"], r["id"], r.get("arn")) for r in before["resources"]
     ]
     assert account_snapshot() == setup_once.account
+
+
+def test_custom_model_import_adapts_imports_calls_and_removes_its_model(
+    set_up: State, run_state: State, tmp_path: Path
+) -> None:
+    nb = execute(
+        MODEL_IMPORT,
+        tmp_path,
+        lora_steps=4,
+        eval_records=3,
+        max_new_tokens=8,
+        concurrency_levels=[1, 2],
+    )
+    text = text_of(nb)
+    results = run_state.results()["interactive"]
+    # Measured in the kernel on held-out paragraphs, not asserted: LoRA learned the domain.
+    perplexity = results["custom-model-import-perplexity"]
+    assert perplexity["after"] < perplexity["before"]
+    assert "LlamaForCausalLM" in text and "bfloat16" in text
+    assert "ModelNotReadyException" in text  # the cold start was met and explained
+    assert "waiting for the model to load" in text
+    assert "same text as invoke: True" in text
+    assert "Converse: " in text  # SmolLM2's tokenizer has a chat template
+    assert set(results["scores"]) == {
+        "base open model (kernel)",
+        "adapted, imported",
+        "amazon.nova-micro-v1:0",
+    }
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # LoRA loss, latency and throughput, score bars
+    assert "small LOCAL models" in text
+    # The lesson removed its imported model and its folder; cleanup removes the rest.
+    assert remaining()["imported models"] == []
+    bucket = run_state.get("bucket")
+    listed = clients.client("s3").list_objects_v2(Bucket=bucket, Prefix="models/")
+    assert listed.get("Contents", []) == []
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+    assert run_state.resources() == []
