@@ -216,10 +216,14 @@ def meets_the_account(item: pytest.Item) -> bool:
     It does when the test meets the session stand-in (the ``standin`` fixture, directly or
     through ``aws``, ``run_state``...) without pinning an account, or is marked
     ``own_standin`` (it starts one of its own, e.g. through the runner, which reads
-    ``WORKSHOP_STANDIN_ACCOUNT`` as the session's does).
+    ``WORKSHOP_STANDIN_ACCOUNT`` as the session's does). A test marked
+    ``same_in_every_account`` does not: Custom Model Import, for one, uses neither model
+    units nor any model a new account lacks.
     """
     if item.get_closest_marker("own_standin"):
         return True
+    if item.get_closest_marker("same_in_every_account"):
+        return False
     names = set(getattr(item, "fixturenames", ()))
     return "standin" in names and not ACCOUNT_PINNED & names
 

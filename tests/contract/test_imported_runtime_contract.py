@@ -21,6 +21,9 @@ from utils.errors import WorkshopError
 from utils.imported import ImportedModel
 from utils.state import State
 
+# Custom Model Import: no model units, no model a new account lacks (see tests/conftest.py).
+pytestmark = pytest.mark.same_in_every_account
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PROMPT = "w3 w1 w4 w1 w5"

@@ -600,6 +600,7 @@ def test_the_set_up_fixture_builds_what_setup_builds(
     assert account_snapshot() == setup_once.account
 
 
+@pytest.mark.same_in_every_account  # no model units; Nova Micro is live in every account
 def test_custom_model_import_adapts_imports_calls_and_removes_its_model(
     set_up: State, run_state: State, tmp_path: Path
 ) -> None:

@@ -32,6 +32,9 @@ from tests.standin.test_standin_model_import import (
 )
 from utils import clients
 
+# Custom Model Import: no model units, no model a new account lacks (see tests/conftest.py).
+pytestmark = pytest.mark.same_in_every_account
+
 PROMPT = "w1 w2 w3 w4"
 
 

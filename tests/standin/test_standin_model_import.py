@@ -38,6 +38,9 @@ from tests.helpers import (
 )
 from utils import clients
 
+# Custom Model Import: no model units, no model a new account lacks (see tests/conftest.py).
+pytestmark = pytest.mark.same_in_every_account
+
 BUCKET = "workshop-import-bucket"
 CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
 
