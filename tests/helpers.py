@@ -90,15 +90,22 @@ def make_role(name: str = "workshop-test-role") -> str:
     ]
 
 
-def make_import_role(bucket: str, name: str = "workshop-import-role", *, read: bool = True) -> str:
+def make_import_role(
+    bucket: str,
+    name: str = "workshop-import-role",
+    *,
+    read: bool = True,
+    trusted_jobs: str = "model-import-job",
+) -> str:
     """A service role Bedrock may assume for this account's model import jobs; returns its ARN.
 
     Written here, not by :func:`utils.iam.ensure_import_role`, so the stand-in's tests do not
     rest on the workshop's policies. It trusts ``model-import-job/*`` of the account and
-    Region and may list and read ``bucket`` (with ``read=False``: another bucket only).
+    Region (or the jobs ``trusted_jobs`` names) and may list and read ``bucket`` (with
+    ``read=False``: another bucket only).
     """
     iam_api = clients.client("iam")
-    source = f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:model-import-job/*"
+    source = f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:{trusted_jobs}/*"
     trust = {
         "Version": "2012-10-17",
         "Statement": [

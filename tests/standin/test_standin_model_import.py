@@ -301,25 +301,9 @@ def test_a_role_without_the_import_job_trust_cannot_be_assumed(
     aws: StandIn, bucket: str, folders: dict[str, Any]
 ) -> None:
     uri = upload(folders["good"], "models/good")
-    job_arns = f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:model-customization-job/*"
-    doc = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "bedrock.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
-                    "ArnLike": {"aws:SourceArn": job_arns},  # customization jobs only
-                },
-            }
-        ],
-    }
-    role = clients.client("iam").create_role(
-        RoleName="workshop-customization-role", AssumeRolePolicyDocument=json.dumps(doc)
-    )["Role"]["Arn"]
-    grant("workshop-customization-role")
+    role = make_import_role(
+        BUCKET, "workshop-customization-role", trusted_jobs="model-customization-job"
+    )
     job = wait(start(uri, role))
     assert job["status"] == "Failed"
     assert "could not assume the service role" in job["failureMessage"]
