@@ -114,7 +114,7 @@ def denies(policy: dict[str, Any], action: str, resource: str, secure: bool) -> 
     return None
 
 
-def _xml_error(code: str, message: str, status: str) -> tuple[str, list[tuple[str, str]], bytes]:
+def xml_error(code: str, message: str, status: str) -> tuple[str, list[tuple[str, str]], bytes]:
     body = (
         f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
         f"<Message>{message}</Message><RequestId>{uuid.uuid4()}</RequestId></Error>"
@@ -160,7 +160,7 @@ class BucketPolicies:
         refused = denies(policy, action, resource, secure)
         if refused is None:
             return None
-        return _xml_error(
+        return xml_error(
             "AccessDenied",
             f"Access Denied: {action} on {resource} is refused by the bucket policy ({refused}).",
             "403 Forbidden",
@@ -170,9 +170,7 @@ class BucketPolicies:
         self, method: str, bucket: str, body: bytes
     ) -> tuple[str, list[tuple[str, str]], bytes]:
         if not self._bucket_exists(bucket):
-            return _xml_error(
-                "NoSuchBucket", "The specified bucket does not exist", "404 Not Found"
-            )
+            return xml_error("NoSuchBucket", "The specified bucket does not exist", "404 Not Found")
         if method == "PUT":
             try:
                 policy = json.loads(body)
@@ -180,7 +178,7 @@ class BucketPolicies:
                 if not all(st.get("Effect") in ("Allow", "Deny") for st in statements):
                     raise ValueError("each statement needs Effect Allow or Deny")
             except (ValueError, KeyError, TypeError, AttributeError) as err:
-                return _xml_error(
+                return xml_error(
                     "MalformedPolicy", f"Policy has invalid JSON: {err}", "400 Bad Request"
                 )
             with self._lock:
@@ -192,7 +190,7 @@ class BucketPolicies:
         with self._lock:
             policy = self._policies.get(bucket)
         if policy is None:
-            return _xml_error(
+            return xml_error(
                 "NoSuchBucketPolicy", "The bucket policy does not exist", "404 Not Found"
             )
         raw = json.dumps(policy).encode()

@@ -22,10 +22,11 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 
+from standin import chunked
 from standin.bedrock import LocalBedrock
 from standin.faults import Fault, Faults
 from standin.restjson import ServiceError, error_response
-from standin.s3policy import BucketPolicies
+from standin.s3policy import BucketPolicies, xml_error
 
 _SIGNED_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
 LOCAL_MARKER_HEADER = "x-workshop-local-standin"
@@ -105,6 +106,11 @@ class StandInApp:
             body = environ["wsgi.input"].read(length) if length else b""
         secure = environ.get("wsgi.url_scheme") == "https"
         answer = self.bucket_policies.handle(method, path, query, body, secure)
+        if answer is None and method == "PUT":
+            try:
+                chunked.rewrite(environ)
+            except chunked.ChunkedBodyError as err:
+                answer = xml_error(err.code, str(err), "400 Bad Request")
         if answer is not None:
             status, headers, payload = answer
             start_response(status, headers)
