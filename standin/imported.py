@@ -72,6 +72,15 @@ class _Slot:
     used: float = field(default_factory=time.monotonic)
 
 
+@dataclass
+class Copy:
+    """An import job's copy of its folder: where it goes, whether it is done, what failed."""
+
+    folder: Path
+    done: threading.Event = field(default_factory=threading.Event)
+    error: str | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     """How to generate: token limit, sampling and the seed a sampled answer uses."""
@@ -153,6 +162,35 @@ class ImportedRuntime:
             catalog.IMPORT_NOT_READY_STATUS,
         )
 
+    def start_copy(self, uri: str, key: str) -> Copy:
+        """Copy an import job's folder from S3 into the stand-in's own storage, in the background.
+
+        Bedrock copies the weights at import and serves its copy (its storage is what bills
+        monthly), so a copy made now lets the job end when its files are in, and the folder
+        in S3 may go once the model exists.
+        """
+        copy = Copy(self._cache() / f"import-{key}")
+
+        def run() -> None:
+            try:
+                self._download(uri, copy.folder)
+            except ServiceError as err:
+                copy.error = err.message
+            except Exception as exc:  # a disk error: the job reports it instead of hanging
+                copy.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                if copy.error is not None:
+                    shutil.rmtree(copy.folder, ignore_errors=True)
+                copy.done.set()
+
+        threading.Thread(target=run, name=f"copy-{key}", daemon=True).start()
+        return copy
+
+    def adopt(self, arn: str, copy: Copy) -> None:
+        """Keep a finished import copy as the cold copy of the model ``arn``."""
+        with self._lock:
+            self._slots[arn] = _Slot(arn, copy.folder, state="cold", downloaded=True)
+
     def touch(self, arn: str) -> None:
         """Count a finished call as use (the idle window starts again)."""
         with self._lock:
@@ -174,11 +212,14 @@ class ImportedRuntime:
             shutil.rmtree(slot.folder, ignore_errors=True)
 
     def reset(self) -> None:
-        """Forget every copy and remove every cache."""
+        """Forget every copy and remove every cache (import copies in progress too)."""
         with self._lock:
             slots, self._slots = list(self._slots.values()), {}
         for slot in slots:
             shutil.rmtree(slot.folder, ignore_errors=True)
+        if self._root is not None:
+            for left in self._root.iterdir():
+                shutil.rmtree(left, ignore_errors=True)
 
     def _start(self, model: ImportedModel, previous: _Slot | None) -> None:
         """Start loading a copy in the background (called with ``_lock`` held)."""
@@ -196,7 +237,7 @@ class ImportedRuntime:
         loaded, error = None, None
         try:
             if not slot.downloaded:
-                self._download(model, slot.folder)
+                self._download(model.uri, slot.folder)
                 slot.downloaded = True
             loaded = load_folder(slot.folder)
         except ServiceError as err:
@@ -215,9 +256,9 @@ class ImportedRuntime:
         if not current:  # deleted while it loaded: what it wrote goes too
             shutil.rmtree(slot.folder, ignore_errors=True)
 
-    def _download(self, model: ImportedModel, folder: Path) -> None:
+    def _download(self, uri: str, folder: Path) -> None:
         """Every object of the imported folder, read with the stand-in's S3 client."""
-        bucket, prefix = common.split_s3(model.uri)
+        bucket, prefix = common.split_s3(uri)
         prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
         s3 = self.bedrock.client("s3")
         folder.mkdir(parents=True, exist_ok=True)
@@ -231,22 +272,59 @@ class ImportedRuntime:
                         continue
                     target = folder / relative
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+                    stored = _stored(bucket, key, int(obj["Size"]))
                     with target.open("wb") as out:
-                        shutil.copyfileobj(body, out, 1 << 20)
+                        if stored is not None:
+                            out.write(stored)
+                        else:
+                            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+                            shutil.copyfileobj(body, out, 1 << 20)
         except ClientError as err:
             code = err.response["Error"]["Code"]
             raise ServiceError(
                 "ModelErrorException",
-                f"s3://{bucket}/{key} could not be read ({code}). The local stand-in reads the "
-                "imported folder on first use (Bedrock keeps the copy it made at import): "
-                "restore the folder.",
+                f"s3://{bucket}/{key} could not be read ({code}) while the model's files "
+                "were copied.",
                 424,
             ) from None
 
 
+def _stored(bucket: str, key: str, size: int) -> bytes | None:
+    """The object's bytes from this process's own S3 (moto), or None when S3 is elsewhere.
+
+    The import job has already listed the folder and read its headers over HTTP with the
+    role's access checked; the copy is Bedrock's internal transfer, and through HTTP it
+    would cost this one process the TLS work of both ends (seconds for 270 MB).
+    """
+    try:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
+
+        found = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_object(bucket, key)
+    except Exception:  # no such object here, or moto changed: read it over HTTP instead
+        return None
+    value = getattr(found, "value", None)
+    return value if isinstance(value, bytes) and len(value) == size else None
+
+
+_libraries = threading.Lock()
 _preloading = threading.Lock()
 _preloaded = False
+
+
+def _import_libraries() -> tuple[Any, Any, Any]:
+    """torch, AutoModelForCausalLM and AutoTokenizer, imported by one thread at a time.
+
+    transformers resolves its names lazily, and two threads importing it at once can see a
+    half-initialised module ("cannot import name 'AutoModelForCausalLM'"): the preload and
+    a first load would otherwise race.
+    """
+    with _libraries:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.models.llama import modeling_llama  # noqa: F401
+
+    return torch, AutoModelForCausalLM, AutoTokenizer
 
 
 def preload_libraries() -> None:
@@ -256,34 +334,28 @@ def preload_libraries() -> None:
     that will run an imported model needs them anyway: started when an import job is
     created, they are in place by the first call, whose cold start then covers the model.
     """
-
-    def run() -> None:
-        global _preloaded
-        with _preloading:
-            if _preloaded:
-                return
-            _preloaded = True
-            import torch  # noqa: F401
-            from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
-            from transformers.models.llama import modeling_llama  # noqa: F401
-
-    threading.Thread(target=run, name="standin-preload", daemon=True).start()
+    global _preloaded
+    with _preloading:
+        if _preloaded:
+            return
+        _preloaded = True
+    threading.Thread(target=_import_libraries, name="standin-preload", daemon=True).start()
 
 
 def load_folder(folder: Path) -> Loaded:
     """A Hugging Face folder loaded for generation on CPU (dtype as stored)."""
     # Imported here: torch and transformers take seconds to import, a cost only a stand-in
     # that runs an imported model should pay (it is part of the cold start).
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    torch, AutoModelForCausalLM, AutoTokenizer = _import_libraries()
 
     # One thread per generation: the stand-in shares a few cores with its own server threads
     # and with test workers, small models gain nothing from intra-op threads, and a fixed
     # thread count keeps float reductions, hence greedy answers, the same on every machine.
     # torch's setting is process-wide, so it holds for every model the stand-in runs.
     torch.set_num_threads(1)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto")
+    with _libraries:  # another architecture imports its modelling code lazily, here
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto")
     model.eval()
     config = model.generation_config
     eos = config.eos_token_id if config is not None else None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import struct
 import time
 import urllib.parse
@@ -27,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from standin import catalog, common, rolepolicy
-from standin.imported import ImportedRuntime
+from standin import catalog, common, imported, rolepolicy
+from standin.imported import Copy, ImportedRuntime
 from standin.restjson import conflict, not_found, validation_error
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class ImportJob:
     modified: datetime = field(default_factory=common.now)
     ended: datetime | None = None
     model_arn: str | None = None
+    copy: Copy | None = None
 
 
 @dataclass
@@ -120,7 +122,9 @@ class ModelImport:
         """Run every job whose simulated time has passed."""
         now = time.monotonic()
         for job in list(self.jobs.values()):
-            if job.status == "InProgress" and now >= job.due:
+            # A job also lasts as long as copying its files does (large models import slower).
+            copied = job.copy is None or job.copy.done.is_set()
+            if job.status == "InProgress" and now >= job.due and copied:
                 self._finish(job)
 
     # -- look-ups ---------------------------------------------------------------------
@@ -181,11 +185,11 @@ class ModelImport:
             due=time.monotonic() + self.bedrock.job_seconds,
         )
         self.jobs[job.arn] = job
+        uri = job.request["modelDataSource"]["s3DataSource"]["s3Uri"]
+        job.copy = self.runtime.start_copy(uri, job.job_id)
+        imported.preload_libraries()
         if token:
             self.bedrock.tokens[token] = job.arn
-        from standin import imported
-
-        imported.preload_libraries()
         return {"jobArn": job.arn}
 
     def _job_view(self, job: ImportJob) -> dict[str, Any]:
@@ -279,16 +283,21 @@ class ModelImport:
     # -- the job's work ------------------------------------------------------------------
     def _finish(self, job: ImportJob) -> None:
         fault = self.bedrock.faults.take("import")
-        if fault is not None:
-            self._end(job, "Failed", fault.text)
-            return
         try:
-            model = self._import(job)
+            if fault is not None:
+                raise ImportFailure(fault.text)
+            model = self._import(job)  # the checks name a cause better than a failed copy
+            if job.copy is not None and job.copy.error is not None:
+                raise ImportFailure(f"The model files could not be copied: {job.copy.error}")
         except ImportFailure as err:
+            if job.copy is not None:
+                shutil.rmtree(job.copy.folder, ignore_errors=True)
             self._end(job, "Failed", str(err))
             return
         self.models[model.arn] = model
         job.model_arn = model.arn
+        if job.copy is not None:
+            self.runtime.adopt(model.arn, job.copy)
         self._end(job, "Completed")
 
     @staticmethod

@@ -7,6 +7,8 @@ jobs, and their answers compared with the same weights run directly with transfo
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -337,6 +339,72 @@ def test_a_deleted_model_is_gone_with_its_cache(
         (runtime.converse, {"messages": [{"role": "user", "content": [{"text": PROMPT}]}]}),
     ):
         assert error_of(call, modelId=arn, **kwargs)["Code"] == "ResourceNotFoundException"
+
+
+def test_the_job_copies_the_folder_so_the_model_outlives_its_s3_files(
+    aws: StandIn, runtime: Any, folders: dict[str, Path]
+) -> None:
+    arn = imported(folders["b"], "tiny-copied")
+    copy = aws.bedrock.imports.runtime._slots[arn]
+    assert copy.state == "cold" and (copy.folder / "model.safetensors").is_file()
+    s3 = clients.client("s3")
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="models/tiny-copied/")["Contents"]
+    s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
+    body = {"prompt": PROMPT, "max_gen_len": 4}
+    ids = AutoTokenizer.from_pretrained(folders["b"])(PROMPT, add_special_tokens=False)
+    tokens, _ = direct(folders["b"], ids["input_ids"], 4)
+    answer = invoke(runtime, arn, body)
+    assert answer["generation_token_count"] == len(tokens)  # the weights of folder b, not a
+    clients.client("bedrock").delete_imported_model(modelIdentifier=arn)
+    assert not copy.folder.exists()
+
+
+def test_the_preload_and_a_first_load_import_transformers_without_racing() -> None:
+    # Two threads importing transformers at once in a fresh process: unguarded, one of them
+    # sees "cannot import name 'AutoModelForCausalLM'" (every time on this machine).
+    script = (
+        "import threading\n"
+        "from standin import imported\n"
+        "errors = []\n"
+        "def go():\n"
+        "    try:\n"
+        "        imported._import_libraries()\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=go) for _ in range(2)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(errors)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_model_deleted_before_any_call_leaves_no_copy(
+    aws: StandIn, runtime: Any, folders: dict[str, Path]
+) -> None:
+    arn = imported(folders["a"], "tiny-never-called")
+    folder = aws.bedrock.imports.runtime._slots[arn].folder
+    assert folder.is_dir()
+    clients.client("bedrock").delete_imported_model(modelIdentifier=arn)
+    assert not folder.exists()
+
+
+def test_a_failed_import_keeps_no_copy(
+    aws: StandIn, runtime: Any, folders: dict[str, Path]
+) -> None:
+    uri = upload(folders["a"], "models/no-tokenizer", skip=("tokenizer.json",))
+    job = wait(start(uri, import_role("role-no-tokenizer"), name="job-nt", model="tiny-nt"))
+    assert job["status"] == "Failed" and "tokenizer" in job["failureMessage"]
+    job_id = job["jobArn"].rsplit("/", 1)[-1]
+    assert not (aws.bedrock.imports.runtime._cache() / f"import-{job_id}").exists()
 
 
 @pytest.mark.parametrize(
