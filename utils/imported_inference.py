@@ -178,10 +178,13 @@ class Invocation:
     Attributes:
         text: The answer.
         payload: The response body, parsed.
-        attempts: Calls made (more than 1 after a cold start).
-        waited_s: Seconds spent waiting for the model to load.
-        latency_s: Seconds of the call that answered.
+        attempts: Calls made by the helper (more than 1 after a long cold start).
+        waited_s: Seconds before the call that answered (failed calls and backing off).
+        latency_s: Seconds of the call that answered, the SDK's own retries in it included.
         local: Whether the local stand-in answered.
+        requests: HTTP requests sent in all: botocore retries ModelNotReadyException by
+            itself (``ResponseMetadata.RetryAttempts``) before a call fails, so a short cold
+            start can end inside a single call.
     """
 
     text: str
@@ -190,6 +193,12 @@ class Invocation:
     waited_s: float
     latency_s: float
     local: bool
+    requests: int = 1
+
+    @property
+    def seconds(self) -> float:
+        """Seconds from the first request to the answer."""
+        return self.waited_s + self.latency_s
 
 
 def _model_id(model: ImportedModel | str) -> str:
@@ -296,10 +305,19 @@ def invoke_with_backoff(
     runtime = client or clients.client("bedrock-runtime")
     model_id = _model_id(model)
     timing: dict[str, float] = {}
+    sent = [0]
+
+    def retried(meta: Mapping[str, Any]) -> int:
+        return 1 + int(meta.get("RetryAttempts") or 0)
 
     def call() -> dict[str, Any]:
         began = time.perf_counter()
-        resp = runtime.invoke_model(modelId=model_id, body=json.dumps(body))
+        try:
+            resp = runtime.invoke_model(modelId=model_id, body=json.dumps(body))
+        except ClientError as err:
+            sent[0] += retried(err.response.get("ResponseMetadata", {}))
+            raise
+        sent[0] += retried(resp.get("ResponseMetadata", {}))
         payload = json.loads(resp["body"].read())
         timing["latency"] = time.perf_counter() - began
         timing["local"] = float(is_local(resp))
@@ -324,6 +342,7 @@ def invoke_with_backoff(
         waited_s=waited - timing["latency"],
         latency_s=timing["latency"],
         local=bool(timing["local"]),
+        requests=sent[0],
     )
 
 
@@ -533,6 +552,7 @@ def measure_concurrency(
     *,
     levels: Sequence[int] = (1, 2, 4),
     requests_per_level: int | None = None,
+    rounds: int = 2,
     warm_up: bool = True,
     client: Any = None,
     progress: bool = True,
@@ -540,7 +560,8 @@ def measure_concurrency(
     """Latency and throughput of ``invoke_model`` with 1, 2 and 4 calls at once (threads).
 
     The model is warmed first (a cold start waited out, not measured). Each level sends
-    ``requests_per_level`` calls (default: 2 per thread) from that many threads at once.
+    ``requests_per_level`` calls (default: ``rounds`` per thread) from that many threads at
+    once.
 
     Returns:
         One row per level: ``concurrency``, ``requests``, ``errors``, ``wall_s``,
@@ -555,7 +576,7 @@ def measure_concurrency(
         invoke_with_backoff(model_id, body, client=runtime, progress=progress)
     rows = []
     for level in levels:
-        count = requests_per_level or 2 * level
+        count = requests_per_level or max(1, rounds) * level
         seen = _Level()
 
         def one(_: int, seen: _Level = seen) -> None:

@@ -75,6 +75,7 @@ def test_invoke_waits_out_the_cold_start_and_answers_with_the_folders_weights(
     assert ii.default_format(model.architecture) == ii.BEDROCK_COMPLETION
     first = ii.invoke_with_backoff(model, body, first_delay=0.05, progress=False)
     assert first.attempts > 1 and first.waited_s > 0  # ModelNotReadyException, then an answer
+    assert first.requests == first.attempts  # AWS_MAX_ATTEMPTS=1 here: the SDK retries nothing
     assert first.local is True
     assert set(first.payload) >= {"generation", "generation_token_count", "stop_reason"}
     weights, tokenizer = open_model.load(folders["plain"])

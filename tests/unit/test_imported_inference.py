@@ -105,7 +105,30 @@ def test_a_cold_model_is_retried_with_growing_waits_until_it_answers(client: Any
         )
         stub.assert_no_pending_responses()
     assert answer.text == "Hello!" and answer.attempts == 4
+    assert answer.requests == 4  # no retries by the SDK here
     assert slept == [2, 4, 5]  # doubling, capped
+
+
+def test_requests_count_the_sdks_own_retries(client: Any) -> None:
+    body = runtime.request_body("Hi", architecture="LlamaForCausalLM")
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "invoke_model",
+            service_error_code="ModelNotReadyException",
+            http_status_code=429,
+            response_meta={"RetryAttempts": 4},  # botocore tried five times, then gave up
+        )
+        stub.add_response(
+            "invoke_model",
+            {
+                "body": _body({"generation": "Hello!"}),
+                "contentType": "application/json",
+                "ResponseMetadata": {"RetryAttempts": 2},
+            },
+        )
+        answer = runtime.invoke_with_backoff(ARN, body, client=client, sleep=lambda _: None)
+    assert answer.attempts == 2 and answer.requests == 5 + 3
+    assert answer.seconds == pytest.approx(answer.waited_s + answer.latency_s)
 
 
 def test_a_model_that_never_loads_gives_up_with_a_clear_error() -> None:

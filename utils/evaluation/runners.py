@@ -253,7 +253,9 @@ def generate(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    jobs = [(label, i, prompt) for label in runners for i, prompt in enumerate(prompts)]
+    # Record by record, every model in turn: models served by different processes (or
+    # services) then work side by side instead of one queue filling the pool at a time.
+    jobs = [(label, i, prompt) for i, prompt in enumerate(prompts) for label in runners]
     rows: list[dict[str, Any]] = []
 
     def run(label: str, index: int, prompt: str) -> dict[str, Any]:
