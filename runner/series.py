@@ -171,7 +171,7 @@ SERIES: tuple[Notebook, ...] = (
             "first token, Converse; latency at concurrency 1, 2 and 4; base, adapted and Amazon"
             " Nova Micro scored with fmeval; imported model and folder removed"
         ),
-        local="~90 s (goal: 60 s)",
+        local="~55 s",
         account=(
             "minutes; CMU storage per month, active copies per 5-minute window (prices unknown "
             "to the workshop)"
