@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -637,6 +638,32 @@ def test_custom_model_import_adapts_imports_calls_and_removes_its_model(
     bucket = run_state.get("bucket")
     listed = clients.client("s3").list_objects_v2(Bucket=bucket, Prefix="models/")
     assert listed.get("Contents", []) == []
+    execute(CLEANUP, tmp_path)
+    assert remaining() == NOTHING_LEFT
+    assert run_state.resources() == []
+
+
+@pytest.mark.same_in_every_account  # no model units; Nova Micro is live in every account
+def test_cleanup_removes_what_an_import_interrupted_while_waiting_left(
+    aws: StandIn, set_up: State, run_state: State, tmp_path: Path
+) -> None:
+    # The kernel stops at the first poll of the job: it never records the imported model,
+    # which Bedrock goes on to create. 03_cleanup must find it through the job.
+    aws.inject(operation="GetModelImportJob", error="AccessDeniedException", times=1)
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        execute(MODEL_IMPORT, tmp_path, lora_steps=1)
+    said = caught.value.evalue
+    assert said.startswith("Looking up model import job arn:aws:bedrock:")
+    assert "AccessDeniedException" in said and "What to do:" in said
+    assert [r["kind"] for r in run_state.resources()].count("imported-model") == 0
+    bedrock = clients.client("bedrock")
+    listed = bedrock.list_model_import_jobs()["modelImportJobSummaries"]
+    assert len(listed) == 1  # the job was sent, and runs on without the kernel
+    deadline = time.monotonic() + 60
+    while bedrock.get_model_import_job(jobIdentifier=listed[0]["jobArn"])["status"] != "Completed":
+        assert time.monotonic() < deadline, "the import job never ended"
+        time.sleep(0.1)
+    assert len(remaining()["imported models"]) == 1  # created, and known to no record
     execute(CLEANUP, tmp_path)
     assert remaining() == NOTHING_LEFT
     assert run_state.resources() == []
