@@ -224,6 +224,7 @@ NOTHING_LEFT = {
     "running jobs": [],
     "invocation logging": [],
     "imported models": [],
+    "lambda functions": [],
 }
 
 
@@ -248,6 +249,9 @@ def remaining() -> dict[str, list[str]]:
         "running jobs": [j["jobName"] for j in jobs["modelCustomizationJobSummaries"]],
         "imported models": [
             m["modelName"] for m in bedrock.list_imported_models()["modelSummaries"]
+        ],
+        "lambda functions": [
+            f["FunctionName"] for f in clients.client("lambda").list_functions()["Functions"]
         ],
         "invocation logging": [
             config["s3Config"]["bucketName"]

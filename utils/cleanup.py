@@ -23,6 +23,8 @@ ORDER = (
     Kind.MODEL,
     Kind.IMPORT_JOB,
     Kind.IMPORTED_MODEL,
+    # After the jobs (a running reinforcement job calls it), before the role it runs as.
+    Kind.LAMBDA_FUNCTION,
     Kind.LOGGING,
     Kind.BUCKET,
     Kind.POLICY,
@@ -97,6 +99,11 @@ def _remove_imported_model(rec: dict[str, Any]) -> str:
     return "deleted"
 
 
+def _remove_function(rec: dict[str, Any]) -> str:
+    clients.client("lambda").delete_function(FunctionName=rec["id"])
+    return "deleted"
+
+
 def _remove_bucket(rec: dict[str, Any]) -> str:
     return "deleted" if s3.delete_bucket(rec["id"]) else "already gone"
 
@@ -124,6 +131,7 @@ def cleanup(state: State, *, dry_run: bool = False) -> pd.DataFrame:
         Kind.MODEL: _remove_model,
         Kind.IMPORT_JOB: lambda rec: _remove_import_job(rec, state),
         Kind.IMPORTED_MODEL: _remove_imported_model,
+        Kind.LAMBDA_FUNCTION: _remove_function,
         # Switched off before the bucket goes, or Bedrock would keep writing logs to it.
         Kind.LOGGING: lambda rec: invocation_logs.disable(state, rec["id"]),
         Kind.BUCKET: _remove_bucket,

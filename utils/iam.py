@@ -237,6 +237,69 @@ def ensure_import_role(
     )
 
 
+def ensure_service_role(
+    role_name: str,
+    policy_name: str,
+    account_id: str,
+    trust_document: dict[str, Any],
+    document: dict[str, Any],
+    description: str,
+    state: State,
+) -> str:
+    """A role with this trust and one managed policy of ``document``, recorded first; its ARN.
+
+    For roles other services assume (a Lambda function's execution role); created or
+    brought up to date like :func:`ensure_role`'s.
+    """
+    return _ensure(role_name, policy_name, account_id, trust_document, document, description, state)
+
+
+def invoke_policy(function_arn: str) -> dict[str, Any]:
+    """Calling one Lambda function (the grader of a reinforcement fine-tuning job), no other."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}
+        ],
+    }
+
+
+def allow_invoke(role_name: str, policy_name: str, function_arn: str, state: State) -> str:
+    """Let the Bedrock service role call one function: a policy of its own, recorded first.
+
+    Bedrock calls a reinforcement fine-tuning job's grader with the job's service role
+    (``rftConfig.graderConfig.lambdaGrader``; the guide's section 3, read 2026-12-02), so
+    that role, and only for that function, needs ``lambda:InvokeFunction``. A re-run with
+    another function updates the policy. Returns the policy's ARN.
+    """
+    iam_client = clients.client("iam")
+    account_id = function_arn.split(":")[4]
+    policy_arn = f"arn:aws:iam::{account_id}:policy/{policy_name}"
+    document = invoke_policy(function_arn)
+
+    def take_over_policy() -> dict[str, Any]:
+        _update_policy(policy_arn, document)
+        return {"Policy": {"Arn": policy_arn}}
+
+    resources.create(
+        state,
+        Kind.POLICY,
+        policy_name,
+        lambda: iam_client.create_policy(
+            PolicyName=policy_name,
+            PolicyDocument=json.dumps(document),
+            Tags=[{"Key": TAG_KEY, "Value": state.workshop_id}],
+        ),
+        arn=policy_arn,
+        status="created",
+        action=f"Creating the IAM policy {policy_name}",
+        fixes=FIXES,
+        adopt={"EntityAlreadyExists": take_over_policy},
+    )
+    iam_client.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
+    return policy_arn
+
+
 def _ensure(
     role_name: str,
     policy_name: str,

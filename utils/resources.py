@@ -30,6 +30,7 @@ class Kind(StrEnum):
     LOGGING = "invocation-logging"
     IMPORT_JOB = "model-import-job"
     IMPORTED_MODEL = "imported-model"
+    LAMBDA_FUNCTION = "lambda-function"
 
 
 POINTERS: Mapping[Kind, str] = {
