@@ -13,11 +13,14 @@ Facts about Lambda, each read 2026-12-02:
   (https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html): an exception raised by
   the handler comes back, for a ``RequestResponse`` call, as a JSON payload with
   ``errorMessage``, ``errorType`` and ``stackTrace``; the same goes to the function's logs.
-- ``INVOKE_API``: "Invoke" (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, and
-  botocore's ``lambda`` model): status 200 for ``RequestResponse``, 202 for ``Event``, 204 for
-  ``DryRun``; a function error sets ``X-Amz-Function-Error``; ``LogType=Tail`` (synchronous
-  calls only) returns "the last 4 KB of the execution log, which is base64-encoded" in
-  ``X-Amz-Log-Result``; the status code does not reflect function errors.
+- ``INVOKE_API``: the documentation of ``Invoke`` in botocore 1.44.5's ``lambda`` model (the
+  text of "Invoke", https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, and of the
+  AWS SDK references, e.g. the Kotlin SDK's ``InvokeResponse.logResult``): status 200 for
+  ``RequestResponse``, 202 for ``Event``, 204 for ``DryRun``; a function error sets
+  ``X-Amz-Function-Error``; ``LogType=Tail`` (synchronous calls only) returns "the last 4 KB of
+  the execution log, which is base64-encoded" in ``X-Amz-Log-Result``; payloads are at most
+  6 MB for synchronous and 1 MB for asynchronous calls (``RequestTooLargeException``, 413;
+  its message text here is the stand-in's own).
 - ``TIMEOUTS``: "Troubleshoot invocation issues in Lambda"
   (https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html#troubleshooting-timeouts)
   names the timeout error type ``Sandbox.Timedout``; the message text ("RequestId: <id> Error:
@@ -53,6 +56,9 @@ from typing import Any
 
 LOG_TAIL_BYTES = 4096
 """``LogType=Tail`` returns the last 4 KB of the execution log (INVOKE_API)."""
+
+MAX_PAYLOAD = {"RequestResponse": 6 * 1024 * 1024, "Event": 1024 * 1024}
+"""Largest request payload per invocation type, in bytes (INVOKE_API: 6 MB and 1 MB)."""
 
 DEFAULT_ACCOUNT = "123456789012"
 """moto's default account: the stand-in's only one."""
@@ -272,12 +278,12 @@ class LocalLambda:
     ) -> InvokeResult:
         """Run the function once on ``payload`` (JSON bytes) and wait for its answer."""
         fn = self.check(function_arn, region)
-        return self.run(fn, decode_event(payload))
+        return self.run(fn, decode_event(payload, "RequestResponse"))
 
     def invoke_later(self, function_arn: str, payload: bytes, *, region: str) -> str:
         """Start an ``Event`` invocation in a background thread; returns its request id."""
         fn = self.check(function_arn, region)
-        event = decode_event(payload)
+        event = decode_event(payload, "Event")
         request_id = str(uuid.uuid4())
         threading.Thread(
             target=self.run, args=(fn, event, request_id), name=f"lambda-{fn.name}", daemon=True
@@ -396,8 +402,15 @@ class LocalLambda:
         shutil.rmtree(self._root, ignore_errors=True)
 
 
-def decode_event(payload: bytes) -> bytes:
-    """The payload checked as JSON (an empty one is ``{}``), or InvalidRequestContentException."""
+def decode_event(payload: bytes, kind: str) -> bytes:
+    """The payload checked for size and as JSON (an empty one is ``{}``), else a Lambda error."""
+    if len(payload) > MAX_PAYLOAD[kind]:
+        raise LambdaError(
+            "RequestTooLargeException",
+            f"Request must be smaller than {MAX_PAYLOAD[kind]} bytes for a {kind} invocation.",
+            413,
+        )
+    # An empty payload reaches the handler as {} (the stand-in's choice: not on a page read).
     if not payload.strip():
         return b"{}"
     try:

@@ -330,6 +330,7 @@ _REASONS = {
     404: "Not Found",
     429: "Too Many Requests",
     409: "Conflict",
+    413: "Payload Too Large",
     424: "Failed Dependency",
     500: "Internal Server Error",
     502: "Bad Gateway",

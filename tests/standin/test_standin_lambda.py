@@ -296,6 +296,11 @@ def test_unknown_function_and_bad_requests_are_lambda_errors(aws: StandIn) -> No
     )
     with pytest.raises(api.exceptions.InvalidRequestContentException):
         api.invoke(FunctionName="echo", Payload=b"{not json")
+    too_big = json.dumps({"blob": "x" * (6 * 1024 * 1024)}).encode()
+    with pytest.raises(api.exceptions.RequestTooLargeException):
+        api.invoke(FunctionName="echo", Payload=too_big)
+    _, payload = _invoke(FunctionName="echo", Payload=b'{"back": [1, "two"]}')
+    assert json.loads(payload) == {"back": [1, "two"]}
     _function("node", {"index.js": "exports.handler = async () => 1;\n"}, "index.handler",
               Runtime="nodejs20.x")  # fmt: skip
     with pytest.raises(api.exceptions.InvalidRuntimeException, match="Python functions only"):
