@@ -1,7 +1,8 @@
-"""The local stand-in for AWS: one HTTP server on 127.0.0.1 for S3, IAM, STS and Bedrock.
+"""The local stand-in for AWS: one HTTP server on 127.0.0.1 for S3, IAM, STS, Lambda, Bedrock.
 
-S3, IAM and STS are served by moto's server; Bedrock (control plane and runtime) by
-this package's own service (:mod:`standin.bedrock`), which follows botocore's
+S3, IAM, STS and Lambda's control plane are served by moto's server; Lambda's ``Invoke`` by
+:mod:`standin.lambdas` (the function's Python code in a subprocess); Bedrock (control plane
+and runtime) by this package's own service (:mod:`standin.bedrock`), which follows botocore's
 service model. Requests are routed by the service named in their SigV4 signature.
 
 Start it from Python with :meth:`StandIn.start`, or from a shell with
@@ -91,12 +92,20 @@ class StandIn:
         app.bedrock.region = region
         app.bedrock.endpoint = standin.endpoint
         app.bedrock.ca_bundle = str(ca_bundle) if ca_bundle else None
+        # Functions run in processes of their own: they reach the stand-in like any client.
+        app.lambdas.endpoint = standin.endpoint
+        app.lambdas.ca_bundle = str(ca_bundle) if ca_bundle else None
         return standin
 
     @property
     def bedrock(self) -> Any:
         """The stand-in's Bedrock service (:class:`standin.bedrock.LocalBedrock`)."""
         return self._server.app.bedrock
+
+    @property
+    def lambdas(self) -> Any:
+        """The stand-in's Lambda runner (:class:`standin.lambdas.LocalLambda`)."""
+        return self._server.app.lambdas
 
     @property
     def env(self) -> dict[str, str]:
@@ -159,6 +168,7 @@ class StandIn:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+        self._server.app.lambdas.close()
         if self.ca_bundle:
             shutil.rmtree(self.ca_bundle.parent, ignore_errors=True)
 

@@ -25,10 +25,13 @@ from moto.moto_server.werkzeug_app import (
 from standin import chunked
 from standin.bedrock import LocalBedrock
 from standin.faults import Fault, Faults
+from standin.lambdas import LambdaError, LocalLambda
 from standin.restjson import ServiceError, error_response
 from standin.s3policy import BucketPolicies, xml_error
 
 _SIGNED_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
+_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+"""Lambda's Invoke (botocore's ``lambda`` model); every other Lambda call stays moto's."""
 LOCAL_MARKER_HEADER = "x-workshop-local-standin"
 """Set on every Bedrock response, so a client can tell local answers from Amazon Bedrock's."""
 MARKER_VALUE = "local model from the workshop's stand-in (not Amazon Bedrock)"
@@ -65,6 +68,7 @@ class StandInApp:
         self.bedrock.faults = self.faults
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.bucket_policies = BucketPolicies(_bucket_exists)
+        self.lambdas = LocalLambda()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -84,6 +88,11 @@ class StandInApp:
                 return self._query_error(start_response, fault)
         if found and found.group(2) == "s3":
             return self._s3(environ, start_response)
+        if found and found.group(2) == "lambda" and environ["REQUEST_METHOD"] == "POST":
+            invoked = _INVOKE_PATH.match(path)
+            if invoked:
+                name = urllib.parse.unquote(invoked.group("name"))
+                return self._lambda_invoke(environ, start_response, name, found.group(1))
         if found and found.group(2) == "servicequotas":
             return self._service_quotas(environ, start_response)
         if path == "/moto-api/reset":
@@ -125,6 +134,60 @@ class StandInApp:
 
             return self._moto(environ, deleted)
         return self._moto(environ, start_response)
+
+    def _lambda_invoke(
+        self, environ: dict[str, Any], start_response: StartResponse, name: str, region: str
+    ) -> Iterable[bytes]:
+        """Lambda's Invoke, running the function's code (:mod:`standin.lambdas`)."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        kind = environ.get("HTTP_X_AMZ_INVOCATION_TYPE") or "RequestResponse"
+        headers = [("Content-Type", "application/json"), ("X-Amzn-RequestId", str(uuid.uuid4()))]
+        try:
+            fault = self.faults.take("lambda:Invoke") if self.faults.rules() else None
+            if fault is not None:
+                raise LambdaError(fault.error or "ServiceException", fault.text, fault.status)
+            if kind == "DryRun":
+                self.lambdas.check(name, region)
+                status, payload = 204, b""
+            elif kind == "Event":
+                request_id = self.lambdas.invoke_later(name, body, region=region)
+                headers[1] = ("X-Amzn-RequestId", request_id)
+                status, payload = 202, b""
+            elif kind == "RequestResponse":
+                result = self.lambdas.invoke(name, body, region=region)
+                status, payload = result.status, result.payload
+                headers[1] = ("X-Amzn-RequestId", result.request_id)
+                headers.append(("X-Amz-Executed-Version", result.executed_version))
+                if result.function_error:
+                    headers.append(("X-Amz-Function-Error", result.function_error))
+                if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":
+                    headers.append(("X-Amz-Log-Result", result.log_tail))
+            else:
+                raise LambdaError(
+                    "InvalidParameterValueException",
+                    f"Unsupported invocation type {kind}: expected RequestResponse, Event "
+                    "or DryRun.",
+                    400,
+                )
+        except LambdaError as err:
+            # Lambda's JSON errors: the code in x-amzn-ErrorType, {"Type", "Message"} in the body
+            # (botocore's lambda model; two of its shapes spell it "message").
+            status = err.status
+            lower = err.code in ("InvalidRequestContentException", "RequestTooLargeException")
+            text = json.dumps({"Type": "User", ("message" if lower else "Message"): err.message})
+            payload_bytes = text.encode()
+            headers.append(("x-amzn-ErrorType", err.code))
+            start_response(
+                f"{status} {_REASONS.get(status, 'Status')}",
+                [*headers, ("Content-Length", str(len(payload_bytes)))],
+            )
+            return [payload_bytes]
+        start_response(
+            f"{status} {_REASONS.get(status, 'Status')}",
+            [*headers, ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
 
     def _bedrock_fault(self, environ: dict[str, Any]) -> Fault | None:
         if not self.faults.rules():
@@ -261,13 +324,16 @@ _REASONS = {
     200: "OK",
     201: "Created",
     202: "Accepted",
+    204: "No Content",
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
     429: "Too Many Requests",
     409: "Conflict",
+    413: "Payload Too Large",
     424: "Failed Dependency",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
 }
 
