@@ -155,3 +155,26 @@ def test_the_service_role_may_invoke_that_one_function(aws: StandIn, state: Stat
     assert remaining()["policies"] == [] and remaining()["roles"] == []
     with pytest.raises(ClientError):
         iam_api.get_policy(PolicyArn=policy_arn)
+
+
+def test_a_deployed_file_answers_through_the_stand_ins_real_invoke(
+    aws: StandIn, state: State, tmp_path: Path
+) -> None:
+    path = tmp_path / "double_reward.py"
+    path.write_text(
+        "import os\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('boom'):\n"
+        "        raise KeyError('reference_answer')\n"
+        "    return {'double': 2 * event['n'], 'mode': os.environ['MODE']}\n"
+    )
+    role = lambdas.ensure_function_role("double-role", "double", ACCOUNT, REGION, state)
+    made = lambdas.deploy(
+        path, name="double", role_arn=role, state=state, environment={"MODE": "strict"}
+    )
+    assert lambdas.invoke(made, {"n": 21}) == {"double": 42, "mode": "strict"}
+    assert lambdas.invoke(made, {"n": 5}) == {"double": 10, "mode": "strict"}
+    with pytest.raises(WorkshopError, match=r"failed: KeyError: 'reference_answer'"):
+        lambdas.invoke(made, {"boom": True})
+    cleanup.cleanup(state)
+    assert remaining()["lambda functions"] == []
