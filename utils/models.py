@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -32,11 +33,13 @@ ACTIVE, LEGACY, EOL = "ACTIVE", "LEGACY", "EOL"
 FINE_TUNING = "FINE_TUNING"
 CONTINUED_PRE_TRAINING = "CONTINUED_PRE_TRAINING"
 DISTILLATION = "DISTILLATION"
+REINFORCEMENT_FINE_TUNING = "REINFORCEMENT_FINE_TUNING"
 
 TYPE_WORDS = {
     FINE_TUNING: "fine-tuning",
     CONTINUED_PRE_TRAINING: "continued pre-training",
     DISTILLATION: "distillation",
+    REINFORCEMENT_FINE_TUNING: "reinforcement fine-tuning",
 }
 """How the customization types read in prose (and in Service Quotas' quota names)."""
 
@@ -218,7 +221,13 @@ _NOVA2_SOURCE = (
     "Fine-tuning table (custom-model-supported.html, read 2026-12-01): "
     "amazon.nova-2-lite-v1:0:256k in us-east-1. No Nova 2 hyperparameter table was found: the "
     "Nova v1 ranges (cm-hp-nova-mm.html) are assumed. On demand it is called through an "
-    "inference profile only (langchain-ai/langchain-aws#1019)."
+    "inference profile only (langchain-ai/langchain-aws#1019). Reinforcement fine-tuning: "
+    "'Fine-tune Amazon Nova models with reinforcement fine-tuning' (rft-nova-models.html, read "
+    "2026-12-02) offers Nova 2 Lite only, with at most 20K prompts; its table of models and "
+    "Regions could not be read in full here, so us-east-1 rests on the AWS release note for "
+    "the launch (Nova 2 Lite, single-Region us-east-1; the note misprints the id as "
+    "amazon.nova-lite-v2:0:256k) and on rft-submit-job.html, whose console steps name Nova 2 "
+    "Lite as the only base model (both read 2026-12-02)."
 )
 
 FAMILIES: tuple[ModelFamily, ...] = (
@@ -239,7 +248,8 @@ FAMILIES: tuple[ModelFamily, ...] = (
     ),
     ModelFamily(
         "nova-2-lite", "Amazon Nova 2 Lite", "Amazon", "amazon.nova-2-lite-v1:0",
-        "amazon.nova-2-lite-v1:0:256k", frozenset({FINE_TUNING}), CONVERSATION,
+        "amazon.nova-2-lite-v1:0:256k", frozenset({FINE_TUNING, REINFORCEMENT_FINE_TUNING}),
+        CONVERSATION,
         _NOVA_HP, on_demand_deployment=True, input_modalities=("TEXT", "IMAGE"),
         profile="us.amazon.nova-2-lite-v1:0",
         life=Lifecycle(source=_NOVA2_SOURCE), source=_NOVA2_SOURCE,
@@ -404,6 +414,12 @@ def check_hyperparameters(
     none, so any value is refused rather than guessed.
     """
     fam = family(model_id)
+    if customization_type == REINFORCEMENT_FINE_TUNING:
+        raise WorkshopError(
+            "Reinforcement fine-tuning takes its hyperparameters as numbers inside "
+            "customizationConfig.rftConfig, not as strings in hyperParameters.",
+            "Check them with utils.models.check_rft_hyperparameters instead.",
+        )
     if customization_type == DISTILLATION:
         if values:
             raise WorkshopError(
@@ -438,6 +454,123 @@ def check_hyperparameters(
             )
         out[name] = hp.format(number)
     return out
+
+
+RFT_SOURCE = (
+    "'RFTHyperParameters', Amazon Bedrock API reference (API_RFTHyperParameters.html, read "
+    "2026-12-02), and botocore 1.44.5's service model (shape RFTHyperParameters), which agree. "
+    "Neither documents a default, so none is filled in: what is left out, Bedrock chooses."
+)
+"""Where the reinforcement fine-tuning ranges come from."""
+
+
+@dataclass(frozen=True)
+class RftHyperParameter:
+    """One reinforcement fine-tuning hyperparameter; Bedrock takes it as a number (or a word).
+
+    ``minimum``/``maximum`` are inclusive; None means the sources give no bound. ``choices``
+    is set for the one that takes a word (``reasoningEffort``).
+    """
+
+    name: str
+    minimum: float | None
+    maximum: float | None
+    integer: bool = True
+    choices: tuple[str, ...] = ()
+    note: str = ""
+
+    def allowed(self) -> str:
+        """The allowed values, as a phrase for messages."""
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        kind = "a whole number" if self.integer else "a number"
+        if self.maximum is None:
+            return f"{kind} of at least {self.minimum:g}"
+        return f"{kind} from {self.minimum:g} to {self.maximum:g}"
+
+
+# maxPromptLength and inferenceMaxTokens have no range in either source. They count tokens,
+# so the workshop refuses anything below 1 rather than send a length Bedrock cannot use.
+_NO_RANGE = "no range documented; the workshop only requires at least 1 (a token count)"
+RFT_HYPERPARAMETERS: tuple[RftHyperParameter, ...] = (
+    RftHyperParameter("epochCount", 1, 50),
+    RftHyperParameter("batchSize", 16, 512),
+    RftHyperParameter("learningRate", 1e-7, 1e-3, integer=False),
+    RftHyperParameter("maxPromptLength", 1, None, note=_NO_RANGE),
+    RftHyperParameter("trainingSamplePerPrompt", 2, 16),
+    RftHyperParameter("inferenceMaxTokens", 1, None, note=_NO_RANGE),
+    RftHyperParameter(
+        "reasoningEffort", None, None, integer=False, choices=("low", "medium", "high")
+    ),
+    RftHyperParameter("evalInterval", 1, 100),
+)
+"""Bedrock's reinforcement fine-tuning hyperparameters (:data:`RFT_SOURCE`). The SageMaker AI
+Nova RFT recipe page documents no ``medium`` reasoning effort; the Bedrock API accepts it."""
+
+
+def rft_families() -> list[ModelFamily]:
+    """The base models Bedrock offers reinforcement fine-tuning for, in registry order."""
+    return live_families(REINFORCEMENT_FINE_TUNING)
+
+
+def check_rft_hyperparameters(model_id: str, values: dict[str, object]) -> dict[str, Any]:
+    """Check reinforcement fine-tuning hyperparameters; return them typed as Bedrock takes them.
+
+    Unlike the other customization types, ``rftConfig.hyperParameters`` holds numbers (and
+    a word for ``reasoningEffort``), so ``"3"`` becomes ``3``. Only the given names are
+    returned: no default is documented, so none is invented.
+
+    Raises:
+        WorkshopError: The model has no reinforcement fine-tuning, a name is unknown, or a
+            value is of the wrong type or out of range; the message names the parameter,
+            the allowed values and the source.
+    """
+    fam = family(model_id)
+    if REINFORCEMENT_FINE_TUNING not in fam.customizations:
+        raise WorkshopError(
+            f"Bedrock offers no reinforcement fine-tuning for {fam.name}.",
+            alternatives(REINFORCEMENT_FINE_TUNING),
+        )
+    known = {h.name: h for h in RFT_HYPERPARAMETERS}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise WorkshopError(
+            f"Reinforcement fine-tuning has no hyperparameter {', '.join(unknown)}.",
+            f"Use only: {', '.join(known)} (source: {RFT_SOURCE}).",
+        )
+    return {name: _rft_value(known[name], raw) for name, raw in values.items()}
+
+
+def _rft_value(spec: RftHyperParameter, raw: object) -> int | float | str:
+    def refuse(why: str) -> WorkshopError:
+        return WorkshopError(
+            f"Reinforcement fine-tuning hyperparameter {spec.name}={raw!r} {why}.",
+            f"Give {spec.allowed()}"
+            + (f" ({spec.note})" if spec.note else "")
+            + f". Source: {RFT_SOURCE}",
+        )
+
+    if spec.choices:
+        word = raw.strip().lower() if isinstance(raw, str) else None
+        if word not in spec.choices:
+            raise refuse("is not allowed")
+        return word
+    if isinstance(raw, bool):  # True is an int in Python, never a hyperparameter here
+        raise refuse("is not a number")
+    try:
+        # arg-type: raw may be anything; what float() refuses is reported just below.
+        number = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise refuse("is not a number") from None
+    if not math.isfinite(number):
+        raise refuse("is not a finite number")
+    if spec.integer and not number.is_integer():
+        raise refuse("must be a whole number")
+    low = -math.inf if spec.minimum is None else spec.minimum
+    high = math.inf if spec.maximum is None else spec.maximum
+    if not low <= number <= high:
+        raise refuse("is out of range")
+    return int(number) if spec.integer else number
 
 
 def hyperparameter_table(model_id: str) -> pd.DataFrame:

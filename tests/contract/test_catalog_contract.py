@@ -15,10 +15,6 @@ from standin import catalog
 from utils import clients, models
 
 ALLOWED: dict[tuple[str, str], str] = {
-    ("amazon.nova-2-lite-v1:0", "customization types"): (
-        "Bedrock also offers reinforcement fine-tuning of Nova 2 Lite; the workshop lists only "
-        "the types its notebooks run, and has no reinforcement fine-tuning lesson yet."
-    ),
     ("anthropic.claude-3-haiku-20240307-v1:0", "reads images"): (
         "Claude 3 Haiku reads images, but its fine-tuning data is text only, so the workshop "
         "sends it text only."
@@ -77,7 +73,22 @@ def _differences() -> dict[tuple[str, str], tuple[object, object]]:
             differ(
                 fam, "profile", fam.profile, fam.profile if catalog.profile(fam.profile) else None
             )
-        for ctype in sorted(fam.customizations - {models.DISTILLATION}):
+        if models.REINFORCEMENT_FINE_TUNING in fam.customizations:
+            # Numbers, not strings, and no defaults: compared by bounds, kind and choices.
+            ours_rft = {
+                h.name: (h.minimum, h.maximum, h.integer, h.choices)
+                for h in models.RFT_HYPERPARAMETERS
+            }
+            theirs_rft = {
+                h.name: (h.minimum, h.maximum, h.integer, tuple(h.choices))
+                for h in catalog.hyperparameters(
+                    fam.customization_id, catalog.REINFORCEMENT_FINE_TUNING
+                )
+            }
+            differ(fam, "hyperparameters REINFORCEMENT_FINE_TUNING", ours_rft, theirs_rft)
+        for ctype in sorted(
+            fam.customizations - {models.DISTILLATION, models.REINFORCEMENT_FINE_TUNING}
+        ):
             ours = {
                 h.name: (h.default, h.minimum, h.maximum, h.integer) for h in fam.hyperparameters
             }

@@ -528,6 +528,10 @@ def test_every_rule_is_described_and_tested_somewhere() -> None:
         "schema.version",  # test_distillation_prompts_need_the_exact_schema_version
         "count.max",
         "count.total_max",
+        # tests/unit/test_rft_validation.py
+        "messages.system_first",
+        "messages.last_user",
+        "reference.missing",
     }
     assert tested == set(validation.RULES)
 

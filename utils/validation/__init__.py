@@ -19,6 +19,8 @@ suffixes such as ``:0:128k`` are accepted):
   Claude 3 Haiku.
 - continued pre-training: Amazon Titan Text Lite/Express (``{"input": ...}``).
 - distillation prompts: Amazon Nova Micro/Lite/Pro, Llama 3.1 8B, Claude 3 Haiku students.
+- reinforcement fine-tuning prompts (``reinforcement-fine-tuning`` or ``rft``): Amazon Nova 2
+  Lite (OpenAI chat ``messages`` plus ``reference_answer``, 100 to 20,000 training records).
 
 Images and videos in Amazon S3 are fetched (``check_media=True``, the default for files):
 a HEAD request for existence and size, and a ranged GET of the first bytes to read an

@@ -226,6 +226,8 @@ class RecordChecker:
                 self._tokens(record["input"], "input", emit)
         elif fmt == "claude":
             self._claude(record, emit)
+        elif fmt == "rft":
+            _check_rft(record, emit)
 
     def _tokens(self, text: str, path: str, emit: Emit) -> None:
         limit = self.rules.max_tokens
@@ -598,3 +600,106 @@ class RecordChecker:
                 "messages.last_assistant",
                 "is 'user'; the last message must be the assistant's answer.",
             )
+
+
+# ---- Reinforcement fine-tuning: OpenAI chat messages plus reference_answer
+# "Prepare data for Amazon Nova models" (rft-prepare-data.html) and "Preparing data for RFT
+# on Amazon Nova 2" (nova-data-prep-rft-2.html), both read 2026-12-02: `messages` holds
+# system, user and optionally assistant turns with text content; `reference_answer` is
+# whatever the reward function needs (any JSON); further fields are allowed and reach the
+# grader. Nova 2 RFT takes text only, so content is a string or a list of text parts.
+_RFT_ROLES = ("system", "user", "assistant")
+
+
+def _rft_content(content: Any, path: str, emit: Emit) -> None:
+    if isinstance(content, str):
+        _check_text(content, path, emit)
+        return
+    if not isinstance(content, list) or not content:
+        emit(
+            path,
+            "schema.type",
+            f"must be the message text as a string, not {_type_name(content)}.",
+        )
+        return
+    for j, part in enumerate(content):
+        where = f"{path}[{j}]"
+        text = part.get("text") if isinstance(part, dict) else None
+        if (
+            not isinstance(part, dict)
+            or part.get("type", "text") != "text"
+            or not isinstance(text, str)
+        ):
+            emit(
+                where,
+                "content.item",
+                'must be a text part {"type": "text", "text": "..."}: reinforcement '
+                "fine-tuning of Nova 2 takes text only.",
+            )
+            continue
+        _check_text(text, f"{where}.text", emit)
+
+
+def _check_rft(record: dict[Any, Any], emit: Emit) -> None:
+    """Check one reinforcement fine-tuning prompt record."""
+    if "reference_answer" not in record:
+        emit(
+            "reference_answer",
+            "reference.missing",
+            "'reference_answer' is missing; add what the reward function compares the "
+            'answer with, such as {"answer": 42}.',
+        )
+    elif record["reference_answer"] in (None, "", {}, []):
+        emit(
+            "reference_answer",
+            "reference.missing",
+            "is empty; give the reward function something to score against, such as "
+            '{"answer": 42}.',
+        )
+    messages = record.get("messages")
+    if "messages" not in record:
+        emit("messages", "schema.required", "'messages' is missing; add the prompt as a list.")
+        return
+    if not isinstance(messages, list):
+        emit("messages", "schema.type", f"must be a list, not {_type_name(messages)}.")
+        return
+    if not messages:
+        emit("messages", "messages.count", "is empty; add at least one user message.")
+        return
+    roles: list[str | None] = []
+    for i, message in enumerate(messages):
+        path = f"messages[{i}]"
+        if not isinstance(message, dict):
+            emit(path, "schema.type", f"must be an object, not {_type_name(message)}.")
+            roles.append(None)
+            continue
+        role = message.get("role")
+        if "role" not in message:
+            emit(f"{path}.role", "schema.required", "'role' is missing; add 'user' or 'system'.")
+        elif role not in _RFT_ROLES:
+            emit(
+                f"{path}.role",
+                "messages.role",
+                f"is {role!r}; use 'system', 'user' or 'assistant'.",
+            )
+        elif role == "system" and i > 0:
+            emit(
+                f"{path}.role",
+                "messages.system_first",
+                "a system message must come first; move it to the start.",
+            )
+        roles.append(role if isinstance(role, str) else None)
+        if "content" not in message:
+            emit(f"{path}.content", "schema.required", "'content' is missing; add the text.")
+        else:
+            _rft_content(message["content"], f"{path}.content", emit)
+    # Bedrock appends the model's answer as the assistant turn before it calls the grader
+    # (reward-functions.html), so the prompt must end where the model is to answer: with
+    # the user. This is inferred from that page, not stated as a rule there.
+    if roles[-1] != "user":
+        emit(
+            f"messages[{len(messages) - 1}]",
+            "messages.last_user",
+            f"the prompt ends with {roles[-1] or 'an invalid message'!s}; end it with the user's "
+            "question (the model's answer is added after it during training).",
+        )

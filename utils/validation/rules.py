@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from utils import models
 from utils.errors import WorkshopError
 
-JOBS = ("fine-tuning", "continued-pretraining", "distillation")
+JOBS = ("fine-tuning", "continued-pretraining", "distillation", "reinforcement-fine-tuning")
 """Customization jobs the validator knows."""
 
 CONVERSATION_SCHEMA = "bedrock-conversation-2024"
@@ -76,6 +76,9 @@ RULES: dict[str, str] = {
     "media.content": "A media file is empty or not an image of the declared format.",
     "media.size": "An image file is larger than the model accepts.",
     "media.dimensions": "An image is wider or taller than the model accepts.",
+    "messages.system_first": "A system message is not the first message.",
+    "messages.last_user": "A reinforcement fine-tuning prompt does not end with a user message.",
+    "reference.missing": "A reinforcement fine-tuning record has no usable reference_answer.",
     "count.min": "The file has fewer records than the job needs.",
     "count.max": "The file has more records than the job accepts.",
     "count.total_max": "The training and validation files together hold more records than allowed.",
@@ -88,7 +91,8 @@ class DatasetRules:
     """What one model family accepts for one job: record format, counts and limits.
 
     Attributes:
-        format: ``conversation``, ``distillation``, ``prompt-completion``, ``claude`` or ``text``.
+        format: ``conversation``, ``distillation``, ``prompt-completion``, ``claude``, ``text``
+            or ``rft``.
         min_records: Fewest records per split (missing split: no minimum).
         max_records: Most records per split (missing split: no maximum).
         media: Media kinds allowed in user turns (``image``, ``video``).
@@ -157,6 +161,17 @@ _DISTILLATION = DatasetRules(
     max_bytes=1024**3,
     count_valid_only=True,
 )
+# Reinforcement fine-tuning prompts ("Prepare data for Amazon Nova models", Bedrock user guide,
+# rft-prepare-data.html, read 2026-12-02): OpenAI chat format, `messages` plus
+# `reference_answer`, at least 100 training records; at most 20K prompts
+# ("Fine-tune Amazon Nova models with reinforcement fine-tuning", rft-nova-models.html, same
+# day). No page found gives limits for a validation file, a file size or a token count per
+# prompt, so none are checked; a validation file is read with the record rules only.
+_RFT = DatasetRules(
+    format="rft",
+    min_records={"train": 100},
+    max_records={"train": 20_000},
+)
 _PROMPT_COMPLETION = DatasetRules(
     format="prompt-completion", max_records={"train": 10_000, "validation": 1_000}
 )
@@ -198,6 +213,7 @@ _JOB_NAMES = {
     "FINE_TUNING": "fine-tuning",
     "CONTINUED_PRE_TRAINING": "continued-pretraining",
     "DISTILLATION": "distillation",
+    "REINFORCEMENT_FINE_TUNING": "reinforcement-fine-tuning",
 }
 
 
@@ -205,6 +221,8 @@ def _rules(fam: models.ModelFamily, customization_type: str) -> DatasetRules:
     """The dataset rules of one family for one customization type."""
     if customization_type == "DISTILLATION":
         return _DISTILLATION
+    if customization_type == "REINFORCEMENT_FINE_TUNING":
+        return _RFT
     if customization_type == "CONTINUED_PRE_TRAINING":
         return _TITAN_CPT
     if fam.data_format == models.CLAUDE_MESSAGES:
@@ -263,15 +281,17 @@ def resolve_model(model: str) -> ModelInfo:
 
 
 def normalize_job(job: str) -> str:
-    """``fine-tuning``, ``continued-pretraining`` or ``distillation`` from common spellings.
+    """A job name of :data:`JOBS` from common spellings (``FINE_TUNING``, ``rft``).
 
     Raises:
         WorkshopError: The job is not one of them.
     """
     text = str(job).strip().lower().replace("_", "-").replace(" ", "-")
-    text = {"continued-pre-training": "continued-pretraining", "finetuning": "fine-tuning"}.get(
-        text, text
-    )
+    text = {
+        "continued-pre-training": "continued-pretraining",
+        "finetuning": "fine-tuning",
+        "rft": "reinforcement-fine-tuning",
+    }.get(text, text)
     if text not in JOBS:
         raise WorkshopError(f"Unknown job {job!r}.", "Use one of: " + ", ".join(JOBS) + ".")
     return text
