@@ -90,14 +90,14 @@ standin: setup
 NOTEBOOKS = $(shell $(PY) -m tools.notebooks --list 2>/dev/null)
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check utils standin runner tools tests benchmarks *.ipynb */*.ipynb
-	$(VENV)/bin/ruff format --check utils standin runner tools tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff check utils standin runner tools tests benchmarks fine-tuning/rewards *.ipynb */*.ipynb
+	$(VENV)/bin/ruff format --check utils standin runner tools tests benchmarks fine-tuning/rewards *.ipynb */*.ipynb
 	$(VENV)/bin/nbstripout --verify --keep-id $(NOTEBOOKS)
 	$(PY) -m tools.notebooks --check
 	$(VENV)/bin/mypy
 
 format: $(VENV)/.dev
-	$(VENV)/bin/ruff format utils standin runner tools tests benchmarks *.ipynb */*.ipynb
+	$(VENV)/bin/ruff format utils standin runner tools tests benchmarks fine-tuning/rewards *.ipynb */*.ipynb
 	$(VENV)/bin/nbstripout --keep-id $(NOTEBOOKS)
 	$(PY) -m tools.notebooks --write-series
 

@@ -59,8 +59,9 @@ def _text(content: Any) -> str:
         return content
     if isinstance(content, list):
         parts = [p.get("text") for p in content if isinstance(p, dict)]
-        if parts and all(isinstance(t, str) for t in parts):
-            return "\n".join(parts)
+        texts = [t for t in parts if isinstance(t, str)]
+        if texts and len(texts) == len(parts) == len(content):
+            return "\n".join(texts)
     raise SampleError("the answer's content is neither a string nor a list of text parts")
 
 
