@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -73,7 +75,11 @@ def describe(job: Job | str) -> dict[str, Any]:
 
 
 def _same_request(
-    found: dict[str, Any], customization_id: str, training_uri: str | None, hyper: dict[str, str]
+    found: dict[str, Any],
+    customization_id: str,
+    training_uri: str | None,
+    hyper: dict[str, str],
+    rft: dict[str, Any] | None = None,
 ) -> bool:
     """Whether a job Bedrock describes was asked for this base model, data and hyperparameters.
 
@@ -87,7 +93,20 @@ def _same_request(
     if training_uri is not None and data is not None and data != training_uri:
         return False
     echoed = found.get("hyperParameters") or {}
-    return all(echoed.get(name, value) == value for name, value in hyper.items())
+    if not all(echoed.get(name, value) == value for name, value in hyper.items()):
+        return False
+    asked = (rft or {}).get("rftConfig")
+    if not asked:
+        return True
+    told = (found.get("customizationConfig") or {}).get("rftConfig") or {}
+    grader = told.get("graderConfig", {}).get("lambdaGrader", {}).get("lambdaArn")
+    if grader is not None and grader != asked["graderConfig"]["lambdaGrader"]["lambdaArn"]:
+        return False
+    settings = told.get("hyperParameters") or {}
+    return all(
+        settings.get(name, value) == value
+        for name, value in asked.get("hyperParameters", {}).items()
+    )
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,36 @@ def distillation_config(teacher_model: str, max_response_length: int) -> dict[st
     }
 
 
+LAMBDA_ARN = re.compile(
+    r"arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}(-gov)?-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9-_\.]+"
+    r"(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+)
+"""The grader ARN Bedrock takes (botocore 1.44.5, ``bedrock`` shape ``LambdaArn``)."""
+
+
+def rft_config(
+    base_model: str, grader_arn: str, hyperparameters: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``customizationConfig`` of a REINFORCEMENT_FINE_TUNING job: its grader and settings.
+
+    Bedrock calls the Lambda function ``grader_arn`` to score the model's answers
+    (``rftConfig.graderConfig.lambdaGrader``, botocore 1.44.5); the hyperparameters go in
+    ``rftConfig.hyperParameters`` as numbers, checked by
+    :func:`utils.models.check_rft_hyperparameters` before anything is sent.
+    """
+    if not LAMBDA_ARN.fullmatch(grader_arn):
+        raise WorkshopError(
+            f"{grader_arn!r} is not a Lambda function ARN.",
+            "Pass the FunctionArn utils.lambdas.deploy returned "
+            "(arn:aws:lambda:<region>:<account>:function:<name>).",
+        )
+    values = models.check_rft_hyperparameters(base_model, dict(hyperparameters or {}))
+    config: dict[str, Any] = {"graderConfig": {"lambdaGrader": {"lambdaArn": grader_arn}}}
+    if values:
+        config["hyperParameters"] = values
+    return {"rftConfig": config}
+
+
 def request(
     *,
     state: State,
@@ -156,7 +205,22 @@ def request(
             "Pass either training_uri (an s3:// JSON Lines file) or training_data_config.",
         )
     family = models.family(base_model)
-    hyper = models.check_hyperparameters(base_model, hyperparameters or {}, customization_type)
+    if customization_type == models.REINFORCEMENT_FINE_TUNING:
+        # Its settings are numbers inside rftConfig, beside the grader: see rft_config.
+        if hyperparameters:
+            raise WorkshopError(
+                "A reinforcement fine-tuning job takes its hyperparameters in rftConfig.",
+                "Pass customization_config=jobs.rft_config(base_model, grader_arn, "
+                "hyperparameters) instead of hyperparameters=...",
+            )
+        if "rftConfig" not in (customization_config or {}):
+            raise WorkshopError(
+                "A reinforcement fine-tuning job needs a grader.",
+                "Pass customization_config=jobs.rft_config(base_model, grader_arn, ...).",
+            )
+        hyper: dict[str, Any] = {}
+    else:
+        hyper = models.check_hyperparameters(base_model, hyperparameters or {}, customization_type)
     if customization_type not in family.customizations:
         raise WorkshopError(
             f"{family.name} does not support {customization_type}.",
@@ -232,6 +296,7 @@ def start(
                 body["baseModelIdentifier"],
                 body["trainingDataConfig"].get("s3Uri"),
                 body.get("hyperParameters", {}),
+                body.get("customizationConfig"),
             )
         ):
             return Job(key=key, reused=True, **recorded)
