@@ -1,0 +1,88 @@
+"""Held-out accuracy of reinforcement fine-tuned models, scored by the lesson's reward file."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import matplotlib
+import pytest
+
+from utils import rft, rft_data
+from utils.errors import WorkshopError
+from utils.evaluation.runners import Reply
+
+matplotlib.use("Agg")
+
+
+class Solver:
+    """A runner that answers right every ``every``-th question and wrong otherwise."""
+
+    def __init__(self, answers: dict[str, int], every: int) -> None:
+        self.answers, self.every, self.calls = answers, every, 0
+        self.system: str | None = None
+
+    def generate_one(self, prompt: str) -> Reply:
+        self.calls += 1
+        right = self.answers[prompt]
+        index = sorted(self.answers).index(prompt)
+        value = right if index % self.every == 0 else right + 1
+        return Reply(text=f"Working it out. Answer: {value}", from_local_standin=True)
+
+
+class Broken:
+    system: str | None = None
+
+    def generate_one(self, prompt: str) -> Reply:
+        raise RuntimeError("no connection")
+
+
+@pytest.fixture
+def test_split() -> list[dict[str, Any]]:
+    return rft_data.make_splits(train=100, validation=0, test=12, seed=3)["test"]
+
+
+def _answers(records: list[dict[str, Any]]) -> dict[str, int]:
+    return {rft.prompt_of(r)[1]: int(r["reference_answer"]["answer"]) for r in records}
+
+
+def test_accuracy_is_what_the_reward_file_says_with_intervals(
+    test_split: list[dict[str, Any]],
+) -> None:
+    answers = _answers(test_split)
+    always, half = Solver(answers, every=1), Solver(answers, every=2)
+    result = rft.accuracy({"tuned": always, "base": half}, test_split, progress=False)
+    table = result.table()
+    assert table.loc["tuned", "accuracy %"] == 100.0
+    assert table.loc["base", "accuracy %"] == pytest.approx(50.0)
+    assert table.loc["base", "95% low"] < 50.0 < table.loc["base", "95% high"]
+    assert always.calls == half.calls == len(test_split)
+    assert always.system == rft_data.SYSTEM_PROMPT  # the records' own system message
+    assert result.failures == 0
+    assert set(result.per_sample["score"]) == {0.0, 1.0}
+    assert rft.plot_accuracy(result).axes[0].get_ylim() == (0.0, 100.0)
+
+
+def test_a_failed_call_is_counted_as_a_failure_not_a_wrong_answer(
+    test_split: list[dict[str, Any]],
+) -> None:
+    result = rft.accuracy({"down": Broken()}, test_split, progress=False)
+    assert result.failures == len(test_split)
+    assert result.summary.loc[0, "n_scored"] == 0
+    assert result.per_sample["error"].str.contains("no connection").all()
+
+
+def test_records_must_share_one_system_message(test_split: list[dict[str, Any]]) -> None:
+    other = {**test_split[1], "messages": [{"role": "system", "content": "Be brief."}]}
+    other["messages"] += [m for m in test_split[1]["messages"] if m["role"] == "user"]
+    with pytest.raises(WorkshopError, match="different system messages"):
+        rft.accuracy({"x": Broken()}, [test_split[0], other], progress=False)
+    with pytest.raises(WorkshopError, match="No held-out records"):
+        rft.accuracy({"x": Broken()}, [], progress=False)
+
+
+def test_the_prompt_is_the_last_user_message(test_split: list[dict[str, Any]]) -> None:
+    system, text = rft.prompt_of(test_split[0])
+    assert system == rft_data.SYSTEM_PROMPT and re.search(r"\d", text)
+    with pytest.raises(WorkshopError, match="no user text"):
+        rft.prompt_of({"id": "x", "messages": [{"role": "system", "content": "s"}]})

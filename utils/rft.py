@@ -1,0 +1,153 @@
+"""Reinforcement fine-tuning results: held-out accuracy scored by the job's own reward function.
+
+The models answer the held-out prompts through Converse (the base model and the tuned
+one alike); each answer is then scored by the same reward file the Lambda grader runs,
+loaded here (:mod:`utils.rewards`), so "accuracy" means exactly what the training reward
+meant. Means come with percentile-bootstrap intervals, as the other lessons' scores do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from utils import rewards
+from utils.errors import WorkshopError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from utils.evaluation.runners import Runner
+
+
+def prompt_of(record: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The system text and the last user text of a reinforcement fine-tuning record."""
+    messages = record.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise WorkshopError("A record has no messages.", "Make it with utils.rft_data.")
+    system = next((m["content"] for m in messages if m.get("role") == "system"), None)
+    users = [m["content"] for m in messages if m.get("role") == "user"]
+    if not users or not isinstance(users[-1], str):
+        raise WorkshopError(
+            f"Record {record.get('id')!r} has no user text to answer.",
+            "Give each record a user message with the question.",
+        )
+    return (system if isinstance(system, str) else None), users[-1]
+
+
+@dataclass
+class Accuracy:
+    """Answers and scores per model and record, and their summary with intervals."""
+
+    per_sample: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def failures(self) -> int:
+        """Calls that failed, or answers the reward function could not score."""
+        return int(self.per_sample["score"].isna().sum())
+
+    def table(self) -> pd.DataFrame:
+        """Accuracy per model, with its 95% interval, in percent."""
+        frame = self.summary.set_index("model")[["mean", "ci_low", "ci_high", "n_scored"]]
+        scaled = frame.copy()
+        for column in ("mean", "ci_low", "ci_high"):
+            scaled[column] = 100 * scaled[column]
+        return scaled.rename(
+            columns={"mean": "accuracy %", "ci_low": "95% low", "ci_high": "95% high"}
+        )
+
+
+def accuracy(
+    runners: Mapping[str, Runner],
+    records: Sequence[Mapping[str, Any]],
+    *,
+    reward_file: str | Path = rewards.ARITHMETIC_REWARD,
+    max_workers: int = 4,
+    progress: bool = True,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Accuracy:
+    """Every model answers every record's prompt; the reward file scores each answer.
+
+    Runners are the evaluation's (:class:`utils.evaluation.runners.ConverseRunner`, for a
+    base model id or a deployment ARN); their ``system`` is set from the records' own system
+    message, which every record of a dataset shares.
+
+    Raises:
+        WorkshopError: The records are empty or do not share one system message, or the
+            reward file answers out of step (see :func:`utils.rewards.grade`).
+    """
+    import pandas as pd
+
+    from utils.evaluation.comparison import bootstrap_summary
+    from utils.evaluation.runners import generate
+
+    if not records:
+        raise WorkshopError("No held-out records to score.", "Pass the test split.")
+    prompts = [prompt_of(r) for r in records]
+    systems = {system for system, _ in prompts}
+    if len(systems) != 1:
+        raise WorkshopError(
+            "The records have different system messages.",
+            "Score one dataset at a time: its records share the system prompt.",
+        )
+    system = systems.pop()
+    for runner in runners.values():
+        if hasattr(runner, "system"):
+            runner.system = system
+    outputs = generate(runners, [text for _, text in prompts], max_workers, progress=progress)
+    rows = []
+    for label in runners:
+        mine: list[dict[str, Any]] = [
+            {str(k): v for k, v in row.items()}
+            for row in outputs[outputs["model"] == label].sort_values("record").to_dict("records")
+        ]
+        answered = [(int(r["record"]), str(r["output"])) for r in mine if r["output"] is not None]
+        samples = [rewards.sample(dict(records[i]), text, f"{label}-{i}") for i, text in answered]
+        graded = rewards.grade(samples, reward_file) if samples else []
+        scores = {
+            i: got.get("aggregate_reward_score")
+            for (i, _), got in zip(answered, graded, strict=True)
+        }
+        for row in mine:
+            index = int(row["record"])
+            rows.append(
+                {
+                    "model": label,
+                    "record": index,
+                    "prompt": row["prompt"],
+                    "reference": records[index].get("reference_answer"),
+                    "output": row["output"],
+                    "error": row["error"],
+                    "score": scores.get(index),
+                    "local": row["local"],
+                }
+            )
+    per_sample = pd.DataFrame(rows)
+    per_sample["score"] = pd.to_numeric(per_sample["score"], errors="coerce")
+    summary = bootstrap_summary(per_sample, ("score",), n_boot=n_boot, seed=seed)
+    return Accuracy(per_sample=per_sample, summary=summary)
+
+
+def plot_accuracy(result: Accuracy, title: str = "Held-out accuracy") -> Figure:
+    """Bars of accuracy per model with their 95% intervals."""
+    import matplotlib.pyplot as plt
+
+    table = result.table()
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    means = table["accuracy %"]
+    errors = [means - table["95% low"], table["95% high"] - means]
+    ax.bar(range(len(table)), means, yerr=errors, capsize=5, color="#4c78a8")
+    ax.set_xticks(range(len(table)), list(table.index), rotation=10)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["Accuracy", "accuracy", "plot_accuracy", "prompt_of"]
