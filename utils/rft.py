@@ -150,4 +150,44 @@ def plot_accuracy(result: Accuracy, title: str = "Held-out accuracy") -> Figure:
     return fig
 
 
-__all__ = ["Accuracy", "accuracy", "plot_accuracy", "prompt_of"]
+TRAIN_REWARD = "train_reward_mean"
+VALIDATION_REWARD = "validation_reward_mean"
+"""The reward columns the metrics files hold. No AWS page read (2026-12-02) gives the layout
+of a reinforcement fine-tuning job's metrics; these are the local stand-in's, and on AWS the
+plot says which of them it did not find."""
+
+
+def plot_rewards(training: pd.DataFrame, validation: pd.DataFrame | None = None) -> Figure:
+    """Mean reward per training step (with its spread) and on the validation prompts."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    if TRAIN_REWARD in training:
+        steps, mean = training["step_number"], training[TRAIN_REWARD]
+        ax.plot(steps, mean, "o-", label="training samples (mean)")
+        if "train_reward_std" in training:
+            spread = training["train_reward_std"]
+            ax.fill_between(steps, mean - spread, mean + spread, alpha=0.2, label="± 1 std")
+    else:
+        ax.text(0.5, 0.6, f"no {TRAIN_REWARD} column", ha="center", transform=ax.transAxes)
+    if validation is not None and VALIDATION_REWARD in validation:
+        ax.plot(validation["step_number"], validation[VALIDATION_REWARD], "s--", label="validation")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("reward")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title("Reward during reinforcement fine-tuning")
+    if ax.get_lines():
+        ax.legend(fontsize="small", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "TRAIN_REWARD",
+    "VALIDATION_REWARD",
+    "Accuracy",
+    "accuracy",
+    "plot_accuracy",
+    "plot_rewards",
+    "prompt_of",
+]

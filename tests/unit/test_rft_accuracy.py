@@ -86,3 +86,21 @@ def test_the_prompt_is_the_last_user_message(test_split: list[dict[str, Any]]) -
     assert system == rft_data.SYSTEM_PROMPT and re.search(r"\d", text)
     with pytest.raises(WorkshopError, match="no user text"):
         rft.prompt_of({"id": "x", "messages": [{"role": "system", "content": "s"}]})
+
+
+def test_reward_curves_are_plotted_and_a_missing_column_is_said() -> None:
+    import pandas as pd
+
+    training = pd.DataFrame(
+        {
+            "step_number": [1, 2, 3],
+            "epoch_number": [0, 0, 1],
+            "train_reward_mean": [0.2, 0.5, 0.8],
+            "train_reward_std": [0.1, 0.2, 0.1],
+        }
+    )
+    validation = pd.DataFrame({"step_number": [2, 3], "validation_reward_mean": [0.4, 0.9]})
+    ax = rft.plot_rewards(training, validation).axes[0]
+    assert [list(line.get_ydata()) for line in ax.get_lines()] == [[0.2, 0.5, 0.8], [0.4, 0.9]]
+    bare = rft.plot_rewards(training.drop(columns=["train_reward_mean"])).axes[0]
+    assert "no train_reward_mean column" in [t.get_text() for t in bare.texts]
