@@ -340,3 +340,32 @@ def test_jobs_fail_the_way_bedrock_names(aws: StandIn) -> None:
     error = caught.value.response["Error"]
     assert error["Code"] == "ValidationException"
     assert "customizationConfig.rftConfig.hyperParameters" in error["Message"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [
+        ({"id": "s-1"}, "1 samples"),
+        ([], "answered 0 entries for 1 samples"),
+        ([{"id": "s-1", "error": "no reference"}], "could not score sample s-1: no reference"),
+        ([{"id": "s-1"}], "gave sample s-1 no number aggregate_reward_score"),
+        ([{"id": "s-1", "aggregate_reward_score": True}], "no number"),
+        ([{"id": "s-1", "aggregate_reward_score": float("nan")}], "the score nan"),
+    ],
+)
+def test_a_grader_answer_that_cannot_be_used_is_named(answer: Any, named: str) -> None:
+    with pytest.raises(rft.GraderError, match=named):
+        rft.check_response([{"id": "s-1"}], answer)
+
+
+def test_without_a_lambda_runner_an_rft_job_fails_saying_so() -> None:
+    from standin.bedrock import DataError, LocalBedrock
+
+    bedrock = LocalBedrock(job_seconds=0)
+    job: Any = type("J", (), {})()
+    lab = Lab.__new__(Lab)  # no S3: the runner is missing before any data is read
+    lab.role, lab.bucket = "arn:aws:iam::1:role/r", "b"
+    lab.train, lab.validation = "s3://b/train.jsonl", "s3://b/val.jsonl"
+    job.request = lab.request("x", "arn:aws:lambda:us-east-1:1:function:g")
+    with pytest.raises(DataError, match="no Lambda runner"):
+        bedrock._finish_rft(job)
