@@ -21,6 +21,7 @@ import os
 import threading
 import time
 import urllib.parse
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -203,6 +204,9 @@ class LocalBedrock:
         self.logs = InvocationLogging(self, min(DEFAULT_DELIVERY_SECONDS, self.job_seconds))
         control.update(self.logs.handlers())
         self.service = RestJsonService(["bedrock", "bedrock-runtime"], control)
+        # The Lambda runner that grades REINFORCEMENT_FINE_TUNING jobs
+        # (:class:`standin.lambdas.LocalLambda`); the server sets it, unit use goes without.
+        self.lambdas: Any = None
 
     def reset(self) -> None:
         """Forget every job, model and throughput; account, day and quotas go back to their
@@ -555,11 +559,8 @@ class LocalBedrock:
             raise validation_error(
                 f"{fam.name} cannot be customized in {self.region}; it can be in {where}."
             )
-        if ctype not in (catalog.FINE_TUNING, catalog.CONTINUED_PRE_TRAINING, catalog.DISTILLATION):
-            raise validation_error(
-                f"The local stand-in does not run {ctype} jobs yet; only FINE_TUNING, "
-                "CONTINUED_PRE_TRAINING and DISTILLATION."
-            )
+        if ctype == catalog.REINFORCEMENT_FINE_TUNING:
+            self._check_rft_request(p, fam)
         if ctype == catalog.DISTILLATION:
             _distillation_settings(p, fam)
             if p.get("validationDataConfig", {}).get("validators"):
@@ -602,6 +603,38 @@ class LocalBedrock:
         if token:
             self.tokens[token] = job.arn
         return {"jobArn": job.arn}
+
+    def _check_rft_request(self, p: dict[str, Any], fam: catalog.FoundationModel) -> None:
+        """Refuse a REINFORCEMENT_FINE_TUNING request without a usable grader or settings.
+
+        botocore's bedrock model (CreateModelCustomizationJob, read 2026-12-02) puts RFT's
+        settings in ``customizationConfig.rftConfig.hyperParameters`` (RFTHyperParameters,
+        numbers) and points the top-level string ``hyperParameters`` at
+        custom-models-hp.html, which lists none for RFT; refusing the top-level ones is the
+        stand-in's reading, so a setting is never silently dropped.
+        """
+        if p.get("hyperParameters"):
+            raise validation_error(
+                "REINFORCEMENT_FINE_TUNING jobs take their hyperparameters in "
+                "customizationConfig.rftConfig.hyperParameters, not in hyperParameters."
+            )
+        rft_config = p.get("customizationConfig", {}).get("rftConfig")
+        if not rft_config:
+            raise validation_error(
+                "A REINFORCEMENT_FINE_TUNING job needs customizationConfig.rftConfig with "
+                "graderConfig.lambdaGrader.lambdaArn."
+            )
+        arn = rft_config.get("graderConfig", {}).get("lambdaGrader", {}).get("lambdaArn", "")
+        prefix = f"arn:aws:lambda:{self.region}:{self.account_id}:function:"
+        if not arn.startswith(prefix) or not arn[len(prefix) :].split(":")[0]:
+            raise validation_error(
+                f"rftConfig.graderConfig.lambdaGrader.lambdaArn must be the ARN of a Lambda "
+                f"function in this account and Region ({prefix}<name>); got {arn!r}."
+            )
+        try:
+            catalog.rft_hyperparameters(fam.model_id, rft_config.get("hyperParameters", {}))
+        except catalog.CatalogError as err:
+            raise validation_error(str(err)) from None
 
     def _job_view(self, job: Job) -> dict[str, Any]:
         p = job.request
@@ -855,6 +888,129 @@ class LocalBedrock:
         self._write_metrics(job, run.step_metrics, run.validation_metrics)
         return run
 
+    def _rft_records(self, uri: str, what: str) -> list[dict[str, Any]]:
+        """RFT records (chat ``messages`` plus a ``reference_answer``), each line checked."""
+        body = self._read_data(uri, what)
+        records = []
+        for number, line in enumerate(body.decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise DataError(f"Line {number} of the {what} data at {uri} is not JSON.") from None
+            messages = record.get("messages") if isinstance(record, dict) else None
+            if (
+                not isinstance(messages, list)
+                or not all(isinstance(m, dict) for m in messages)
+                or not any(m.get("role") == "user" for m in messages)
+            ):
+                raise DataError(
+                    f"Line {number} of the {what} data at {uri} has no 'messages' list with a "
+                    "user turn."
+                )
+            if "reference_answer" not in record:
+                raise DataError(
+                    f"Line {number} of the {what} data at {uri} has no 'reference_answer'."
+                )
+            records.append(record)
+        return records
+
+    def _finish_rft(self, job: Job) -> Any:
+        """Learn from the job's grader Lambda (:mod:`standin.rft`) and write reward metrics."""
+        from standin import rft, rolepolicy
+
+        p = job.request
+        rft_config = p["customizationConfig"]["rftConfig"]
+        lambda_arn = rft_config["graderConfig"]["lambdaGrader"]["lambdaArn"]
+        if self.lambdas is None:
+            raise DataError(
+                "This stand-in has no Lambda runner, so it cannot call the grader "
+                f"{lambda_arn}; run the stand-in server (standin.StandIn) for RFT jobs."
+            )
+        train_uri = p["trainingDataConfig"]["s3Uri"]
+        train = self._rft_records(train_uri, "training")
+        least, most = catalog.RFT_LIMITS["min_records"], catalog.RFT_LIMITS["max_prompts"]
+        if not least <= len(train) <= most:
+            raise DataError(
+                f"The training data at {train_uri} has {len(train)} records; reinforcement "
+                f"fine-tuning needs {least} to {most} (rft-prepare-data.html, "
+                "rft-nova-models.html)."
+            )
+        validators = p.get("validationDataConfig", {}).get("validators", [])
+        validation = self._rft_records(validators[0]["s3Uri"], "validation") if validators else None
+        role = p["roleArn"].rsplit("/", 1)[-1]
+        documents = rolepolicy.role_policies(self.client("iam"), role)
+        if not rolepolicy.allows(documents, "lambda:InvokeFunction", lambda_arn, {}):
+            raise DataError(
+                f"The service role {p['roleArn']} is not allowed lambda:InvokeFunction on "
+                f"{lambda_arn}, so Bedrock cannot call the grader. Give the role "
+                "lambda:InvokeFunction on the function."
+            )
+
+        def grade(samples: list[dict[str, Any]]) -> list[float]:
+            from standin.lambdas import LambdaError
+
+            try:
+                result = self.lambdas.invoke(
+                    lambda_arn, json.dumps(samples).encode(), region=self.region
+                )
+            except LambdaError as err:
+                raise rft.GraderError(f"Could not call the grader {lambda_arn}: {err}") from None
+            if result.function_error:
+                try:
+                    detail = result.json()
+                except ValueError:
+                    detail = {}
+                detail = detail if isinstance(detail, dict) else {}
+                raise rft.GraderError(
+                    f"The grader {lambda_arn} failed ({result.function_error}): "
+                    f"{detail.get('errorType', 'Unknown')}: {detail.get('errorMessage', '')}"
+                )
+            try:
+                answer = result.json()
+            except ValueError:
+                raise rft.GraderError(f"The grader {lambda_arn} did not answer JSON.") from None
+            return rft.check_response(samples, answer)
+
+        hyper = catalog.rft_hyperparameters(
+            job.family.model_id, rft_config.get("hyperParameters", {})
+        )
+        try:
+            # Seeded from the job's name: the same request learns the same policy again.
+            run = rft.train(
+                train,
+                validation,
+                hyper,
+                grade,
+                seed=zlib.crc32(job.name.encode()),
+                base_model_id=job.family.model_id,
+            )
+        except rft.GraderError as err:
+            raise DataError(str(err)) from None
+        self._write_rft_metrics(job, run)
+        return run
+
+    def _write_rft_metrics(self, job: Job, run: Any) -> None:
+        """Reward metrics under the job's output prefix.
+
+        Bedrock's metrics layout for RFT jobs was not found in the AWS docs (searched
+        2026-12-02); the stand-in's own follows the fine-tuning layout with reward columns.
+        """
+        self._write_files(
+            job,
+            {
+                "training_artifacts/step_wise_training_metrics.csv": (
+                    ["step_number", "epoch_number", "train_reward_mean", "train_reward_std"],
+                    run.train_rows,
+                ),
+                "validation_artifacts/validation_metrics.csv": (
+                    ["step_number", "epoch_number", "validation_reward_mean"],
+                    run.validation_rows,
+                ),
+            },
+        )
+
     def _finish(self, job: Job) -> None:
         from standin import learner  # imported late: numpy work only when a job ends
 
@@ -866,6 +1022,14 @@ class LocalBedrock:
         refused = self._vpc_refusal(job)
         if refused:
             self._end(job, "Failed", refused)
+            return
+        if p.get("customizationType") == catalog.REINFORCEMENT_FINE_TUNING:
+            try:
+                run = self._finish_rft(job)
+            except DataError as err:
+                self._end(job, "Failed", str(err))
+                return
+            self._complete(job, run)
             return
         if p.get("customizationType") == catalog.DISTILLATION:
             try:
@@ -966,10 +1130,8 @@ class LocalBedrock:
     def _write_metrics(
         self, job: Job, steps: list[dict[str, Any]], validation: list[dict[str, Any]]
     ) -> None:
-        bucket, prefix = common.split_s3(job.request["outputDataConfig"]["s3Uri"])
-        base = f"{prefix.rstrip('/')}/model-customization-job-{job.job_id}".lstrip("/")
         files = {
-            f"{base}/training_artifacts/step_wise_training_metrics.csv": (
+            "training_artifacts/step_wise_training_metrics.csv": (
                 ["step_number", "epoch_number", "training_loss", "perplexity"],
                 steps,
             )
@@ -977,13 +1139,21 @@ class LocalBedrock:
         if validation:
             # The layout "Analyze the results of a model customization job" documents
             # (Amazon Bedrock user guide, read 2026-12-01).
-            files[f"{base}/validation_artifacts/post_fine_tuning_validation/"
-                  "validation_metrics.csv"] = (
+            files["validation_artifacts/post_fine_tuning_validation/validation_metrics.csv"] = (
                 ["step_number", "epoch_number", "validation_loss", "validation_perplexity"],
                 validation,
-            )  # fmt: skip
+            )
+        self._write_files(job, files)
+
+    def _write_files(
+        self, job: Job, files: dict[str, tuple[list[str], list[dict[str, Any]]]]
+    ) -> None:
+        """CSV files under the job's output prefix (names relative to it)."""
+        bucket, prefix = common.split_s3(job.request["outputDataConfig"]["s3Uri"])
+        base = f"{prefix.rstrip('/')}/model-customization-job-{job.job_id}".lstrip("/")
         s3 = self.client("s3")
-        for key, (columns, rows) in files.items():
+        for name, (columns, rows) in files.items():
+            key = f"{base}/{name}"
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
@@ -1693,11 +1863,17 @@ def _image_error(err: Exception) -> ServiceError:
 
 def _custom_answerer(artifact: dict[str, Any]) -> Callable[..., str]:
     """``generate(prompt, system, max_tokens, images=())`` for a custom model's artifact."""
-    from standin import learner, vision
+    from standin import learner, rft, vision
 
     def generate(
         prompt: str, system: str | None, max_tokens: int, images: Sequence[bytes] = ()
     ) -> str:
+        if artifact.get("kind") == rft.KIND:
+            if images:
+                raise validation_error(
+                    "The local stand-in's reinforcement fine-tuned models answer text only."
+                )
+            return rft.generate(artifact, prompt, max_tokens)
         try:
             if artifact.get("kind") == vision.KIND:
                 return vision.custom_describe(artifact, prompt, images, system, max_tokens)

@@ -69,6 +69,7 @@ class StandInApp:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.bucket_policies = BucketPolicies(_bucket_exists)
         self.lambdas = LocalLambda()
+        self.bedrock.lambdas = self.lambdas  # RFT jobs call their grader through it
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
