@@ -35,6 +35,7 @@ def test_kinds_keep_the_names_existing_state_files_hold() -> None:
         "invocation-logging",
         "model-import-job",
         "imported-model",
+        "lambda-function",
     ]
 
 
