@@ -272,32 +272,8 @@ def allow_invoke(role_name: str, policy_name: str, function_arn: str, state: Sta
     that role, and only for that function, needs ``lambda:InvokeFunction``. A re-run with
     another function updates the policy. Returns the policy's ARN.
     """
-    iam_client = clients.client("iam")
     account_id = function_arn.split(":")[4]
-    policy_arn = f"arn:aws:iam::{account_id}:policy/{policy_name}"
-    document = invoke_policy(function_arn)
-
-    def take_over_policy() -> dict[str, Any]:
-        _update_policy(policy_arn, document)
-        return {"Policy": {"Arn": policy_arn}}
-
-    resources.create(
-        state,
-        Kind.POLICY,
-        policy_name,
-        lambda: iam_client.create_policy(
-            PolicyName=policy_name,
-            PolicyDocument=json.dumps(document),
-            Tags=[{"Key": TAG_KEY, "Value": state.workshop_id}],
-        ),
-        arn=policy_arn,
-        status="created",
-        action=f"Creating the IAM policy {policy_name}",
-        fixes=FIXES,
-        adopt={"EntityAlreadyExists": take_over_policy},
-    )
-    iam_client.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
-    return policy_arn
+    return _attach_policy(role_name, policy_name, account_id, invoke_policy(function_arn), state)
 
 
 def _ensure(
@@ -336,6 +312,15 @@ def _ensure(
         adopt={"EntityAlreadyExists": take_over_role},
     )["Role"]
 
+    _attach_policy(role_name, policy_name, account_id, document, state)
+    return str(role["Arn"])
+
+
+def _attach_policy(
+    role_name: str, policy_name: str, account_id: str, document: dict[str, Any], state: State
+) -> str:
+    """Create (or update) a managed policy of ``document``, recorded first; attach it; its ARN."""
+    iam = clients.client("iam")
     policy_arn = f"arn:aws:iam::{account_id}:policy/{policy_name}"
 
     def take_over_policy() -> dict[str, Any]:
@@ -347,7 +332,9 @@ def _ensure(
         Kind.POLICY,
         policy_name,
         lambda: iam.create_policy(
-            PolicyName=policy_name, PolicyDocument=json.dumps(document), Tags=tags
+            PolicyName=policy_name,
+            PolicyDocument=json.dumps(document),
+            Tags=[{"Key": TAG_KEY, "Value": state.workshop_id}],
         ),
         # Known before the call, so that cleanup can delete a policy made by an interrupted run.
         arn=policy_arn,
@@ -357,7 +344,7 @@ def _ensure(
         adopt={"EntityAlreadyExists": take_over_policy},
     )
     iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
-    return str(role["Arn"])
+    return policy_arn
 
 
 def _update_policy(policy_arn: str, document: dict[str, Any]) -> None:
