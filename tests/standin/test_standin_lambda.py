@@ -17,20 +17,9 @@ from botocore.exceptions import ClientError
 from standin import StandIn
 from standin.lambdas import LambdaError
 from tests.helpers import REGION, checked, make_bucket
-from utils import clients
+from utils import clients, lambdas
 
 LAMBDA = botocore.session.get_session().get_service_model("lambda")
-
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-        }
-    ],
-}
 
 
 def _zip(files: dict[str, str]) -> bytes:
@@ -47,7 +36,7 @@ def _role() -> str:
         return str(iam.get_role(RoleName="lambda-test-role")["Role"]["Arn"])
     except ClientError:
         made = iam.create_role(
-            RoleName="lambda-test-role", AssumeRolePolicyDocument=json.dumps(TRUST)
+            RoleName="lambda-test-role", AssumeRolePolicyDocument=json.dumps(lambdas.trust_policy())
         )
         return str(made["Role"]["Arn"])
 

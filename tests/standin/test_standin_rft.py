@@ -19,21 +19,11 @@ from botocore.exceptions import ClientError
 
 from standin import StandIn, rft
 from tests.helpers import ACCOUNT_ID, REGION, checked, make_bucket, make_role, put_jsonl
-from utils import clients, rft_data
+from utils import clients, lambdas, rft_data
 
 BEDROCK = botocore.session.get_session().get_service_model("bedrock")
 BASE = "amazon.nova-2-lite-v1:0:256k"
 REWARD_FILE = Path(__file__).parents[2] / "fine-tuning" / "rewards" / "arithmetic_reward.py"
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-        }
-    ],
-}
 
 SUM_GRADER = """
 import re
@@ -90,7 +80,7 @@ def _grader(name: str, source: str | None = None) -> str:
         role = iam.get_role(RoleName="grader-role")["Role"]["Arn"]
     except ClientError:
         role = iam.create_role(
-            RoleName="grader-role", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+            RoleName="grader-role", AssumeRolePolicyDocument=json.dumps(lambdas.trust_policy())
         )["Role"]["Arn"]
     text = REWARD_FILE.read_text() if source is None else textwrap.dedent(source)
     api = clients.client("lambda")
