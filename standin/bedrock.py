@@ -82,6 +82,8 @@ class Job:
     model_arn: str | None = None
     training_loss: float | None = None
     validation_losses: list[float] = field(default_factory=list)
+    training: bool = False
+    """A reinforcement job's training has started in its own thread (see ``_train_rft``)."""
 
 
 @dataclass
@@ -916,7 +918,31 @@ class LocalBedrock:
             records.append(record)
         return records
 
-    def _finish_rft(self, job: Job) -> Any:
+    def _train_rft(self, job: Job, region: str) -> None:
+        """Train a reinforcement job without the lock, then end it under the lock.
+
+        The grader runs as a Lambda function, and a model-as-judge grader calls Bedrock's
+        runtime here: were the lock held while it ran, that call would wait for the job and
+        the job for the call. A job stopped (or forgotten by a reset) meanwhile stays so.
+        """
+        failure = None
+        try:
+            run = self._finish_rft(job, region)
+        except DataError as err:
+            run, failure = None, str(err)
+        except Exception as exc:  # a stand-in bug fails the job visibly, never hangs it
+            logger.exception("local stand-in failed training %s", job.name)
+            run, failure = None, f"local stand-in error: {exc!r}"
+        with self.lock:
+            if self.jobs.get(job.arn) is not job or job.status != "InProgress":
+                return
+            if failure is not None:
+                self._end(job, "Failed", failure)
+                return
+            self.region = region  # the custom model's ARN names the job's Region
+            self._complete(job, run)
+
+    def _finish_rft(self, job: Job, region: str) -> Any:
         """Learn from the job's grader Lambda (:mod:`standin.rft`) and write reward metrics."""
         from standin import rft, rolepolicy
 
@@ -953,7 +979,7 @@ class LocalBedrock:
 
             try:
                 result = self.lambdas.invoke(
-                    lambda_arn, json.dumps(samples).encode(), region=self.region
+                    lambda_arn, json.dumps(samples).encode(), region=region
                 )
             except LambdaError as err:
                 raise rft.GraderError(f"Could not call the grader {lambda_arn}: {err}") from None
@@ -1024,12 +1050,15 @@ class LocalBedrock:
             self._end(job, "Failed", refused)
             return
         if p.get("customizationType") == catalog.REINFORCEMENT_FINE_TUNING:
-            try:
-                run = self._finish_rft(job)
-            except DataError as err:
-                self._end(job, "Failed", str(err))
-                return
-            self._complete(job, run)
+            if not job.training:
+                job.training = True
+                # Outside the lock: the grader may call this stand-in back (a model as judge).
+                threading.Thread(
+                    target=self._train_rft,
+                    args=(job, self.region),
+                    name=f"standin-rft-{job.job_id}",
+                    daemon=True,
+                ).start()
             return
         if p.get("customizationType") == catalog.DISTILLATION:
             try:

@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import textwrap
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -358,4 +359,63 @@ def test_without_a_lambda_runner_an_rft_job_fails_saying_so() -> None:
     lab.train, lab.validation = "s3://b/train.jsonl", "s3://b/val.jsonl"
     job.request = lab.request("x", "arn:aws:lambda:us-east-1:1:function:g")
     with pytest.raises(DataError, match="no Lambda runner"):
-        bedrock._finish_rft(job)
+        bedrock._finish_rft(job, "us-east-1")
+
+
+def test_a_judge_grader_that_calls_bedrock_back_trains_a_job(aws: StandIn) -> None:
+    # The judge's Converse calls reach this stand-in while the job trains: were the job
+    # trained under the stand-in's lock, they would wait for it until the grader timed out.
+    judge_file = REWARD_FILE.with_name("judge_reward.py")
+    iam = clients.client("iam")
+    role = iam.create_role(
+        RoleName="judge-role", AssumeRolePolicyDocument=json.dumps(lambdas.trust_policy())
+    )["Role"]["Arn"]
+    api = clients.client("lambda")
+    judge = api.create_function(
+        FunctionName="judge",
+        Runtime="python3.12",
+        Role=role,
+        Handler="judge_reward.lambda_handler",
+        Code={"ZipFile": _zip("judge_reward.py", judge_file.read_text())},
+        Timeout=60,
+        Environment={"Variables": {"JUDGE_MODEL_ID": "amazon.nova-pro-v1:0"}},
+    )["FunctionArn"]
+    api.get_waiter("function_active_v2").wait(FunctionName="judge")
+    lab = Lab(train=100)
+    job = lab.run("rft-judged", judge, epochCount=1, trainingSamplePerPrompt=2, evalInterval=3)
+    assert job["status"] == "Completed", job.get("failureMessage")
+    steps = lab.metrics(job, "training_artifacts/step_wise_training_metrics.csv")
+    assert len(steps) == 7  # 100 prompts in batches of 16
+    assert steps[-1]["train_reward_mean"] > steps[0]["train_reward_mean"]
+
+
+def test_a_job_stopped_while_it_trains_stays_stopped(aws: StandIn, tmp_path: Path) -> None:
+    proof = tmp_path / "graded"
+    slow = f"""
+    import pathlib, time
+
+    def lambda_handler(event, context):
+        pathlib.Path({str(proof)!r}).touch()
+        time.sleep(0.1)
+        return [{{"id": s["id"], "aggregate_reward_score": 1.0}} for s in event]
+    """
+    lab = Lab()
+    bedrock = clients.client("bedrock")
+    request = lab.request("rft-stop", _grader("slow", slow))
+    arn = bedrock.create_model_customization_job(**request)["jobArn"]
+    deadline = time.monotonic() + 30
+    while not proof.exists():  # polling advances the job; the grader's first call is proof
+        assert time.monotonic() < deadline, "the job never called its grader"
+        bedrock.get_model_customization_job(jobIdentifier=arn)
+        time.sleep(0.05)
+    bedrock.stop_model_customization_job(jobIdentifier=arn)
+    while (job := bedrock.get_model_customization_job(jobIdentifier=arn))["status"] != "Stopped":
+        assert time.monotonic() < deadline, job["status"]
+        time.sleep(0.05)
+    training = [t for t in threading.enumerate() if t.name.endswith(arn.rsplit("/", 1)[-1])]
+    assert len(training) == 1
+    training[0].join(timeout=30)  # it trains on, then must leave the stopped job alone
+    assert not training[0].is_alive()
+    job = bedrock.get_model_customization_job(jobIdentifier=arn)
+    assert job["status"] == "Stopped" and "outputModelArn" not in job
+    assert bedrock.list_custom_models()["modelSummaries"] == []
