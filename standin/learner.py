@@ -6,7 +6,10 @@ Three kinds of model live here, and all compute their answers from the prompt:
   DialogSum layout (``#Person1#: ...`` turns) they return a lead extract whose quality
   grows with the model's size: a Micro-sized model quotes the first sentence, a Lite-sized
   one the first turn and a half, a Pro-sized one picks the most informative sentences.
-  Other prompts get a short answer built from the prompt's own key words.
+  Other prompts get a short answer built from the prompt's own key words. Asked to grade
+  (an instruction to reply ``SCORE: <0-10>`` and ``REFERENCE:`` and ``ANSWER:`` lines in
+  the prompt) they act as a judge (:func:`judge_answer`): the answer's final number
+  against the reference's numbers, or word overlap when the reference has none.
 * **Custom models** (:func:`fine_tune`, :func:`custom_generate`) are token selectors.
   For each token of a dialogue a logistic model predicts whether the token belongs in the
   summary; it is trained by mini-batch Adam on binary cross-entropy, and generation writes
@@ -223,6 +226,50 @@ def _base_answer(prompt: str, tier: int) -> str:
     return answer
 
 
+_GRADE_ASK = re.compile(r"\bSCORE\s*:\s*<?\s*0\s*-\s*10", re.IGNORECASE)
+# Upper-case labels only: an answer's own "Answer: 42" line must not start a new field.
+_FIELD = re.compile(r"^(QUESTION|REFERENCE|ANSWER)\s*:\s*", re.MULTILINE)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in _NUMBER.findall(text)]
+
+
+def judge_answer(prompt: str, system: str | None) -> str | None:
+    """A judge's reply when the request asks for a 0-10 grade of an ANSWER against a REFERENCE.
+
+    None when the request is not a grading one. The grade is computed from the two texts:
+    with numbers in the reference, 10 when the answer's final number is one of them and 0
+    otherwise (the arithmetic is right or it is not); without, ten times the share of the
+    reference's key words the answer uses. The reply says it comes from the local stand-in.
+    """
+    if not _GRADE_ASK.search(f"{system or ''}\n{prompt}"):
+        return None
+    parts = _FIELD.split(prompt)
+    fields: dict[str, str] = {}
+    for name, text in zip(parts[1::2], parts[2::2], strict=True):
+        fields.setdefault(name, text.strip())
+    if "REFERENCE" not in fields or "ANSWER" not in fields:
+        return None
+    reference, answer = fields["REFERENCE"], fields["ANSWER"]
+    wanted, given = _numbers(reference), _numbers(answer)
+    if wanted:
+        if given:
+            score = 10 if given[-1] in wanted else 0
+            verdict = "matches" if score else "does not match"
+            why = f"final number {given[-1]:g} {verdict} the reference"
+        else:
+            score, why = 0, "the answer has no number"
+    else:
+        keys = {_key(t) for t in _tokens(reference) if t.lower() not in STOPWORDS}
+        used = {_key(t) for t in _tokens(answer)}
+        share = len(keys & used) / len(keys) if keys else 0.0
+        score = round(10 * share)
+        why = f"uses {len(keys & used)} of the reference's {len(keys)} key words"
+    return f"SCORE: {score}\n(local stand-in judge: {why})"
+
+
 def base_generate(
     model_id: str, prompt: str, system: str | None = None, max_tokens: int = 512
 ) -> str:
@@ -232,13 +279,15 @@ def base_generate(
         model_id: A Bedrock model id such as ``amazon.nova-lite-v1:0``; its size sets
             how well it extracts.
         prompt: The user's text; a dialogue with ``#PersonN#:`` turns is summarised.
-        system: Ignored, as small extractive models have no use for it.
+        system: Read only to tell a grading request (see :func:`judge_answer`).
         max_tokens: Upper bound on whitespace-separated words in the answer.
 
     Returns:
         A deterministic answer computed from the prompt.
     """
-    del system
+    graded = judge_answer(prompt, system)
+    if graded is not None:
+        return limit_tokens(graded, max_tokens)
     tier = model_tier(model_id)
     turns = [t for t in _dialogue_turns(prompt) if t.text]
     text = _base_summary(turns, tier) if turns else _base_answer(prompt, tier)

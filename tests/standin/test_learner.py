@@ -335,3 +335,20 @@ def test_fine_tune_artifacts_still_refuse_other_formats(runs):
     assert "kind" not in runs[LITE].artifact
     with pytest.raises(ValueError):
         learner.custom_generate({"format": "other", "kind": "other"}, "The bucket")
+
+
+def test_a_base_model_asked_to_grade_computes_the_grade_from_the_texts() -> None:
+    ask = "Reply with one line, SCORE: <0-10>, where 10 means fully correct."
+
+    def graded(reference: str, answer: str) -> str:
+        prompt = f"QUESTION: How many?\nREFERENCE: {reference}\nANSWER: {answer}"
+        return learner.base_generate("amazon.nova-pro-v1:0", prompt, ask, 64)
+
+    right = graded('{"answer": 42}', "Six sevens.\nAnswer: 42")
+    assert right.startswith("SCORE: 10 ") and "local stand-in judge" in right
+    assert graded('{"answer": 42}', "Answer: 41").startswith("SCORE: 0 ")
+    assert "has no number" in graded('{"answer": 42}', "I cannot tell.")
+    assert graded("the cat sat on the mat", "a cat on a mat").startswith("SCORE: 7 ")  # 2 of 3
+    # Without the instruction or the fields it is no grading request: the usual answer.
+    plain = learner.base_generate("amazon.nova-pro-v1:0", "REFERENCE: 1\nANSWER: 1", None, 64)
+    assert not plain.startswith("SCORE")
