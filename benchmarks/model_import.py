@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -106,31 +105,9 @@ def overhead(tokens: int, repeats: int) -> None:
 
 def notebook() -> None:
     """Part 2: the lesson through the runner, its slow cells and its total."""
-    import nbformat
+    from benchmarks.lesson_time import time_lesson
 
-    from runner import run as run_workshop
-
-    with tempfile.TemporaryDirectory() as tmp:
-        summary = run_workshop.run(["00_setup", LESSON], out=Path(tmp) / "runs")
-        if summary.exit_code != 0:
-            print(f"the run failed: see {summary.summary_path}")
-            return
-        executed = nbformat.read(Path(tmp) / "runs" / "latest" / LESSON, as_version=4)
-    total = 0.0
-    print(f"\n{LESSON}")
-    for cell in executed.cells:
-        seconds: Any = cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
-        total += float(seconds)
-        if cell.cell_type == "code" and seconds > 1:
-            first = cell.source.splitlines()[0]
-            label = first.split("=", 1)[1] if "papermill_description=" in first else first[2:]
-            print(f"  {seconds:6.1f} s  {label[:70]}")
-    share = total / GOAL_SECONDS
-    print(f"  {total:6.1f} s  in all cells ({share:.2f}x the {GOAL_SECONDS:.0f} s goal)")
-    wall = float(executed.metadata.get("papermill", {}).get("duration") or 0.0)
-    if wall:
-        share = wall / GOAL_SECONDS
-        print(f"  {wall:6.1f} s  the notebook, kernel start included ({share:.2f}x the goal)")
+    time_lesson(LESSON, GOAL_SECONDS)
 
 
 def main() -> int:

@@ -142,6 +142,25 @@ class NotebookRun:
         return f"{where}: {message}" if where else message
 
 
+def headlines(results: Mapping[str, Any]) -> list[str]:
+    """Lines for the run's table from what a notebook recorded: its held-out accuracy."""
+    accuracy = results.get("accuracy")
+    if not isinstance(accuracy, Mapping):
+        return []
+    parts = []
+    for model, got in accuracy.items():
+        try:
+            parts.append(
+                f"{model} {float(got['accuracy %']):.1f}% "
+                f"[{float(got['95% low']):.1f}-{float(got['95% high']):.1f}]"
+            )
+        except (KeyError, TypeError, ValueError):
+            parts.append(f"{model} ?")
+    n = next((g.get("n") for g in accuracy.values() if isinstance(g, Mapping)), None)
+    size = f" on {n} prompts" if n else ""
+    return [f"held-out accuracy{size} (95% interval): " + ", ".join(parts)]
+
+
 @dataclass
 class RunSummary:
     """What a run did; :meth:`to_dict` is the content of ``summary.json``.
@@ -203,6 +222,7 @@ class RunSummary:
             if nb.error:
                 row += f"  {nb.describe_error()}"
             lines.append(row)
+            lines.extend(f"  {line}" for line in headlines(nb.results))
         verdict = "ok" if self.ok else ("interrupted" if self.interrupted else "FAILED")
         lines.append(f"{'run ' + verdict:<{width}}  {'':<7}  {self.seconds:>7.1f}")
         return "\n".join(lines)

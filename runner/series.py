@@ -91,6 +91,29 @@ SERIES: tuple[Notebook, ...] = (
         account="1-3 h; training tokens (images count too) × epochs, model storage, tokens served",
     ),
     Notebook(
+        path="fine-tuning/03_reinforcement_fine_tuning.ipynb",
+        summary=(
+            "Reinforcement fine-tunes Amazon Nova 2 Lite on arithmetic word problems with a "
+            "reward function deployed to AWS Lambda, compares its held-out accuracy with the base"
+        ),
+        detail=(
+            "Reinforcement fine-tuning (`REINFORCEMENT_FINE_TUNING`) of Amazon Nova 2 Lite: "
+            "seeded word problems with computed answers in train, validation and held-out "
+            "splits, validated; the reward function `fine-tuning/rewards/arithmetic_reward.py` "
+            "run locally, then deployed to AWS Lambda (a role with its own logs only) and "
+            "called once; `lambda:InvokeFunction` on that function for the service role; "
+            "`rftConfig` with its numeric hyperparameters checked and a cost estimate whose "
+            "price is unknown; reward curves; an on-demand deployment; base and tuned accuracy "
+            "on held-out problems scored by the same reward file, with intervals; the "
+            "model-as-judge grader called once; deployment, functions, roles and grant removed"
+        ),
+        local="~25 s",
+        account=(
+            "hours; training (price not found: shown as unknown), Lambda calls, model storage, "
+            "tokens served"
+        ),
+    ),
+    Notebook(
         path="continued-pretraining/01_continued_pretraining.ipynb",
         summary=(
             "Continued pre-training of Amazon Titan Text on AWS API documentation; Titan Text has"

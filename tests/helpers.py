@@ -27,6 +27,7 @@ PRETRAINING = "continued-pretraining/01_continued_pretraining.ipynb"
 DISTILLATION = "distillation/01_distillation_from_prompts.ipynb"
 DISTILLATION_LOGS = "distillation/02_distillation_from_invocation_logs.ipynb"
 MODEL_IMPORT = "custom-model-import/01_adapt_and_import.ipynb"
+RFT = "fine-tuning/03_reinforcement_fine_tuning.ipynb"
 CLEANUP = "03_cleanup.ipynb"
 
 

@@ -276,6 +276,54 @@ def allow_invoke(role_name: str, policy_name: str, function_arn: str, state: Sta
     return _attach_policy(role_name, policy_name, account_id, invoke_policy(function_arn), state)
 
 
+def invoke_model_statement(
+    model_id: str, called_as: str, region: str, account_id: str
+) -> dict[str, Any]:
+    """Calling one model, as a function's role needs to (a model-as-judge grader).
+
+    Converse is authorised as ``bedrock:InvokeModel`` (the Bedrock API reference's Converse
+    page, read 2026-12-02). Called through an inference profile, the caller needs the
+    profile and the model in every Region the profile may route to, hence ``*`` there.
+    """
+    resources_ = [f"arn:aws:bedrock:{region}::foundation-model/{model_id}"]
+    if called_as != model_id:
+        resources_ = [
+            f"arn:aws:bedrock:{region}:{account_id}:inference-profile/{called_as}",
+            f"arn:aws:bedrock:*::foundation-model/{model_id}",
+        ]
+    return {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": resources_}
+
+
+def remove_policy(policy_arn: str, state: State) -> bool:
+    """Delete a managed policy the workshop recorded and forget it; False if already gone."""
+    existed = delete_policy(policy_arn)
+    resources.forget(state, Kind.POLICY, policy_arn)
+    return existed
+
+
+def remove_role(role_name: str, state: State) -> bool:
+    """Delete a recorded role with the recorded policies attached to it; forget them all.
+
+    A policy attached to the role that the workshop did not record is only detached (the
+    role cannot be deleted with it attached), never deleted. False if the role was gone.
+    """
+    ours = {rec.get("arn") for rec in state.resources(Kind.POLICY)}
+    iam = clients.client("iam")
+    try:
+        pages = iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name)
+        attached = [p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]]
+    except ClientError as err:
+        if error_code(err) != "NoSuchEntity":
+            raise
+        attached = []
+    existed = delete_role(role_name)
+    for arn in attached:
+        if arn in ours:
+            remove_policy(arn, state)
+    resources.forget(state, Kind.ROLE, role_name)
+    return existed
+
+
 def _ensure(
     role_name: str,
     policy_name: str,

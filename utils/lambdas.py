@@ -281,6 +281,13 @@ def delete(name: str, state: State) -> bool:
     )
 
 
+def remove(name: str, role_name: str, state: State) -> dict[str, str]:
+    """Delete the function, then its role and the role's recorded policy; what happened to each."""
+    done = {"function": "deleted" if delete(name, state) else "already gone"}
+    done["role"] = "deleted" if iam.remove_role(role_name, state) else "already gone"
+    return done
+
+
 __all__ = [
     "FIXES",
     "RUNTIME",
@@ -290,6 +297,7 @@ __all__ = [
     "ensure_function_role",
     "invoke",
     "log_policy",
+    "remove",
     "trust_policy",
     "zip_file",
 ]

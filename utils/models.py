@@ -573,6 +573,18 @@ def _rft_value(spec: RftHyperParameter, raw: object) -> int | float | str:
     return int(number) if spec.integer else number
 
 
+def rft_hyperparameter_table() -> pd.DataFrame:
+    """Reinforcement fine-tuning's hyperparameters and their allowed values, for display."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {"name": h.name, "allowed": h.allowed(), "note": h.note or ""}
+            for h in RFT_HYPERPARAMETERS
+        ]
+    ).set_index("name")
+
+
 def hyperparameter_table(model_id: str) -> pd.DataFrame:
     """The family's hyperparameters: default and allowed range, for display."""
     import pandas as pd

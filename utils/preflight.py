@@ -258,6 +258,29 @@ def check_customization(model_id: str, customization_type: str) -> pd.DataFrame:
     return table
 
 
+def check_reinforcement(model_id: str) -> pd.DataFrame:
+    """Check ``model_id`` can be reinforcement fine-tuned in this Region; what Bedrock lists.
+
+    botocore's service model (1.44.5, read 2026-12-02) lists no ``REINFORCEMENT_FINE_TUNING``
+    among ``ListFoundationModels``'s ``byCustomizationType`` values, nor in a model's
+    ``customizationsSupported``, so Bedrock cannot be asked directly. What can be asked is
+    asked: the model's lifecycle and that this Region fine-tunes it; that it takes
+    reinforcement fine-tuning comes from the registry (:mod:`utils.models`, with sources).
+
+    Raises:
+        PreflightStop: The model reached end of life.
+        WorkshopError: The registry offers no reinforcement fine-tuning for it, or this
+            Region does not customize it.
+    """
+    family = models.family(model_id)
+    if models.REINFORCEMENT_FINE_TUNING not in family.customizations:
+        raise WorkshopError(
+            f"Bedrock offers no reinforcement fine-tuning for {family.name}.",
+            models.alternatives(models.REINFORCEMENT_FINE_TUNING),
+        )
+    return check_customization(model_id, models.FINE_TUNING)
+
+
 def check_protection(
     kms_key_id: str = "",
     subnet_ids: list[str] | None = None,

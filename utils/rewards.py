@@ -21,6 +21,9 @@ from utils.paths import ROOT
 ARITHMETIC_REWARD = ROOT / "fine-tuning" / "rewards" / "arithmetic_reward.py"
 """The arithmetic lesson's reward function."""
 
+JUDGE_REWARD = ROOT / "fine-tuning" / "rewards" / "judge_reward.py"
+"""The model-as-judge reward function (a Bedrock model scores each answer)."""
+
 Handler = Callable[[Any, Any], Any]
 
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from utils.evaluation.runners import Runner
+    from utils.jobs import Job
+    from utils.state import State
 
 
 def prompt_of(record: Mapping[str, Any]) -> tuple[str | None, str]:
@@ -153,8 +155,16 @@ def plot_accuracy(result: Accuracy, title: str = "Held-out accuracy") -> Figure:
 TRAIN_REWARD = "train_reward_mean"
 VALIDATION_REWARD = "validation_reward_mean"
 """The reward columns the metrics files hold. No AWS page read (2026-12-02) gives the layout
-of a reinforcement fine-tuning job's metrics; these are the local stand-in's, and on AWS the
-plot says which of them it did not find."""
+of a reinforcement fine-tuning job's metrics files; these are the local stand-in's, and on
+AWS the plot says which of them it did not find."""
+
+CONSOLE_TRAIN_REWARD = "critic/rewards/mean"
+"""The name Bedrock's console gives the mean training reward ("Monitor your RFT training
+job", rft-submit-job.html, read 2026-12-02); read too, in case the files use it."""
+
+
+def _train_column(training: pd.DataFrame) -> str | None:
+    return next((c for c in (TRAIN_REWARD, CONSOLE_TRAIN_REWARD) if c in training), None)
 
 
 def plot_rewards(training: pd.DataFrame, validation: pd.DataFrame | None = None) -> Figure:
@@ -162,12 +172,15 @@ def plot_rewards(training: pd.DataFrame, validation: pd.DataFrame | None = None)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    if TRAIN_REWARD in training:
-        steps, mean = training["step_number"], training[TRAIN_REWARD]
+    column = _train_column(training)
+    if column is not None:
+        steps, mean = training["step_number"], training[column]
         ax.plot(steps, mean, "o-", label="training samples (mean)")
         if "train_reward_std" in training:
             spread = training["train_reward_std"]
-            ax.fill_between(steps, mean - spread, mean + spread, alpha=0.2, label="± 1 std")
+            # Rewards lie in [0, 1]; a band past either end would show rewards nobody gave.
+            low, high = (mean - spread).clip(0, 1), (mean + spread).clip(0, 1)
+            ax.fill_between(steps, low, high, alpha=0.2, label="± 1 std (within 0-1)")
     else:
         ax.text(0.5, 0.6, f"no {TRAIN_REWARD} column", ha="center", transform=ax.transAxes)
     if validation is not None and VALIDATION_REWARD in validation:
@@ -182,12 +195,100 @@ def plot_rewards(training: pd.DataFrame, validation: pd.DataFrame | None = None)
     return fig
 
 
+def show_rewards(job: Job, state: State | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Read the job's reward metrics, draw them, and record first and last for the run summary.
+
+    The plot is a pyplot figure, which a notebook shows below the cell.
+    """
+    from utils import jobs
+
+    training, validation = jobs.metrics(job)
+    plot_rewards(training, validation)
+    column = _train_column(training)
+    if state is not None and column is not None and len(training):
+        rewards_seen: dict[str, float] = {
+            "training first": round(float(training[column].iloc[0]), 4),
+            "training last": round(float(training[column].iloc[-1]), 4),
+        }
+        if validation is not None and VALIDATION_REWARD in validation and len(validation):
+            rewards_seen["validation first"] = round(
+                float(validation[VALIDATION_REWARD].iloc[0]), 4
+            )
+            rewards_seen["validation last"] = round(
+                float(validation[VALIDATION_REWARD].iloc[-1]), 4
+            )
+        state.record_result("rewards", rewards_seen)
+    return training, validation
+
+
+def record_accuracy(result: Accuracy, state: State) -> pd.DataFrame:
+    """Record each model's held-out accuracy with its interval for the run summary; the table."""
+    table = result.table().round(1)
+    state.record_result(
+        "accuracy",
+        {
+            model: {
+                "accuracy %": float(row["accuracy %"]),
+                "95% low": float(row["95% low"]),
+                "95% high": float(row["95% high"]),
+                "n": int(row["n_scored"]),
+            }
+            for model, row in table.iterrows()
+        },
+    )
+    return table
+
+
+def probe_samples(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Three grader inputs from one record: a right answer, a wrong one, and one it cannot score.
+
+    The third lacks its reference answer, so a careful grader answers it with an error under
+    its id instead of a score.
+    """
+    answer = record.get("reference_answer", {}).get("answer")
+    if not isinstance(answer, int):
+        raise WorkshopError(
+            f"Record {record.get('id')!r} has no whole-number reference answer.",
+            "Make the records with utils.rft_data.",
+        )
+    right = rewards.sample(dict(record), f"Working it out step by step.\nAnswer: {answer}", "right")
+    wrong = rewards.sample(dict(record), f"A quick guess.\nAnswer: {answer + 1}", "wrong")
+    broken = rewards.sample(dict(record), f"Answer: {answer}", "no-reference")
+    broken["metadata"].pop("reference_answer", None)
+    return [right, wrong, broken]
+
+
+def graded_table(samples: Sequence[Mapping[str, Any]], answers: Sequence[Any]) -> pd.DataFrame:
+    """The samples beside what the grader answered for each: score or error."""
+    import pandas as pd
+
+    rows = []
+    for asked, got in zip(samples, answers, strict=True):
+        got = got if isinstance(got, dict) else {"error": f"not an object: {got!r}"}
+        rows.append(
+            {
+                "id": asked.get("id"),
+                "answer (last line)": str(asked["messages"][-1]["content"]).splitlines()[-1],
+                "reference": (asked.get("metadata") or {}).get("reference_answer"),
+                "answered id": got.get("id"),
+                "score": got.get("aggregate_reward_score"),
+                "error": got.get("error", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 __all__ = [
+    "CONSOLE_TRAIN_REWARD",
     "TRAIN_REWARD",
     "VALIDATION_REWARD",
     "Accuracy",
     "accuracy",
+    "graded_table",
     "plot_accuracy",
     "plot_rewards",
+    "probe_samples",
     "prompt_of",
+    "record_accuracy",
+    "show_rewards",
 ]

@@ -17,10 +17,13 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from utils.errors import WorkshopError
 from utils.validation.rules import MODELS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SYSTEM_PROMPT = (
     "You solve arithmetic word problems. Think step by step, then give the final answer "
@@ -188,21 +191,15 @@ def _lines(records: list[dict[str, Any]]) -> Iterator[str]:
         yield json.dumps(item, ensure_ascii=False) + "\n"
 
 
-def write_splits(
-    folder: str | Path,
-    train: int = MIN_TRAIN,
-    validation: int = 20,
-    test: int = 20,
-    seed: int = 0,
-) -> dict[str, Path]:
-    """Write ``train.jsonl``, ``validation.jsonl`` and ``test.jsonl``; return their paths.
+def write(splits: dict[str, list[dict[str, Any]]], folder: str | Path) -> dict[str, Path]:
+    """Write each split as ``<name>.jsonl`` in ``folder``; return their paths.
 
     An empty split is not written (a zero-line file is not a dataset).
     """
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    for name, records in make_splits(train, validation, test, seed).items():
+    for name, records in splits.items():
         if not records:
             continue
         path = root / f"{name}.jsonl"
@@ -210,3 +207,32 @@ def write_splits(
             out.writelines(_lines(records))
         paths[name] = path
     return paths
+
+
+def write_splits(
+    folder: str | Path,
+    train: int = MIN_TRAIN,
+    validation: int = 20,
+    test: int = 20,
+    seed: int = 0,
+) -> dict[str, Path]:
+    """Make the splits (:func:`make_splits`) and write them (:func:`write`); their paths."""
+    return write(make_splits(train, validation, test, seed), folder)
+
+
+def preview(records: list[dict[str, Any]], n: int = 5) -> pd.DataFrame:
+    """The first ``n`` records as a table: id, question and the answer the grader checks."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "id": r.get("id"),
+                "question": next(
+                    (m["content"] for m in r["messages"] if m.get("role") == "user"), ""
+                ),
+                "reference_answer": r.get("reference_answer"),
+            }
+            for r in records[:n]
+        ]
+    )

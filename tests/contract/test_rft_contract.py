@@ -100,3 +100,36 @@ def test_a_job_learns_from_the_deployed_reward_file_and_beats_its_base(
     cleanup.cleanup(state)
     assert remaining() == NOTHING_LEFT
     assert state.resources() == []
+
+
+def test_the_judge_grader_scores_through_the_stand_ins_judge_and_reports_its_outages(
+    aws: StandIn, state: State, tmp_path: Path
+) -> None:
+    from utils import inference, rewards
+
+    judge_model = "amazon.nova-pro-v1:0"
+    called_as = inference.runtime_id(judge_model)
+    statement = iam.invoke_model_statement(judge_model, called_as, REGION, ACCOUNT)
+    role = lambdas.ensure_function_role("judge", "judge", ACCOUNT, REGION, state, extra=[statement])
+    judge = lambdas.deploy(
+        rewards.JUDGE_REWARD,
+        name="judge",
+        role_arn=role,
+        state=state,
+        environment={"JUDGE_MODEL_ID": called_as},
+    )
+    record = rft_data.make_splits(100, 0, 1, seed=5)["test"][0]
+    probe = rft.probe_samples(record)
+    table = rft.graded_table(probe, lambdas.invoke(judge, probe)).set_index("id")
+    # The function's own boto3 reached the stand-in's runtime, whose judge compared numbers.
+    assert list(table["score"].iloc[:2]) == [1.0, 0.0]
+    assert table.loc["no-reference", "error"].startswith("ValueError: no reference_answer")
+
+    # A throttled judge (past the SDK's retries) is an error for that sample, never a score.
+    aws.inject(operation="Converse", error="ThrottlingException", times=20)
+    outage = lambdas.invoke(judge, probe[:1])
+    assert outage[0]["id"] == "right" and "aggregate_reward_score" not in outage[0]
+    assert "ThrottlingException" in outage[0]["error"]
+    aws.clear_faults()
+    assert lambdas.remove("judge", "judge", state) == {"function": "deleted", "role": "deleted"}
+    assert remaining() == NOTHING_LEFT

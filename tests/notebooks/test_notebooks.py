@@ -22,6 +22,7 @@ from tests.helpers import (
     MODEL_IMPORT,
     NOTHING_LEFT,
     PRETRAINING,
+    RFT,
     SETUP,
     account_snapshot,
     execute,
@@ -196,7 +197,12 @@ def test_runner_runs_the_series_and_writes_the_summary(tmp_path: Path) -> None:
         for key, value in notebook["results"].items()
         if key.startswith("job:") and value["status"] == "Completed"
     }
-    assert completed == {"FINE_TUNING", "DISTILLATION"}
+    assert completed == {"FINE_TUNING", "DISTILLATION", "REINFORCEMENT_FINE_TUNING"}
+    # The run's table prints each lesson's held-out accuracy, as recorded.
+    accuracy = results[RFT]["accuracy"]
+    assert accuracy["reinforcement fine-tuned"]["95% low"] > accuracy["base model"]["95% high"]
+    table = summary.table()
+    assert "held-out accuracy on 40 prompts (95% interval): base model " in table
     assert set(distilled["scores"]) == {"teacher", "distilled student", "student base"}
     # Bucket, role, policy, and a job and a custom model from each customization notebook
     # that ran (continued pre-training stopped first).

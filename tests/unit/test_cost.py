@@ -51,7 +51,8 @@ def test_unknown_prices_are_shown_as_unknown_not_guessed() -> None:
     row = est.table().iloc[0]
     assert row["quantity"] == 6 and row["price (USD)"] == "unknown"
     assert not est.complete
-    assert "at least $0.00" in est.summary() and "some prices unknown" in est.summary()
+    # Nothing priced: no "at least $0.00", which would read as free.
+    assert "price unknown" in est.summary() and "$" not in est.summary().split(";")[0]
     llama = cost.training("meta.llama3-1-8b-instruct-v1:0", tokens=1000, epochs=1)
     assert llama.known_total == 0.0 and not llama.complete
 
@@ -123,7 +124,7 @@ def test_on_aws_a_provisioned_throughput_needs_confirmation_but_on_demand_does_n
     with pytest.raises(WorkshopError) as caught:
         deploy.serve(**serve, provisioned=True)
     assert "provisioned model units x hours" not in caught.value.problem  # the summary line
-    assert "some prices unknown" in caught.value.problem
+    assert "price unknown" in caught.value.problem
     assert remaining()["throughputs"] == []
     endpoint = deploy.serve(**serve)  # on demand: billed per token only
     assert endpoint.kind == "deployment"
@@ -504,6 +505,21 @@ def test_custom_model_import_prices_nobody_read_are_unknown() -> None:
     est = cost.imported_model(None, days=7, invoked_minutes=12, cmu_version="v1.0")
     table = est.table()
     assert list(table["price (USD)"]) == ["unknown", "unknown"]
-    assert not est.complete and "some prices unknown" in est.summary()
+    assert not est.complete and "price unknown" in est.summary()
     assert "per custom model unit" in est.title  # units are set by Bedrock at import
     assert table["quantity"].iloc[1] == 15  # 12 minutes bill three windows
+
+
+def test_reinforcement_shows_what_it_samples_and_grades_at_an_unknown_price(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    est = cost.reinforcement("amazon.nova-2-lite-v1:0", prompts=120, samples_per_prompt=4, epochs=3)
+    table = est.table().set_index("item")
+    assert table["quantity"].iloc[0] == table["quantity"].iloc[1] == 1440  # 120 x 4 x 3
+    assert set(table["price (USD)"]) == {"unknown"}  # not found, not guessed
+    assert est.summary().startswith("Reinforcement fine-tuning Amazon Nova 2 Lite: price unknown")
+    assert "2026-12-02" in cost.RFT_PRICE_NOTE
+    monkeypatch.setattr(sessions, "current_backend", lambda: "aws")
+    with pytest.raises(WorkshopError, match="Not started, because it costs money") as caught:
+        cost.confirm(est, confirm_costs=False)
+    assert "price unknown" in caught.value.problem

@@ -178,3 +178,59 @@ def test_a_deployed_file_answers_through_the_stand_ins_real_invoke(
         lambdas.invoke(made, {"boom": True})
     cleanup.cleanup(state)
     assert remaining()["lambda functions"] == []
+
+
+def test_a_judges_role_may_call_its_model_and_through_a_profile_its_regions() -> None:
+    direct = iam.invoke_model_statement(
+        "amazon.nova-pro-v1:0", "amazon.nova-pro-v1:0", REGION, ACCOUNT
+    )
+    assert direct == {
+        "Effect": "Allow",
+        "Action": "bedrock:InvokeModel",
+        "Resource": [f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-pro-v1:0"],
+    }
+    profiled = iam.invoke_model_statement(
+        "amazon.nova-2-lite-v1:0", "us.amazon.nova-2-lite-v1:0", REGION, ACCOUNT
+    )
+    assert profiled["Resource"] == [
+        f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/us.amazon.nova-2-lite-v1:0",
+        "arn:aws:bedrock:*::foundation-model/amazon.nova-2-lite-v1:0",
+    ]
+
+
+def test_remove_deletes_the_function_its_role_and_only_the_policies_it_recorded(
+    aws: StandIn, state: State, handler_file: Path
+) -> None:
+    role = lambdas.ensure_function_role("grader", "grader", ACCOUNT, REGION, state)
+    made = lambdas.deploy(handler_file, name="grader", role_arn=role, state=state)
+    iam_api = clients.client("iam")
+    foreign = iam_api.create_policy(
+        PolicyName="someone-elses",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    iam_api.attach_role_policy(RoleName="grader", PolicyArn=foreign)
+    assert lambdas.remove(made.name, "grader", state) == {"function": "deleted", "role": "deleted"}
+    left = remaining()
+    assert left["lambda functions"] == [] and left["roles"] == []
+    assert left["policies"] == ["someone-elses"]  # detached so the role could go, never deleted
+    assert state.resources() == []
+    assert lambdas.remove(made.name, "grader", state) == {
+        "function": "already gone",
+        "role": "already gone",
+    }
+
+
+def test_remove_policy_takes_the_grant_off_the_service_role(aws: StandIn, state: State) -> None:
+    iam.ensure_role("svc", "svc-s3", ACCOUNT, REGION, "bucket", state)
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:grader"
+    grant = iam.allow_invoke("svc", "svc-grader", arn, state)
+    assert iam.remove_policy(grant, state) is True
+    attached = clients.client("iam").list_attached_role_policies(RoleName="svc")
+    assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == ["svc-s3"]
+    assert [r["id"] for r in state.resources(Kind.POLICY)] == ["svc-s3"]
+    assert iam.remove_policy(grant, state) is False

@@ -320,3 +320,19 @@ def test_a_new_account_is_stopped_before_a_legacy_model(aws: StandIn) -> None:
     assert "not open to accounts that have not used them" in str(caught.value)
     aws.play("established", "2025-06-01")
     assert preflight.check_lifecycle("amazon.titan-text-lite-v1") == "LEGACY"
+
+
+def test_reinforcement_asks_bedrock_what_it_can_and_refuses_other_models(aws: StandIn) -> None:
+    offer = preflight.check_reinforcement("amazon.nova-2-lite-v1:0")
+    assert "amazon.nova-2-lite-v1:0:256k" in set(offer["model id"])  # this Region customizes it
+    with pytest.raises(WorkshopError) as caught:
+        preflight.check_reinforcement("amazon.nova-micro-v1:0")
+    message = str(caught.value)
+    assert "no reinforcement fine-tuning for Amazon Nova Micro" in message
+    assert "amazon.nova-2-lite-v1:0 (us-east-1)" in message
+    clients.use_backend("local", "us-west-2")
+    try:
+        with pytest.raises(WorkshopError, match="us-west-2 does not offer Amazon Nova 2 Lite"):
+            preflight.check_reinforcement("amazon.nova-2-lite-v1:0")
+    finally:
+        clients.use_backend("local", "us-east-1")

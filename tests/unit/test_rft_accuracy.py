@@ -104,3 +104,72 @@ def test_reward_curves_are_plotted_and_a_missing_column_is_said() -> None:
     assert [list(line.get_ydata()) for line in ax.get_lines()] == [[0.2, 0.5, 0.8], [0.4, 0.9]]
     bare = rft.plot_rewards(training.drop(columns=["train_reward_mean"])).axes[0]
     assert "no train_reward_mean column" in [t.get_text() for t in bare.texts]
+
+
+def test_the_band_stays_within_rewards_and_the_console_name_is_read() -> None:
+    import pandas as pd
+
+    training = pd.DataFrame(
+        {
+            "step_number": [1, 2],
+            "critic/rewards/mean": [0.1, 0.9],
+            "train_reward_std": [0.3, 0.3],
+        }
+    )
+    ax = rft.plot_rewards(training).axes[0]
+    assert list(ax.get_lines()[0].get_ydata()) == [0.1, 0.9]
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(0.0) and band.max() == pytest.approx(1.0)
+
+
+def test_the_probe_holds_a_right_a_wrong_and_an_unscorable_answer(
+    test_split: list[dict[str, Any]],
+) -> None:
+    from utils import rewards
+
+    probe = rft.probe_samples(test_split[0])
+    assert [p["id"] for p in probe] == ["right", "wrong", "no-reference"]
+    table = rft.graded_table(probe, rewards.grade(probe)).set_index("id")
+    assert list(table["score"].iloc[:2]) == [1.0, 0.0]
+    assert table.loc["no-reference", "error"].startswith("no reference_answer")
+    assert list(table["answered id"]) == ["right", "wrong", "no-reference"]
+    answer = test_split[0]["reference_answer"]["answer"]
+    assert table.loc["wrong", "answer (last line)"] == f"Answer: {answer + 1}"
+    with pytest.raises(WorkshopError, match="no whole-number reference answer"):
+        rft.probe_samples({"id": "x", "messages": [], "reference_answer": {"answer": "7"}})
+
+
+def test_accuracy_and_rewards_reach_the_run_summary(
+    test_split: list[dict[str, Any]], tmp_path: Any
+) -> None:
+    from utils.jobs import Job
+    from utils.state import State
+
+    answers = _answers(test_split)
+    result = rft.accuracy(
+        {"always": Solver(answers, 1), "third": Solver(answers, 3)}, test_split, progress=False
+    )
+    state = State(tmp_path / "state.json")
+    table = rft.record_accuracy(result, state)
+    recorded = state.results()["interactive"]["accuracy"]
+    assert recorded["always"] == {"accuracy %": 100.0, "95% low": 100.0, "95% high": 100.0, "n": 12}
+    assert recorded["third"]["accuracy %"] == pytest.approx(100 * 4 / 12, abs=0.05)
+    assert table.loc["third", "95% low"] < recorded["third"]["accuracy %"]
+
+    import pandas as pd
+
+    training = pd.DataFrame({"step_number": [1, 2], "train_reward_mean": [0.25, 0.75]})
+    validation = pd.DataFrame({"step_number": [2], "validation_reward_mean": [0.5]})
+    job = Job(
+        key="rft", reused=False, name="j", arn="arn", custom_model_name="m", output_uri="s3://b/o/"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("utils.jobs.metrics", lambda _job: (training, validation))
+        got = rft.show_rewards(job, state)
+    assert got[0] is training
+    assert state.results()["interactive"]["rewards"] == {
+        "training first": 0.25,
+        "training last": 0.75,
+        "validation first": 0.5,
+        "validation last": 0.5,
+    }

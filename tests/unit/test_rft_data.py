@@ -65,3 +65,18 @@ def test_a_train_split_bedrock_would_refuse_is_refused(train: int) -> None:
 def test_too_many_distinct_problems_is_an_error_not_a_hang() -> None:
     with pytest.raises(WorkshopError, match="distinct problems"):
         rft_data.problems(2_000_000, seed=0)
+
+
+def test_the_splits_made_are_the_splits_written_and_previewed(tmp_path: Path) -> None:
+    splits = rft_data.make_splits(100, 5, 3, seed=11)
+    files = rft_data.write(splits, tmp_path / "out")
+    assert sorted(files) == ["test", "train", "validation"]
+    read = [json.loads(line) for line in files["test"].read_text().splitlines()]
+    assert read == splits["test"]
+    assert rft_data.write_splits(tmp_path / "again", 100, 5, 3, seed=11)["train"].read_text() == (
+        files["train"].read_text()
+    )
+    table = rft_data.preview(splits["train"], 2)
+    assert list(table.columns) == ["id", "question", "reference_answer"]
+    assert table.loc[0, "question"] == splits["train"][0]["messages"][1]["content"]
+    assert table.loc[1, "reference_answer"] == splits["train"][1]["reference_answer"]

@@ -112,3 +112,11 @@ def test_ranges_and_types_match_botocore() -> None:
             ), name
         else:  # botocore gives no range: the workshop's floor of 1 is its own, and says so
             assert spec.maximum is None and spec.minimum == 1 and spec.note, name
+
+
+def test_the_table_shows_every_setting_with_its_allowed_values() -> None:
+    table = models.rft_hyperparameter_table()
+    assert list(table.index) == [h.name for h in models.RFT_HYPERPARAMETERS]
+    assert table.loc["batchSize", "allowed"] == "a whole number from 16 to 512"
+    assert table.loc["reasoningEffort", "allowed"] == "one of 'low', 'medium', 'high'"
+    assert "no range documented" in table.loc["inferenceMaxTokens", "note"]

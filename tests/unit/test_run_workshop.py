@@ -733,3 +733,30 @@ def test_the_run_shares_one_scoring_process_with_its_kernels(
     assert remote.ENV_VAR not in os.environ
     with pytest.raises(remote.ScorerUnavailable):  # stopped with the run
         remote.score_remotely(url, [("a", "a")], ["rouge1"])
+
+
+def test_the_run_table_prints_the_held_out_accuracy_a_lesson_recorded(tmp_path: Path) -> None:
+    accuracy = {
+        "base model": {"accuracy %": 12.5, "95% low": 2.5, "95% high": 25.0, "n": 40},
+        "tuned": {"accuracy %": 97.5, "95% low": 92.5, "95% high": 100.0, "n": 40},
+    }
+    ran = rw.NotebookRun(name="fine-tuning/x.ipynb", status="ok", results={"accuracy": accuracy})
+    bare = rw.NotebookRun(name="00_setup.ipynb", status="ok", results={"records": 3})
+    summary = rw.RunSummary(
+        run="r",
+        backend="local",
+        region="us-east-1",
+        ok=True,
+        seconds=1.0,
+        notebooks=[bare, ran],
+        run_dir=tmp_path,
+    )
+    lines = summary.table().splitlines()
+    assert lines[3] == (
+        "  held-out accuracy on 40 prompts (95% interval): base model 12.5% [2.5-25.0], "
+        "tuned 97.5% [92.5-100.0]"
+    )
+    assert len(lines) == 5  # header, two notebooks, one accuracy line, the verdict
+    assert rw.headlines({"accuracy": {"m": {"accuracy %": "?"}}}) == [
+        "held-out accuracy (95% interval): m ?"
+    ]

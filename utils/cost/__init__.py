@@ -22,11 +22,13 @@ hand-copied prices).
 from __future__ import annotations
 
 from utils.cost.estimates import (
+    RFT_PRICE_NOTE,
     Estimate,
     billed_minutes,
     confirm,
     imported_model,
     prices,
+    reinforcement,
     serving,
     teacher_calls,
     training,
@@ -58,6 +60,7 @@ __all__ = [
     "PRICE_FIELDS",
     "PRICE_LIST_REGION",
     "PRICE_LIST_SERVICE_CODE",
+    "RFT_PRICE_NOTE",
     "SNAPSHOT",
     "Estimate",
     "ImportPrices",
@@ -68,6 +71,7 @@ __all__ = [
     "confirm",
     "imported_model",
     "prices",
+    "reinforcement",
     "serving",
     "teacher_calls",
     "training",

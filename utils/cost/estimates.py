@@ -100,6 +100,8 @@ class Estimate:
         """One line: the known total, whether anything is unpriced and where prices came from."""
         if not self.rows:
             return f"{self.title}: not estimated; see {PRICES_SOURCE} for your Region's prices."
+        if all(r["cost (USD)"] is None for r in self.rows):
+            return f"{self.title}: price unknown; see {PRICES_SOURCE} for your Region's prices."
         total = f"${self.known_total:,.2f}"
         if not self.complete:
             total = f"at least {total} (some prices unknown: see {PRICES_SOURCE})"
@@ -199,6 +201,41 @@ def serving(model_id: str, provisioned: bool, units: int = 1, hours: float = 1.0
     else:
         # Not a list price but how on-demand deployments bill: by token, nothing while idle.
         est.add("on-demand deployment while idle", hours, "hours", 0.0, 1, None)
+    return est
+
+
+RFT_PRICE_NOTE = (
+    "No price or billing unit for reinforcement fine-tuning was found in the Amazon Bedrock "
+    "pages read on 2026-12-02 (rft-nova-models.html, rft-submit-job.html), nor in the "
+    "workshop's price snapshot: it is shown as unknown. Check https://aws.amazon.com/bedrock/"
+    "pricing/ for your Region."
+)
+"""Why the reinforcement fine-tuning estimate has no price."""
+
+
+def reinforcement(
+    model_id: str, prompts: int, samples_per_prompt: int, epochs: int, months_stored: float = 1.0
+) -> Estimate:
+    """A reinforcement fine-tuning job: the answers it samples and grades, and model storage.
+
+    What the job is billed on was not found (:data:`RFT_PRICE_NOTE`), so the quantities the
+    learner controls are shown with their price unknown: answers sampled (prompts x samples
+    per prompt x epochs), the grader's work on each, and the model's storage.
+    """
+    p = prices(model_id)
+    answers = prompts * samples_per_prompt * epochs
+    est = Estimate(f"Reinforcement fine-tuning {models.family(model_id).name}")
+    est.add("answers sampled (prompts x samples x epochs)", answers, "answers", None, 1)
+    # Lambda bills requests and GB-seconds; the workshop holds no Lambda prices.
+    est.add("answers scored by the grader Lambda", answers, "answers", None, 1)
+    est.add(
+        "custom model storage",
+        months_stored,
+        "months",
+        p.storage_per_month,
+        1,
+        p.source_of("storage_per_month"),
+    )
     return est
 
 
