@@ -2,7 +2,8 @@
 
 Run ``python benchmarks/local_training.py``; it trains on the first 300 rows of
 ``data/dialogues.jsonl`` with Bedrock's default hyperparameters (validating on the next
-50) and prints the median wall-clock seconds of a few runs for each base model tier.
+50) and prints the median wall-clock seconds of a few runs for each base model tier, then
+the same for the image captioner on 100 seeded charts (validating on 20).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import statistics
 import sys
 import time
 
-from standin import learner
+from standin import learner, vision
 from tools.synthetic import load
+from utils import charts
 
 MODELS = ("amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0")
 REPEATS = 5
@@ -40,6 +42,16 @@ def main() -> int:
             f"{run.validation_metrics[-1]['validation_loss']:.4f})"
         )
     print(f"slowest run: {slowest:.3f} s")
+    train_charts, validation_charts, _ = charts.split(charts.make_examples(160, seed=11), 100, 20)
+    images = [(c.png, c.caption) for c in train_charts]
+    held = [(c.png, c.caption) for c in validation_charts]
+    seconds = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        vision.fine_tune(images, held, {}, "meta.llama3-2-11b-instruct-v1:0")
+        seconds.append(time.perf_counter() - started)
+    median = statistics.median(seconds)
+    print(f"image captioner, {len(images)} charts: {median:.3f} s median of {REPEATS}")
     return 0
 
 

@@ -36,13 +36,11 @@ def test_the_runner_runs_the_series_in_its_order() -> None:
 
 
 def test_each_notebook_marks_itself_and_lists_all() -> None:
-    table = series.notebook_table("distillation/01_distillation_from_prompts.ipynb")
+    path = "distillation/01_distillation_from_prompts.ipynb"
+    table = series.notebook_table(path)
     marked = [line for line in table.splitlines() if "you are here" in line]
-    assert marked == [
-        "| **▶ you are here** | `distillation/01_distillation_from_prompts.ipynb` | "
-        + series.SERIES[4].summary
-        + " |"
-    ]
+    summary = next(nb.summary for nb in series.SERIES if nb.path == path)
+    assert marked == [f"| **▶ you are here** | `{path}` | {summary} |"]
     assert all(f"`{nb.path}`" in table for nb in series.SERIES)
 
 
