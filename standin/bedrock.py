@@ -890,33 +890,14 @@ class LocalBedrock:
         self._write_metrics(job, run.step_metrics, run.validation_metrics)
         return run
 
-    def _rft_records(self, uri: str, what: str) -> list[dict[str, Any]]:
-        """RFT records (chat ``messages`` plus a ``reference_answer``), each line checked."""
-        body = self._read_data(uri, what)
-        records = []
-        for number, line in enumerate(body.decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise DataError(f"Line {number} of the {what} data at {uri} is not JSON.") from None
-            messages = record.get("messages") if isinstance(record, dict) else None
-            if (
-                not isinstance(messages, list)
-                or not all(isinstance(m, dict) for m in messages)
-                or not any(m.get("role") == "user" for m in messages)
-            ):
-                raise DataError(
-                    f"Line {number} of the {what} data at {uri} has no 'messages' list with a "
-                    "user turn."
-                )
-            if "reference_answer" not in record:
-                raise DataError(
-                    f"Line {number} of the {what} data at {uri} has no 'reference_answer'."
-                )
-            records.append(record)
-        return records
+    def _rft_records(self, job: Job, uri: str, split: str) -> list[dict[str, Any]]:
+        """RFT records (chat ``messages`` plus a ``reference_answer``), checked as Bedrock does.
+
+        The checks are :mod:`standin.datarules`' ``rft-prompts`` rules, record count included;
+        a dataset that breaks them fails the job naming the problem and the line.
+        """
+        body = self._validated(job, uri, split)
+        return [json.loads(line) for line in body.split(b"\n") if line.strip()]
 
     def _train_rft(self, job: Job, region: str) -> None:
         """Train a reinforcement job without the lock, then end it under the lock.
@@ -954,17 +935,11 @@ class LocalBedrock:
                 "This stand-in has no Lambda runner, so it cannot call the grader "
                 f"{lambda_arn}; run the stand-in server (standin.StandIn) for RFT jobs."
             )
-        train_uri = p["trainingDataConfig"]["s3Uri"]
-        train = self._rft_records(train_uri, "training")
-        least, most = catalog.RFT_LIMITS["min_records"], catalog.RFT_LIMITS["max_prompts"]
-        if not least <= len(train) <= most:
-            raise DataError(
-                f"The training data at {train_uri} has {len(train)} records; reinforcement "
-                f"fine-tuning needs {least} to {most} (rft-prepare-data.html, "
-                "rft-nova-models.html)."
-            )
+        train = self._rft_records(job, p["trainingDataConfig"]["s3Uri"], "train")
         validators = p.get("validationDataConfig", {}).get("validators", [])
-        validation = self._rft_records(validators[0]["s3Uri"], "validation") if validators else None
+        validation = (
+            self._rft_records(job, validators[0]["s3Uri"], "validation") if validators else None
+        )
         role = p["roleArn"].rsplit("/", 1)[-1]
         documents = rolepolicy.role_policies(self.client("iam"), role)
         if not rolepolicy.allows(documents, "lambda:InvokeFunction", lambda_arn, {}):
@@ -1767,6 +1742,8 @@ def _rules(job: Job) -> str:
     images = "IMAGE" in model.input_modalities
     if ctype == catalog.DISTILLATION:
         return "distillation-prompts"
+    if ctype == catalog.REINFORCEMENT_FINE_TUNING:
+        return "rft-prompts"
     if ctype == catalog.CONTINUED_PRE_TRAINING:
         return "titan-cpt"
     if model.family == "claude3":

@@ -902,6 +902,7 @@ MAX_RESPONSE_LENGTH_FOR_INFERENCE: tuple[int | None, int | None] = (None, None)
 """Documented (min, max) of maxResponseLengthForInference: none found."""
 
 RFT_LIMITS = {"min_records": 100, "max_prompts": 20000}
+"""Training records of a REINFORCEMENT_FINE_TUNING job; datarules' rft-prompts set applies them."""
 RFT_LIMITS_SOURCE = _src(
     _DOCS + "rft-prepare-data.html",
     "At least 100 training records; rft-nova-models.html gives at most 20K prompts.",

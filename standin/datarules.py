@@ -7,11 +7,11 @@ a rule set (one of :data:`RULE_SETS`) and returns a :class:`Verdict` whose
 :meth:`Verdict.summary` is the failure message.
 
 The rules are the stand-in's own statement of AWS's documented limits, written from the
-sources in :data:`SOURCES` (every one read on 2026-12-01). Where the sources disagree, or
-say nothing, the stricter reading is taken, so that a dataset the stand-in accepts is one
-Bedrock should accept too; the notes beside each limit say where that happened. Tokens
-are counted with :func:`standin.tokens.count_tokens`, which counts a little more than a
-real tokenizer.
+sources in :data:`SOURCES` (read on 2026-12-01; the reinforcement fine-tuning pages on
+2026-12-02). Where the sources disagree, or say nothing, the stricter reading is taken, so
+that a dataset the stand-in accepts is one Bedrock should accept too; the notes beside each
+limit say where that happened. Tokens are counted with :func:`standin.tokens.count_tokens`,
+which counts a little more than a real tokenizer.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from standin import catalog
 from standin.tokens import count_tokens
 
 RULE_SETS = (
@@ -36,6 +37,7 @@ RULE_SETS = (
     "titan-cpt",
     "claude-3-haiku-messages",
     "distillation-prompts",
+    "rft-prompts",
 )
 """Names accepted by :func:`check_dataset`'s ``rules``."""
 
@@ -47,9 +49,10 @@ MAX_PROBLEMS = 300
 MB = 1024 * 1024
 GB = 1024 * MB
 
-# --- Sources (all read 2026-12-01) -----------------------------------------------------------
+# --- Sources (read 2026-12-01; reinforcement fine-tuning 2026-12-02) ---------------------------
 
 _READ = "read 2026-12-01"
+_READ_RFT = "read 2026-12-02"
 _BEDROCK_PREP = (
     "Amazon Bedrock User Guide, 'Prepare data for fine-tuning your models' "
     "(https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html), "
@@ -96,10 +99,26 @@ _ISSUE_224 = (
     "aws-samples/amazon-bedrock-workshop issue #224, 'Maximum input token count 4919 exceeds "
     f"limit of 4096 for train data' (Bedrock's own failure message for Titan CPT), {_READ}"
 )
+_RFT_PREP = (
+    "Amazon Bedrock User Guide, 'Prepare data for Amazon Nova models' "
+    f"(https://docs.aws.amazon.com/bedrock/latest/userguide/rft-prepare-data.html), {_READ_RFT}"
+)
+_RFT_NOVA = (
+    "Amazon Bedrock User Guide, 'Fine-tune Amazon Nova models with reinforcement fine-tuning' "
+    f"(https://docs.aws.amazon.com/bedrock/latest/userguide/rft-nova-models.html), {_READ_RFT}"
+)
+_RFT_NOVA2 = (
+    "Amazon Nova 2 User Guide (also under SageMaker AI), 'Preparing data for RFT on Amazon "
+    "Nova 2' (https://docs.aws.amazon.com/nova/latest/nova2-userguide/nova-data-prep-rft-2.html)"
+    f", {_READ_RFT}"
+)
 _NO_SOURCE = "no source found; the stand-in's conservative choice"
 
 SOURCES: dict[str, str] = {
-    "file.empty": f"{_BEDROCK_PREP}: a dataset is a .jsonl file of records; none is no dataset",
+    "file.empty": (
+        f"{_BEDROCK_PREP}: a dataset is a .jsonl file of records; none is no dataset; "
+        f"rft: {_RFT_PREP} (one prompt per line)"
+    ),
     "file.encoding": (
         f"{_HAIKU_VALIDATOR} (reads files as UTF-8); a byte-order mark is refused as {_NO_SOURCE}"
     ),
@@ -110,17 +129,23 @@ SOURCES: dict[str, str] = {
         f"claude-3-haiku: {_BEDROCK_PREP} (Claude 3 Haiku table: 10 GB / 1 GB); "
         f"distillation: {_DISTILL_VALIDATOR} (MAX_SIZE 1 GB)"
     ),
-    "json.syntax": f"{_BEDROCK_PREP}: each line is a JSON object",
-    "json.object": f"{_BEDROCK_PREP}: each line is a JSON object",
+    "json.syntax": f"{_BEDROCK_PREP}: each line is a JSON object; rft: {_RFT_PREP} (JSONL)",
+    "json.object": f"{_BEDROCK_PREP}: each line is a JSON object; rft: {_RFT_PREP} (JSONL)",
     "schema.required": (
-        f"{_BEDROCK_PREP} (prompt/completion, messages formats); {_BEDROCK_CPT} (input)"
+        f"{_BEDROCK_PREP} (prompt/completion, messages formats); {_BEDROCK_CPT} (input); rft: "
+        f"{_RFT_PREP} and {_RFT_NOVA2} (messages and reference_answer; role and content in each "
+        "message); a null reference_answer counts as none, the stand-in's reading"
     ),
     "schema.unknown": (
         f"{_BEDROCK_CPT} ('a sample containing only an input field'); {_DISTILL_VALIDATOR} "
         "(additionalProperties false); for the other formats the AWS validators ignore extra "
         f"fields, and refusing them is {_NO_SOURCE}"
     ),
-    "schema.type": f"{_BEDROCK_PREP}; {_HAIKU_VALIDATOR}; {_LLAMA_VALIDATOR}",
+    "schema.type": (
+        f"{_BEDROCK_PREP}; {_HAIKU_VALIDATOR}; {_LLAMA_VALIDATOR}; rft: {_RFT_NOVA2} (messages "
+        "is an array of turns whose content is text) and the OpenAI chat format it names "
+        "(content a string or a list of text parts)"
+    ),
     "schema.version": (
         f"{_BEDROCK_PREP} and {_DISTILL_BEDROCK} (value bedrock-conversation-2024); "
         f"{_DISTILL_VALIDATOR} and {_LLAMA_VALIDATOR} (const); for Nova fine-tuning "
@@ -134,10 +159,16 @@ SOURCES: dict[str, str] = {
     "messages.count": (
         f"{_NOVA_VALIDATOR} (both roles needed); {_LLAMA_VALIDATOR} (minItems 2); "
         f"{_HAIKU_VALIDATOR} (min 2); distillation: {_DISTILL_VALIDATOR} (1 to 2) and "
-        f"{_DISTILL_BEDROCK} (Anthropic and Llama: single-turn prompts)"
+        f"{_DISTILL_BEDROCK} (Anthropic and Llama: single-turn prompts); rft: {_RFT_NOVA2} "
+        "(messages is required; an empty list holds no prompt)"
     ),
     "roles.value": (
-        f"{_NOVA_PREP} (roles user and assistant); {_LLAMA_VALIDATOR}; {_HAIKU_VALIDATOR}"
+        f"{_NOVA_PREP} (roles user and assistant); {_LLAMA_VALIDATOR}; {_HAIKU_VALIDATOR}; "
+        f"rft: {_RFT_PREP} and {_RFT_NOVA2} (system, user and optionally assistant)"
+    ),
+    "roles.user": (
+        f"rft: {_RFT_PREP} (the messages carry the input prompt) and {_RFT_NOVA2} (the user "
+        "turn holds the task); a prompt without one gives the model nothing to answer"
     ),
     "roles.first": f"{_NOVA_PREP} (first turn is user); {_HAIKU_VALIDATOR}; {_DISTILL_VALIDATOR}",
     "roles.last": f"{_NOVA_PREP} (last turn is assistant); {_HAIKU_VALIDATOR}",
@@ -147,7 +178,8 @@ SOURCES: dict[str, str] = {
     ),
     "content.format": (
         f"{_NOVA_VALIDATOR}; {_LLAMA_VALIDATOR}; {_DISTILL_VALIDATOR} (content items hold "
-        "text only)"
+        f"text only); rft: {_RFT_NOVA2} (text content; a list holds OpenAI text parts, "
+        "each with type 'text', as the stricter reading)"
     ),
     "content.count": f"{_DISTILL_VALIDATOR} (content minItems 1, maxItems 1)",
     "content.empty": (
@@ -162,7 +194,8 @@ SOURCES: dict[str, str] = {
     "media.assistant": f"{_NOVA_VALIDATOR}; {_LLAMA_VALIDATOR}; {_BEDROCK_PREP}",
     "media.unsupported": (
         f"nova-micro: {_NOVA_VALIDATOR} (not supported by Nova Micro); llama-3.2 text and "
-        f"videos: {_BEDROCK_PREP} (only the 11B and 90B Vision models take images)"
+        f"videos: {_BEDROCK_PREP} (only the 11B and 90B Vision models take images); rft: "
+        f"{_RFT_NOVA2} (Nova 2 RFT takes text-based data only: no image, audio or file parts)"
     ),
     "media.count": (
         f"nova: {_NOVA_VALIDATOR} (MAX_NUM_IMAGES 10) and {_NOVA_PREP} (one video per sample); "
@@ -197,7 +230,8 @@ SOURCES: dict[str, str] = {
     ),
     "count.min": (
         f"nova: {_NOVA_VALIDATOR} (8); claude-3-haiku: {_BEDROCK_PREP} and {_HAIKU_VALIDATOR} "
-        f"(32 per file); distillation: {_DISTILL_NOVA} and {_DISTILL_VALIDATOR} (100)"
+        f"(32 per file); distillation: {_DISTILL_NOVA} and {_DISTILL_VALIDATOR} (100); rft: "
+        f"{_RFT_PREP} and {_RFT_NOVA} (at least 100 training records)"
     ),
     "count.max": (
         f"nova: {_NOVA_VALIDATOR} (20,000); llama: {_LLAMA_VALIDATOR} (train 10,000, "
@@ -205,7 +239,8 @@ SOURCES: dict[str, str] = {
         f"1,000 as in the Cohere Command table of {_BEDROCK_PREP} ({_NO_SOURCE} for Titan "
         "itself); titan-cpt: earlier readers' 100,000 / 1,000, not in the "
         f"current page ({_NO_SOURCE}); claude-3-haiku: {_BEDROCK_PREP} (10,000 / 1,000); "
-        f"distillation: {_DISTILL_NOVA} (15K)"
+        f"distillation: {_DISTILL_NOVA} (15K); rft: {_RFT_NOVA} (at most 20K prompts in "
+        "the training data)"
     ),
     "count.total": (
         f"nova: {_NOVA_VALIDATOR} (train + validation at most 20,000); llama: {_BEDROCK_PREP} "
@@ -340,6 +375,13 @@ _LIMITS: dict[str, _Limits] = {
         validation_max=15_000,
         train_bytes=1 * GB,
         validation_bytes=1 * GB,
+    ),
+    # The numbers live in catalog.RFT_LIMITS, so the job and the data rules cannot drift apart.
+    # The pages give limits for the training data only; validation files, file sizes and
+    # prompt lengths get none.
+    "rft-prompts": _Limits(
+        train_min=catalog.RFT_LIMITS["min_records"],
+        train_max=catalog.RFT_LIMITS["max_prompts"],
     ),
 }
 
@@ -958,6 +1000,89 @@ def _distillation(record: dict, ctx: _Context, line: int, limits: _Limits) -> _F
     return found
 
 
+# Reinforcement fine-tuning prompts: the OpenAI chat format plus a reference answer (SOURCES:
+# _RFT_PREP, _RFT_NOVA, _RFT_NOVA2). Fields beside messages and reference_answer are allowed
+# (they reach the grader), so none is refused as unknown. The pages do not say where the user
+# turn must stand, nor that text may not be empty, so neither is checked: only that one exists.
+_RFT_ROLES = ("system", "user", "assistant")
+_RFT_MEDIA_PARTS = ("image_url", "image", "input_image", "input_audio", "audio", "file", "video")
+
+
+def _rft(record: dict, ctx: _Context, line: int, limits: _Limits) -> _Findings:
+    found = _Findings()
+    if "reference_answer" not in record:
+        found.add(
+            "schema.required",
+            "the record has no 'reference_answer'; add what the grader scores the answer "
+            'against, such as {"answer": 42}',
+        )
+    elif record["reference_answer"] is None:
+        found.add(
+            "schema.required",
+            "'reference_answer' is null; give the grader the expected answer or its criteria",
+        )
+    if "messages" not in record:
+        found.add("schema.required", "the record has no 'messages' list; add the prompt's turns")
+        return found
+    messages = record["messages"]
+    if not isinstance(messages, list):
+        found.add("schema.type", "'messages' must be a list of {role, content} objects")
+        return found
+    if not messages:
+        found.add("messages.count", "'messages' is empty; a prompt needs at least a user turn")
+        return found
+    roles: list[Any] = []
+    for m, message in enumerate(messages):
+        where = f"messages[{m}]"
+        if not isinstance(message, dict):
+            found.add("schema.type", f"{where} must be an object with 'role' and 'content'")
+            continue
+        role = message.get("role")
+        roles.append(role)
+        if role not in _RFT_ROLES:
+            found.add(
+                "roles.value", f"{where} has role {role!r}; use 'system', 'user' or 'assistant'"
+            )
+        if "content" not in message:
+            found.add("schema.required", f"{where} has no 'content'; add the turn's text")
+        else:
+            _rft_content(found, message["content"], f"{where}.content")
+    if "user" not in roles:
+        found.add(
+            "roles.user",
+            "no message has role 'user'; a prompt needs a user turn for the model to answer",
+        )
+    return found
+
+
+def _rft_content(found: _Findings, content: Any, where: str) -> None:
+    if isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        found.add(
+            "schema.type",
+            f'{where} must be a string or a list of {{"type": "text", "text": ...}} parts',
+        )
+        return
+    if not content:
+        found.add("content.format", f"{where} is an empty list; give the turn's text")
+    for c, part in enumerate(content):
+        at = f"{where}[{c}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        keys = sorted(set(part) & set(_RFT_MEDIA_PARTS)) if isinstance(part, dict) else []
+        if kind in _RFT_MEDIA_PARTS or keys:
+            found.add(
+                "media.unsupported",
+                f"{at} holds media ({kind if kind in _RFT_MEDIA_PARTS else keys[0]}); "
+                "reinforcement fine-tuning of Amazon Nova 2 takes text only: remove the part "
+                "or describe it in words",
+            )
+        elif not isinstance(part, dict) or kind != "text" or "text" not in part:
+            found.add("content.format", f'{at} must be {{"type": "text", "text": ...}}')
+        elif not isinstance(part["text"], str):
+            found.add("schema.type", f"{at}.text must be a string")
+
+
 _NOVA_MEDIA = _Media(
     images=True,
     videos=True,
@@ -996,6 +1121,7 @@ _CHECKERS: dict[str, Callable[[dict, _Context, int, _Limits], _Findings]] = {
     "titan-cpt": _cpt,
     "claude-3-haiku-messages": _claude,
     "distillation-prompts": _distillation,
+    "rft-prompts": _rft,
 }
 
 

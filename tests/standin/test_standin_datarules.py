@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from standin import datarules
+from standin import catalog, datarules
 from standin.datarules import MAX_PROBLEMS, RULE_SETS, SOURCES, Problem, Verdict, check_dataset
 
 BUCKET = "s3://workshop-data-123"
@@ -76,6 +76,19 @@ def prompt(i: int = 0, answer: bool = False) -> dict:
     }
     if answer:
         record["messages"].append({"role": "assistant", "content": [text("A summary.")]})
+    return record
+
+
+def rft_prompt(i: int = 0, **extra: Any) -> dict:
+    """A reinforcement fine-tuning prompt: a system and a user turn, and a reference answer."""
+    record = {
+        "messages": [
+            {"role": "system", "content": "Answer with the number only."},
+            {"role": "user", "content": f"What is {i} plus 3?"},
+        ],
+        "reference_answer": {"answer": i + 3},
+    }
+    record.update(extra)
     return record
 
 
@@ -154,6 +167,7 @@ VALID: dict[str, tuple[bytes, int]] = {
     ),
     "claude-3-haiku-messages": (jsonl(*[haiku(i) for i in range(32)]), 32),
     "distillation-prompts": (jsonl(*[prompt(i, answer=i % 2 == 0) for i in range(100)]), 100),
+    "rft-prompts": (jsonl(*[rft_prompt(i) for i in range(100)]), 100),
 }
 
 
@@ -717,6 +731,148 @@ def test_distillation_prompt_counts() -> None:
     assert rules_of(verdict) == {(0, "count.max")}
 
 
+# --- Reinforcement fine-tuning prompts --------------------------------------------------------
+
+
+def rft_file(line: int, bad: dict | str, count: int = 100) -> bytes:
+    """``count`` good RFT prompts with line ``line`` (1-based) replaced by ``bad``."""
+    records: list[Any] = [rft_prompt(i) for i in range(count)]
+    records[line - 1] = bad
+    return jsonl(*records)
+
+
+def test_rft_prompts_take_text_parts_extra_fields_and_any_reference() -> None:
+    parts = {"role": "user", "content": [{"type": "text", "text": "What is 2 plus 3?"}]}
+    records = [
+        rft_prompt(0, id="sample-001", difficulty="easy"),  # fields for the grader
+        rft_prompt(1, messages=[parts]),  # no system turn, content as text parts
+        rft_prompt(2, reference_answer="5"),  # any JSON the grader understands
+        rft_prompt(3, reference_answer={"solution": "x = 4", "steps": ["2x = 8"]}),
+        rft_prompt(4, messages=[*rft_prompt(4)["messages"], {"role": "assistant", "content": "7"}]),
+    ]
+    body = jsonl(*records, *[rft_prompt(i) for i in range(5, 100)])
+    verdict = check_dataset(body, "rft-prompts", "train")
+    assert verdict.valid, verdict.summary()
+    assert verdict.summary() == "100 records valid"
+
+
+@pytest.mark.parametrize(
+    ("bad", "rule", "message"),
+    [
+        (
+            {"messages": rft_prompt()["messages"]},
+            "schema.required",
+            "the record has no 'reference_answer'; add what the grader scores the answer "
+            'against, such as {"answer": 42}',
+        ),
+        (
+            rft_prompt(reference_answer=None),
+            "schema.required",
+            "'reference_answer' is null; give the grader the expected answer or its criteria",
+        ),
+        (
+            {"reference_answer": {"answer": 3}},
+            "schema.required",
+            "the record has no 'messages' list; add the prompt's turns",
+        ),
+        (
+            rft_prompt(messages="What is 0 plus 3?"),
+            "schema.type",
+            "'messages' must be a list of {role, content} objects",
+        ),
+        (
+            rft_prompt(messages=[]),
+            "messages.count",
+            "'messages' is empty; a prompt needs at least a user turn",
+        ),
+        (
+            rft_prompt(messages=[{"role": "system", "content": "Answer with the number only."}]),
+            "roles.user",
+            "no message has role 'user'; a prompt needs a user turn for the model to answer",
+        ),
+        (
+            rft_prompt(
+                messages=[{"role": "tool", "content": "3"}, {"role": "user", "content": "?"}]
+            ),
+            "roles.value",
+            "messages[0] has role 'tool'; use 'system', 'user' or 'assistant'",
+        ),
+        (
+            rft_prompt(messages=[{"role": "user"}]),
+            "schema.required",
+            "messages[0] has no 'content'; add the turn's text",
+        ),
+        (
+            rft_prompt(messages=[{"role": "user", "content": 3}]),
+            "schema.type",
+            'messages[0].content must be a string or a list of {"type": "text", "text": ...} parts',
+        ),
+        (
+            rft_prompt(messages=[{"role": "user", "content": [{"text": "What is 0 plus 3?"}]}]),
+            "content.format",
+            'messages[0].content[0] must be {"type": "text", "text": ...}',
+        ),
+        (
+            rft_prompt(
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "How many apples are in the picture?"},
+                            {"type": "image_url", "image_url": {"url": f"{BUCKET}/apples.png"}},
+                        ],
+                    }
+                ]
+            ),
+            "media.unsupported",
+            "messages[0].content[1] holds media (image_url); reinforcement fine-tuning of Amazon "
+            "Nova 2 takes text only: remove the part or describe it in words",
+        ),
+        (
+            rft_prompt(messages=[{"role": "user", "content": [image(f"{BUCKET}/a.png")]}]),
+            "media.unsupported",
+            "messages[0].content[0] holds media (image); reinforcement fine-tuning of Amazon "
+            "Nova 2 takes text only: remove the part or describe it in words",
+        ),
+    ],
+)
+def test_rft_record_rules_name_the_line(bad: dict, rule: str, message: str) -> None:
+    verdict = check_dataset(rft_file(37, bad), "rft-prompts", "train")
+    assert verdict.problems == [Problem(37, rule, message)]
+    assert verdict.records == 100
+    assert verdict.invalid_records == 1
+    assert verdict.summary() == f"1 of 100 records invalid: line 37: {message}"
+
+
+def test_rft_lines_that_are_not_json_objects_are_named() -> None:
+    verdict = check_dataset(rft_file(12, '{"messages": [}'), "rft-prompts", "train")
+    assert [(p.line, p.rule) for p in verdict.problems] == [(12, "json.syntax")]
+    verdict = check_dataset(rft_file(99, "[1, 2]"), "rft-prompts", "validation")
+    assert verdict.problems == [
+        Problem(
+            99, "json.object", "the line is a JSON list, not an object; write each record as {...}"
+        )
+    ]
+
+
+def test_rft_training_counts_come_from_the_catalog_limits() -> None:
+    least, most = catalog.RFT_LIMITS["min_records"], catalog.RFT_LIMITS["max_prompts"]
+    assert (least, most) == (100, 20_000)
+    few = check_dataset(jsonl(*[rft_prompt(i) for i in range(least - 1)]), "rft-prompts", "train")
+    assert few.problems == [
+        Problem(0, "count.min", "train data has 99 records; at least 100 are needed")
+    ]
+    # The pages set no minimum for validation data: one prompt will do.
+    assert check_dataset(jsonl(rft_prompt()), "rft-prompts", "validation").valid
+    many = jsonl(*[rft_prompt(i % 50) for i in range(most + 1)])
+    assert check_dataset(many, "rft-prompts", "train").problems == [
+        Problem(0, "count.max", "train data has 20001 records; at most 20000 are allowed")
+    ]
+    assert check_dataset(
+        jsonl(*[rft_prompt(i % 50) for i in range(most)]), "rft-prompts", "train"
+    ).valid
+
+
 # --- Verdicts, summaries and sources ----------------------------------------------------------
 
 
@@ -776,7 +932,7 @@ def test_every_rule_the_module_emits_has_a_dated_source() -> None:
     assert len(emitted) > 30
     assert emitted <= set(SOURCES), emitted - set(SOURCES)
     for rule, where in SOURCES.items():
-        assert "2026-12-01" in where, rule
+        assert re.search(r"read 2026-12-0[12]\b", where), rule
 
 
 def test_nova_takes_any_schema_version_string_while_llama_pins_it() -> None:

@@ -321,7 +321,27 @@ def test_jobs_fail_the_way_bedrock_names(aws: StandIn) -> None:
     short.train = few
     job = short.run("rft-few", grader)
     assert job["status"] == "Failed"
-    assert "has 99 records; reinforcement fine-tuning needs 100" in job["failureMessage"]
+    assert job["failureMessage"] == (
+        f"The training data at {few} failed validation: train data has 99 records; at least "
+        "100 are needed"
+    )
+
+    records = [dict(r) for r in lab.splits["train"]]
+    del records[6]["reference_answer"]
+    records[9] = {
+        **records[9],
+        "messages": [m for m in records[9]["messages"] if m["role"] != "user"],
+    }
+    broken = put_jsonl(lab.bucket, "rft/broken.jsonl", records)
+    short.train = broken
+    job = short.run("rft-broken", grader)
+    assert job["status"] == "Failed"
+    assert job["failureMessage"] == (
+        f"The training data at {broken} failed validation: 2 of 120 records invalid: line 7: "
+        "the record has no 'reference_answer'; add what the grader scores the answer against, "
+        "such as {\"answer\": 42}; line 10: no message has role 'user'; a prompt needs a user "
+        "turn for the model to answer"
+    )
 
     bedrock = clients.client("bedrock")
     request = lab.request("rft-top-level", grader)
