@@ -21,6 +21,7 @@ from pathlib import Path
 
 CHECKED = "2026-12-01"
 READ = f"read {CHECKED}"
+READ_RFT = "read 2026-12-02"  # the reinforcement fine-tuning pages
 
 BUCKET = "s3://contract-corpus"
 OWNER = "123456789012"
@@ -103,6 +104,23 @@ DISTILL_SAMPLE = (
     "dataset-validation/ (README.md 'Dataset constraints', schema.py, constants.py "
     "MIN_NUM_PROMPTS = 100) "
     f"(github.com/aws-samples/amazon-bedrock-samples, commit 85fba9d, {READ})"
+)
+
+RFT_PREPARE = (
+    "Amazon Bedrock User Guide, 'Prepare data for Amazon Nova models' (reinforcement "
+    "fine-tuning: OpenAI chat completion format, messages and reference_answer, optional extra "
+    "fields, at least 100 training records) "
+    f"(docs.aws.amazon.com/bedrock/latest/userguide/rft-prepare-data.html, {READ_RFT})"
+)
+RFT_NOVA = (
+    "Amazon Bedrock User Guide, 'Fine-tune Amazon Nova models with reinforcement fine-tuning' "
+    f"(docs.aws.amazon.com/bedrock/latest/userguide/rft-nova-models.html, {READ_RFT})"
+)
+RFT_NOVA2 = (
+    "Amazon Nova 2 User Guide / SageMaker AI, 'Preparing data for RFT on Amazon Nova 2' "
+    "(text-based training data; messages with system, user and optionally assistant turns; "
+    "reference_answer required) "
+    f"(docs.aws.amazon.com/nova/latest/nova2-userguide/nova-data-prep-rft-2.html, {READ_RFT})"
 )
 
 
@@ -294,6 +312,31 @@ def distillation_prompt(i: int) -> dict:
     return converse(messages, SYSTEM if i % 10 == 0 else None)
 
 
+RFT_SYSTEM = "Solve the word problem. End your reply with 'Answer: <number>'."
+RFT_ITEMS = ("apples", "pencils", "stamps", "marbles", "tickets", "shells", "coins")
+
+
+def rft_prompt(i: int) -> dict:
+    """An arithmetic word problem with its answer for the grader; every fifth has extra fields."""
+    a, b = 12 + (7 * i) % 40, 3 + (5 * i) % 11
+    item = RFT_ITEMS[i % len(RFT_ITEMS)]
+    if i % 2 == 0:
+        problem, result = f"Mia has {a} {item} and buys {b} more. How many does she have?", a + b
+    else:
+        problem, result = f"Leo has {a} {item} and gives away {b}. How many are left?", a - b
+    record: dict = {
+        "messages": [
+            {"role": "system", "content": RFT_SYSTEM},
+            {"role": "user", "content": f"{problem} (problem {i + 1})"},
+        ],
+        "reference_answer": {"answer": result},
+    }
+    if i % 5 == 4:
+        record["id"] = f"arith-{i + 1:03d}"
+        record["difficulty"] = "easy"
+    return record
+
+
 # --- cases ------------------------------------------------------------------------------------
 
 RULE_SETS = {
@@ -307,6 +350,8 @@ RULE_SETS = {
     "claude-3-haiku-messages": ("fine-tuning", "anthropic.claude-3-haiku-20240307-v1:0"),
     # A student Bedrock documents for distillation ("Customizing Amazon Nova models").
     "distillation-prompts": ("distillation", "amazon.nova-micro-v1:0"),
+    # The one model Bedrock documents for reinforcement fine-tuning ("Amazon Nova 2 Lite").
+    "rft-prompts": ("reinforcement-fine-tuning", "amazon.nova-2-lite-v1:0"),
 }
 
 # Records per file. Each is at or above the documented (or AWS-validator) minimum for its rule
@@ -323,6 +368,8 @@ SIZES = {
     "titan-cpt": 10,
     "claude-3-haiku-messages": 32,
     "distillation-prompts": 100,
+    # "Prepare data for Amazon Nova models": at least 100 training records for RFT.
+    "rft-prompts": 100,
 }
 
 CASES: list[dict] = []
@@ -1198,6 +1245,89 @@ def distillation_cases() -> None:
     )
 
 
+def rft_cases() -> None:
+    # A 20,001-prompt file (the 20K maximum of rft-nova-models.html) would add megabytes to the
+    # corpus; the stand-in's and the workshop's own unit tests check that limit instead.
+    rules = "rft-prompts"
+    n = SIZES[rules]
+    add(
+        "rft-valid-100",
+        rules,
+        records(rft_prompt, n),
+        rule=None,
+        line=None,
+        why=(
+            "100 prompts, the minimum: each line is an OpenAI chat record with a system and a "
+            "user message of text and a reference_answer for the grader; every fifth line adds "
+            "'id' and 'difficulty', extra fields that are allowed and passed to the grader."
+        ),
+        source=sources(RFT_PREPARE, RFT_NOVA2),
+    )
+    add(
+        "rft-too-few-records",
+        rules,
+        records(rft_prompt, n - 1),
+        rule="count",
+        line=0,
+        why="99 prompts; reinforcement fine-tuning needs at least 100 training records.",
+        source=sources(RFT_PREPARE, RFT_NOVA),
+    )
+    no_reference = rft_prompt(22)
+    del no_reference["reference_answer"]
+    add(
+        "rft-missing-reference-answer",
+        rules,
+        planted(rft_prompt, n, 23, no_reference),
+        rule="schema",
+        line=23,
+        why=(
+            "Line 23 has messages but no reference_answer; every record carries the expected "
+            "output or criteria the reward function scores against."
+        ),
+        source=sources(RFT_PREPARE, RFT_NOVA2),
+    )
+    no_user = rft_prompt(46)
+    no_user["messages"] = [m for m in no_user["messages"] if m["role"] != "user"]
+    add(
+        "rft-no-user-message",
+        rules,
+        planted(rft_prompt, n, 47, no_user),
+        rule="roles",
+        line=47,
+        why=(
+            "Line 47's messages hold only the system instruction; the prompt given to the model "
+            "is the user's task, and this record has none."
+        ),
+        source=sources(RFT_PREPARE, RFT_NOVA2),
+    )
+    add(
+        "rft-not-json",
+        rules,
+        planted(rft_prompt, n, 61, dumps(rft_prompt(60))[:-1]),
+        rule="json",
+        line=61,
+        why="Line 61 lost its closing brace and is not valid JSON; each line is one JSON prompt.",
+        source=sources(RFT_PREPARE),
+    )
+    with_image = rft_prompt(84)
+    with_image["messages"][1]["content"] = [
+        {"type": "text", "text": "How many apples are in this photo? (problem 85)"},
+        {"type": "image_url", "image_url": {"url": f"{BUCKET}/images/apples-85.png"}},
+    ]
+    add(
+        "rft-image-content",
+        rules,
+        planted(rft_prompt, n, 85, with_image),
+        rule="media",
+        line=85,
+        why=(
+            "Line 85's user message adds an image part; reinforcement fine-tuning of Amazon "
+            "Nova 2 takes text-based data only."
+        ),
+        source=sources(RFT_NOVA2),
+    )
+
+
 def build() -> tuple[dict, dict[str, bytes]]:
     """The manifest and the data files (name -> bytes)."""
     CASES.clear()
@@ -1211,6 +1341,7 @@ def build() -> tuple[dict, dict[str, bytes]]:
     titan_cpt_cases()
     haiku_cases()
     distillation_cases()
+    rft_cases()
     manifest = {"checked": CHECKED, "cases": list(CASES)}
     data = {
         f"{case_id}.jsonl": ("\n".join(lines) + "\n").encode() for case_id, lines in FILES.items()

@@ -30,8 +30,9 @@ RULE_SETS = {
     "titan-cpt",
     "claude-3-haiku-messages",
     "distillation-prompts",
+    "rft-prompts",
 }
-JOBS = {"fine-tuning", "continued-pretraining", "distillation"}
+JOBS = {"fine-tuning", "continued-pretraining", "distillation", "reinforcement-fine-tuning"}
 CATEGORIES = {"json", "schema", "roles", "empty", "media", "reserved", "tokens", "count"}
 FILE_LEVEL = {"count"}
 FIELDS = {
