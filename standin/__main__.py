@@ -52,14 +52,24 @@ def main(argv: list[str] | None = None) -> int:
     print("# Press Ctrl-C to stop it.", flush=True)
 
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    children: list[subprocess.Popen[bytes]] = []
+
+    def terminate(*_: object) -> None:
+        # A SIGTERM stops the command too (JupyterLab), not only the wait for it.
+        stopped.set()
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, terminate)
     code = 0
     try:
         if command:
             env = dict(os.environ)
             standin.apply_env(env)
             # Children inherit this environment, so every client they start reaches the stand-in.
-            code = subprocess.Popen(command, env=env).wait()
+            children.append(subprocess.Popen(command, env=env))
+            code = children[0].wait()
         else:
             stopped.wait()
     except KeyboardInterrupt:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -107,3 +109,60 @@ def test_python_m_standin_runs_a_command_with_its_environment_and_records_itself
         cwd=paths.ROOT, env=env, capture_output=True, timeout=60,
     )  # fmt: skip
     assert failing.returncode == 7  # the command's own exit status
+
+
+def test_root_gets_allow_root_and_the_url_names_port_and_token() -> None:
+    command = local_main.lab_command(8899, "abc123", as_root=True)
+    assert command[1:3] == ["-m", "jupyterlab"] and command[-1] == "--allow-root"
+    assert "--ServerApp.port=8899" in command and "--ServerApp.port_retries=0" in command
+    assert "--IdentityProvider.token=abc123" in command
+    assert "--allow-root" not in local_main.lab_command(8899, "abc123", as_root=False)
+    assert local_main.lab_url(8899, "abc123") == "http://127.0.0.1:8899/lab?token=abc123"
+
+
+def test_a_taken_port_gives_way_to_a_free_one() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        other = local_main.free_port(busy)
+    assert other != busy and other > 0
+
+
+def test_make_lab_starts_jupyterlab_prints_its_url_and_stops_on_sigterm(tmp_path: Path) -> None:
+    # As whoever runs the suite: root in CI and containers, where JupyterLab alone refuses.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"WORKSHOP_HOME": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
+    env["WORKSHOP_LAB_PORT"] = str(local_main.free_port(0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner.lab", "--lab"],
+        cwd=paths.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        said = []
+        for line in proc.stdout:
+            said.append(line)
+            if "JupyterLab is ready. Open: " in line or "did not answer" in line:
+                break
+        url = said[-1].split("Open: ", 1)[-1].strip()
+        assert url.startswith(f"http://127.0.0.1:{env['WORKSHOP_LAB_PORT']}/lab?token="), said
+        assert ("with --allow-root" in "".join(said)) == (os.geteuid() == 0)
+        token = url.rsplit("=", 1)[1]
+        api = url.replace("/lab?", "/api/contents?")
+        with urllib.request.urlopen(api, timeout=10) as resp:
+            names = {item["name"] for item in json.load(resp)["content"]}
+        assert {"00_setup.ipynb", "fine-tuning", "03_cleanup.ipynb"} <= names  # the repository
+        with pytest.raises(urllib.error.HTTPError):  # and nobody without the token
+            urllib.request.urlopen(api.replace(token, "wrong"), timeout=10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    assert code == 0  # JupyterLab shut down cleanly on the signal passed on to it
+    with socket.socket() as probe:  # and nothing listens on its port any more
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT only
+        probe.bind(("127.0.0.1", int(env["WORKSHOP_LAB_PORT"])))
