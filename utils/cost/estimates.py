@@ -139,6 +139,18 @@ def prices(model_id: str) -> Prices:
     return Prices(**values, sources=sources)
 
 
+def _add_storage(est: Estimate, p: Prices, months: float) -> None:
+    """The custom model's storage, a monthly fee until the model is deleted."""
+    est.add(
+        "custom model storage",
+        months,
+        "months",
+        p.storage_per_month,
+        1,
+        p.source_of("storage_per_month"),
+    )
+
+
 def training(model_id: str, tokens: int, epochs: int, months_stored: float = 1.0) -> Estimate:
     """A customization job: tokens x epochs at the training price, plus model storage."""
     p = prices(model_id)
@@ -151,14 +163,7 @@ def training(model_id: str, tokens: int, epochs: int, months_stored: float = 1.0
         1000,
         p.source_of("training_per_1k_tokens"),
     )
-    est.add(
-        "custom model storage",
-        months_stored,
-        "months",
-        p.storage_per_month,
-        1,
-        p.source_of("storage_per_month"),
-    )
+    _add_storage(est, p, months_stored)
     return est
 
 
@@ -228,14 +233,7 @@ def reinforcement(
     est.add("answers sampled (prompts x samples x epochs)", answers, "answers", None, 1)
     # Lambda bills requests and GB-seconds; the workshop holds no Lambda prices.
     est.add("answers scored by the grader Lambda", answers, "answers", None, 1)
-    est.add(
-        "custom model storage",
-        months_stored,
-        "months",
-        p.storage_per_month,
-        1,
-        p.source_of("storage_per_month"),
-    )
+    _add_storage(est, p, months_stored)
     return est
 
 
