@@ -78,6 +78,31 @@ class Context:
         )
         return f"Backend: {self.backend} | region: {self.region} | calls go to {where}"
 
+    def principal(self) -> str:
+        """The principal's ARN, and what kind of principal it is where that matters."""
+        return describe_principal(self.principal_arn)
+
+
+SAGEMAKER_ROLE_PREFIX = "AmazonSageMaker-ExecutionRole-"
+"""How the execution roles SageMaker AI creates for a domain or notebook are named: the
+SageMaker API reference's own example is ``role/service-role/AmazonSageMaker-ExecutionRole-
+20180111T151298`` (CreateFlowDefinition RoleArn, read 2026-12-02). A role named otherwise is
+not recognised: nothing in an assumed-role ARN says that SageMaker assumed it."""
+
+
+def describe_principal(arn: str) -> str:
+    """``arn``, followed by what it is when it is a SageMaker execution role (Studio's)."""
+    parts = arn.split(":", 5)
+    resource = parts[5] if len(parts) == 6 else ""
+    kind, _, rest = resource.partition("/")
+    role = rest.split("/")[0] if kind == "assumed-role" else rest.rsplit("/", 1)[-1]
+    if kind in ("assumed-role", "role") and role.startswith(SAGEMAKER_ROLE_PREFIX):
+        return (
+            f"{arn} (a SageMaker AI execution role, as in SageMaker Studio: it needs the "
+            f"permissions the README lists, including iam:PassRole on the workshop's roles)"
+        )
+    return arn
+
 
 def use_backend(backend: str, region_name: str | None = None) -> Context:
     """Check that the environment matches ``backend`` and return who and where we are.

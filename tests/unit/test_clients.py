@@ -131,3 +131,25 @@ def test_error_renders_without_traceback_in_ipython() -> None:
     assert err._render_traceback_() == [
         "WorkshopError: The bucket is gone.\nWhat to do: Run 00_setup.ipynb."
     ]
+
+
+@pytest.mark.parametrize(
+    ("arn", "sagemaker"),
+    [
+        (
+            "arn:aws:sts::123456789012:assumed-role/"
+            "AmazonSageMaker-ExecutionRole-20240101T000000/SageMaker",
+            True,
+        ),
+        ("arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-2024", True),
+        ("arn:aws:sts::123456789012:assumed-role/Admin/alice", False),
+        ("arn:aws:iam::123456789012:user/AmazonSageMaker-ExecutionRole-x", False),  # a user
+        ("arn:aws:iam::123456789012:user/moto", False),
+        ("not an arn", False),
+    ],
+)
+def test_a_sagemaker_execution_role_is_named_as_such(arn: str, sagemaker: bool) -> None:
+    said = clients.describe_principal(arn)
+    assert said.startswith(arn)
+    assert ("SageMaker AI execution role" in said) is sagemaker
+    assert ("iam:PassRole" in said) is sagemaker
