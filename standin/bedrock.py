@@ -276,8 +276,10 @@ class LocalBedrock:
             )
 
     # -- plumbing --------------------------------------------------------------------
-    def arn(self, kind: str, rest: str, account: str = ACCOUNT_ID) -> str:
-        return f"arn:aws:bedrock:{self.region}:{account}:{kind}/{rest}"
+    def arn(
+        self, kind: str, rest: str, account: str = ACCOUNT_ID, region: str | None = None
+    ) -> str:
+        return f"arn:aws:bedrock:{region or self.region}:{account}:{kind}/{rest}"
 
     def _foundation_arn(self, model_id: str) -> str:
         return f"arn:aws:bedrock:{self.region}::foundation-model/{model_id}"
@@ -920,7 +922,6 @@ class LocalBedrock:
             if failure is not None:
                 self._end(job, "Failed", failure)
                 return
-            self.region = region  # the custom model's ARN names the job's Region
             self._complete(job, run)
 
     def _finish_rft(self, job: Job, region: str) -> Any:
@@ -1118,7 +1119,10 @@ class LocalBedrock:
         p = job.request
         model_id = common.new_id()
         model = CustomModel(
-            arn=self.arn("custom-model", f"{_cid(job.family)}/{model_id}"),
+            # The job's own Region: a job ending in a thread has no request to take it from.
+            arn=self.arn(
+                "custom-model", f"{_cid(job.family)}/{model_id}", region=job.arn.split(":")[3]
+            ),
             name=p["customModelName"],
             job=job,
             created=common.now(),
