@@ -622,6 +622,9 @@ def run(
                 state_file = paths.state_path().resolve()
             # Set explicitly so kernels and this process agree on one file.
             os.environ["WORKSHOP_STATE"] = str(state_file)
+            # Plain progress lines: a widget in a notebook no browser shows leaves only
+            # "HBox(...)" in the saved notebook and nothing in the log (utils.progress).
+            os.environ.setdefault("WORKSHOP_PROGRESS", "text")
             plan = _Plan(
                 root=root,
                 run_dir=run_dir,

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, cast
 from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
-from tqdm.auto import tqdm
 
 from utils import clients, cost, model_import, resources, s3
+from utils import progress as progress_display
 from utils.errors import WorkshopError, error_code, explain, explain_failure
 from utils.iam import MODEL_PREFIX
 from utils.naming import unique_name
@@ -289,18 +289,16 @@ def upload_folder(
         )
     client = clients.client("s3")
     total = sum(p.stat().st_size for p in files)
-    bar = tqdm(
+    bar = progress_display.bar(
+        f"Uploading {Path(folder).name} to {s3.uri(bucket, prefix)}",
         total=total,
         unit="B",
         unit_scale=True,
-        unit_divisor=1024,
-        desc=f"Uploading {Path(folder).name} to {s3.uri(bucket, prefix)}",
-        disable=not progress,
-        leave=True,
+        enabled=progress,
     )
     try:
         for path in files:
-            bar.set_postfix_str(path.name)
+            bar.note(path.name)
             try:
                 client.upload_file(
                     str(path),

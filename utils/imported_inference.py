@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from tqdm.auto import tqdm
 
 from utils import clients
+from utils import progress as progress_display
 from utils.errors import WorkshopError, error_code, explain
 from utils.inference import Answer, is_local
 
@@ -252,9 +252,9 @@ def with_backoff(
                         "time_limit; if it never loads, check the import job succeeded.",
                     ) from err
                 if bar is None:
-                    bar = tqdm(bar_format="{desc}", disable=not progress, leave=True)
+                    bar = progress_display.bar(label, enabled=progress)
                     print(COLD_START)
-                bar.set_description_str(
+                bar.status(
                     f"{label}: model loading (ModelNotReadyException), attempt {attempts}, "
                     f"{waited:.0f} s so far; next try in {delay:.0f} s"
                 )

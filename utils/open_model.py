@@ -258,7 +258,8 @@ def adapt(
 
     import torch
     from peft import LoraConfig, get_peft_model
-    from tqdm.auto import tqdm
+
+    from utils import progress as progress_display
 
     if steps < 1:
         raise WorkshopError(f"steps is {steps}.", "Train for at least one step.")
@@ -285,7 +286,8 @@ def adapt(
     peft_model.train()
     started = time.perf_counter()
     pool: list[list[int]] = []
-    for _ in tqdm(range(steps), desc="LoRA steps", disable=not progress):
+    bar = progress_display.bar("LoRA steps", total=steps, unit="step", enabled=progress)
+    for _ in range(steps):
         if len(pool) < batch_size:
             pool += order.sample(windows, len(windows))
         batch, pool = pool[:batch_size], pool[batch_size:]
@@ -301,6 +303,9 @@ def adapt(
         optimiser.step()
         optimiser.zero_grad()
         run.losses.append(round(loss.item(), 4))
+        bar.note(f"loss={run.losses[-1]:.3f}")
+        bar.update(1)
+    bar.close()
     peft_model.eval()
     run.seconds = time.perf_counter() - started
     return peft_model, run

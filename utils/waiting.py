@@ -6,8 +6,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from utils import progress as progress_display
 from utils.errors import WorkshopError
 
 LOCAL_INTERVAL = 0.2
@@ -49,12 +48,12 @@ def wait_for(
     started = time.monotonic()
     delay = interval
     longest = interval * 4 if interval >= 1 else interval
-    bar = tqdm(desc=label, bar_format="{desc} [{elapsed}]", disable=not progress, leave=True)
+    bar = progress_display.bar(label, enabled=progress)
     try:
         while True:
             response = fetch()
             status = str(response.get(status_key))
-            bar.set_description_str(f"{label}: {status}")
+            bar.status(f"{label}: {status}")
             if status in terminal:
                 return response
             elapsed = time.monotonic() - started

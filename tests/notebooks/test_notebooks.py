@@ -61,6 +61,9 @@ def test_series_in_order_then_cleanup_leaves_nothing(run_state: State, tmp_path:
     ]
     assert len(images) >= 3  # loss curves, score bars, score distributions
     assert "small LOCAL models" in text_of(tuned)
+    # Progress as plain lines where no browser looks: the wait's status with its time.
+    assert re.search(r"^Job \S+: Completed \[\d\d:\d\d\]$", text_of(tuned), re.M)
+    assert "HBox(" not in text_of(tuned)
     assert "on demand: per token used" in text_of(tuned)  # Nova is served the cheap way
     assert remaining()["throughputs"] == remaining()["deployments"] == []  # removed at the end
     assert len(remaining()["models"]) == 1

@@ -242,7 +242,7 @@ def generate(
         attempts: Tries per call, the first included.
         base_delay: Seconds before the first retry; doubles each time.
         max_delay: Cap on a single wait.
-        progress: Show a tqdm progress bar.
+        progress: Show a progress display (utils.progress).
         sleep: Waits between retries (tests pass a no-op).
 
     Returns:
@@ -251,7 +251,8 @@ def generate(
         the number of failed rows.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+
+    from utils import progress as progress_display
 
     # Record by record, every model in turn: models served by different processes (or
     # services) then work side by side instead of one queue filling the pool at a time.
@@ -276,7 +277,7 @@ def generate(
 
     with (
         ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool,
-        tqdm(total=len(jobs), desc="generating", unit="call", disable=not progress) as bar,
+        progress_display.bar("generating", total=len(jobs), unit="call", enabled=progress) as bar,
     ):
         futures = [pool.submit(run, *job) for job in jobs]
         for future in as_completed(futures):
@@ -284,7 +285,7 @@ def generate(
             rows.append(row)
             bar.update(1)
             if row["error"]:
-                bar.set_postfix(failed=sum(1 for r in rows if r["error"]))
+                bar.note(f"failed={sum(1 for r in rows if r['error'])}")
 
     columns = ["model", "record", "prompt", "output", "error", "seconds", "attempts", "local"]
     order = {label: n for n, label in enumerate(runners)}
