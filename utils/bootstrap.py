@@ -1,0 +1,309 @@
+"""Install the workshop into the running kernel's environment, once: JupyterLab without make.
+
+``00_setup.ipynb`` calls :func:`ensure` in its first code cell. It imports nothing but the
+standard library, because it runs before anything else is installed; the notebook finds it
+because a kernel starts in the notebook's folder, the repository's root.
+
+What it installs is what ``make`` installs: ``requirements.txt`` with every package pinned by
+``requirements.lock``, then the project itself in editable mode, so that a notebook in a
+subfolder imports ``utils`` without editing paths. One exception: a package the running
+kernel has already imported, or a piece of the Jupyter server that serves this page, stays
+at the version installed. Changing those under a running kernel needs a restart, and in
+SageMaker Studio the kernel's environment also runs JupyterLab itself.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = "bedrock-customization-workshop"
+
+JUPYTER_STACK = frozenset(
+    {
+        "ipykernel",
+        "ipython",
+        "ipywidgets",
+        "jupyterlab",
+        "jupyterlab-server",
+        "jupyterlab-widgets",
+        "jupyter-server",
+        "jupyter-client",
+        "jupyter-core",
+        "notebook",
+        "notebook-shim",
+        "widgetsnbextension",
+        "tornado",
+        "pyzmq",
+        "traitlets",
+        "comm",
+    }
+)
+"""Distributions kept at their installed version: the kernel and the server showing this page."""
+
+HEARTBEAT = 60.0
+"""Seconds at most between two lines while pip works (it can take minutes)."""
+
+PIP_LOG = "bootstrap-pip.log"
+"""pip's full output, under ``.workshop/``, for when it fails."""
+
+
+class RestartKernel(RuntimeError):
+    """Packages the kernel had loaded changed: it must restart before the notebook goes on."""
+
+
+class InstallFailed(RuntimeError):
+    """pip could not install the workshop's packages."""
+
+
+def normalise(name: str) -> str:
+    """A distribution's name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(text: str) -> dict[str, str]:
+    """``name==version`` lines of a requirements or lock file, by normalised name."""
+    found = {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*(\S+)", line)
+        if match:
+            found[normalise(match[1])] = match[3]
+    return found
+
+
+def repinned(text: str, kept: Mapping[str, str]) -> list[str]:
+    """The ``name==version`` lines of ``text`` (extras kept), with ``kept`` names at their pin."""
+    lines = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*(\S+)", line)
+        if match:
+            pin = kept.get(normalise(match[1]), match[3])
+            lines.append(f"{match[1]}{match[2] or ''}=={pin}")
+    return lines
+
+
+def installed(name: str) -> str | None:
+    """The installed version of distribution ``name``, or None."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def loaded_distributions(modules: Iterable[str] | None = None) -> set[str]:
+    """Distributions whose modules this process has imported (normalised names)."""
+    names = sys.modules if modules is None else modules
+    owners = metadata.packages_distributions()
+    tops = {m.split(".", 1)[0] for m in names}
+    return {normalise(d) for top in tops for d in owners.get(top, ())}
+
+
+def project_home() -> Path | None:
+    """Where this environment's install of the project points, or None if it has none.
+
+    Only an install's ``direct_url.json`` counts: the ``*.egg-info`` folder an editable
+    build leaves in the repository is found too when the kernel starts there, and says
+    nothing about this environment.
+    """
+    for dist in metadata.distributions(name=PROJECT):
+        text = dist.read_text("direct_url.json")
+        if text:
+            url = json.loads(text).get("url", "")
+            if url.startswith("file://"):
+                return Path(url.removeprefix("file://")).resolve()
+    return None
+
+
+def same_version(have: str | None, pin: str) -> bool:
+    """Whether ``have`` satisfies ``==pin`` as pip reads it (a local label such as +cpu aside)."""
+    return have is not None and have.split("+", 1)[0] == pin
+
+
+@dataclass
+class Plan:
+    """What this environment lacks, and the pins pip is given (kept packages at their own)."""
+
+    missing: list[str]
+    kept: dict[str, str]
+    requirements: list[str]
+    constraints: list[str]
+    project: bool
+    loaded: set[str] = field(default_factory=set)
+
+    @property
+    def needed(self) -> bool:
+        """Whether anything is to be installed."""
+        return bool(self.missing) or self.project
+
+
+def plan(
+    root: Path = ROOT,
+    *,
+    version: Callable[[str], str | None] | None = None,
+    loaded: set[str] | None = None,
+    home: Path | str | None = "ask",
+    keep_loaded: bool = True,
+) -> Plan:
+    """Compare ``requirements.txt`` with this environment and write pip's inputs.
+
+    Args:
+        root: The repository (its requirements files and ``pyproject.toml``).
+        version: The installed version of a distribution (tests pass their own).
+        loaded: Distributions with imported modules; this process's by default.
+        home: Where the installed project points (tests pass their own).
+        keep_loaded: Keep every loaded distribution at its version, not only the Jupyter
+            stack; a kernel's own packages can conflict with the workshop's pins.
+    """
+    direct = pins((root / "requirements.txt").read_text())
+    locked = pins((root / "requirements.lock").read_text())
+    in_use = loaded_distributions() if loaded is None else loaded
+    version = version or installed
+    kept: dict[str, str] = {}
+    for name in set(direct) | set(locked):
+        have = version(name)
+        if have is not None and ((keep_loaded and name in in_use) or name in JUPYTER_STACK):
+            kept[name] = have
+    missing = sorted(
+        n for n, pin in direct.items() if n not in kept and not same_version(version(n), pin)
+    )
+    requirements = repinned((root / "requirements.txt").read_text(), kept)
+    constraints = repinned((root / "requirements.lock").read_text(), kept)
+    where = project_home() if home == "ask" else home
+    return Plan(
+        missing=missing,
+        kept=kept,
+        requirements=requirements,
+        constraints=constraints,
+        project=where != root.resolve(),
+        loaded=set(in_use),
+    )
+
+
+def _pip(args: Sequence[str], log: Path, say: Callable[[str], None]) -> None:
+    """Run ``python -m pip`` with ``args``, a status line at least once a minute."""
+    command = [sys.executable, "-m", "pip", *args, "--progress-bar", "off", "--no-input"]
+    started = last = time.monotonic()
+    tail: list[str] = []
+    with log.open("a") as out:
+        out.write(f"$ {' '.join(command)}\n")
+        child = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        assert child.stdout is not None
+        for line in child.stdout:
+            out.write(line)
+            tail = [*tail[-19:], line.rstrip()]
+            now = time.monotonic()
+            if line.startswith(("Collecting", "Installing collected")) and now - last >= HEARTBEAT:
+                say(f"  pip, {_clock(now - started)} in: {line.strip()[:100]}")
+                last = now
+        code = child.wait()
+    if code:
+        shown = "\n".join(f"    {t}" for t in tail[-12:])
+        raise InstallFailed(
+            f"pip failed (exit {code}). Its last lines:\n{shown}\nThe whole output is in {log}. "
+            "Check that this machine reaches PyPI (a proxy or a private index is set with "
+            "pip's PIP_INDEX_URL), then run this cell again; or, in a terminal in this folder: "
+            f"{sys.executable} -m pip install -r requirements.txt -c requirements.lock && "
+            f"{sys.executable} -m pip install --no-deps -e ."
+        )
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def ensure(
+    root: Path = ROOT,
+    *,
+    say: Callable[[str], None] = print,
+    pip: Callable[[Sequence[str], Path, Callable[[str], None]], None] = _pip,
+    environ: Mapping[str, str] | None = None,
+) -> Plan:
+    """Install what this kernel's environment lacks (nothing when all is there); see the module.
+
+    Raises:
+        InstallFailed: pip failed; the message holds its last lines and what to do.
+        RestartKernel: a package the kernel had already imported changed version.
+    """
+    env = os.environ if environ is None else environ
+    todo = plan(root)
+    python = sys.executable
+    if not todo.needed:
+        say(f"The workshop's packages are installed for this kernel ({python}): nothing to do.")
+        return todo
+    if todo.missing:
+        listed = ", ".join(todo.missing[:6]) + (" and more" if len(todo.missing) > 6 else "")
+        say(
+            f"This kernel's environment ({python}) lacks {len(todo.missing)} of the workshop's "
+            f"{len(todo.requirements)} packages ({listed}). Installing them with pip, pinned to "
+            "the versions the workshop is tested with: a few minutes the first time (PyTorch "
+            "alone is a large download)."
+        )
+        if todo.kept:
+            kept = ", ".join(f"{n} {v}" for n, v in sorted(todo.kept.items()))
+            say(f"Kept as installed (this kernel and JupyterLab use them): {kept}.")
+    else:
+        say(f"Installing the workshop itself for this kernel ({python}), in editable mode.")
+    before = {n: installed(n) for n in todo.loaded}
+    state = root / ".workshop"
+    state.mkdir(exist_ok=True)
+    log = state / PIP_LOG
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as scratch:
+        req, con = Path(scratch, "requirements.txt"), Path(scratch, "constraints.txt")
+        req.write_text("\n".join(todo.requirements) + "\n")
+        con.write_text("\n".join(todo.constraints) + "\n")
+        if todo.missing:
+            try:
+                pip(["install", "-r", str(req), "-c", str(con)], log, say)
+            except InstallFailed as failed:
+                if (
+                    "ResolutionImpossible" not in str(failed)
+                    or not todo.kept.keys() - JUPYTER_STACK
+                ):
+                    raise
+                say(
+                    "The versions this kernel has loaded conflict with the workshop's pins "
+                    f"(see {log}): installing again, keeping only the Jupyter packages."
+                )
+                todo = plan(root, keep_loaded=False)
+                req.write_text("\n".join(todo.requirements) + "\n")
+                con.write_text("\n".join(todo.constraints) + "\n")
+                pip(["install", "-r", str(req), "-c", str(con)], log, say)
+        pip(["install", "--no-deps", "-e", str(root)], log, say)
+    if str(root) not in sys.path:
+        sys.path.append(str(root))  # what the editable install's .pth does at the next start
+    changed = {n: (v, installed(n)) for n, v in before.items() if v != installed(n)}
+    say(f"Installed in {_clock(time.monotonic() - started)}; pip's output is in {log}.")
+    direct = pins((root / "requirements.txt").read_text())
+    if changed.keys() & direct.keys():
+        raise RestartKernel(
+            f"Packages the workshop uses changed under this kernel: "
+            f"{', '.join(sorted(changed.keys() & direct.keys()))}. Restart the kernel (Kernel > "
+            "Restart Kernel), then run this notebook from the top; this cell will then find "
+            "everything installed."
+        )
+    if changed:
+        moved = ", ".join(f"{n} {old} -> {new}" for n, (old, new) in sorted(changed.items()))
+        say(
+            f"Changed under the running kernel, which keeps the versions it loaded until it "
+            f"restarts: {moved}. If a later cell fails in one of them, restart the kernel "
+            "(Kernel > Restart Kernel) and run the notebook again."
+        )
+    if "ipywidgets" in todo.missing and env.get("JPY_SESSION_NAME"):
+        say("ipywidgets is new here: reload this browser page to see progress bars as widgets.")
+    return todo
