@@ -29,27 +29,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "bedrock-customization-workshop"
 
-JUPYTER_STACK = frozenset(
+SERVER = frozenset(
     {
-        "ipykernel",
-        "ipython",
-        "ipywidgets",
         "jupyterlab",
         "jupyterlab-server",
         "jupyterlab-widgets",
         "jupyter-server",
-        "jupyter-client",
-        "jupyter-core",
+        "jupyter-lsp",
         "notebook",
         "notebook-shim",
         "widgetsnbextension",
-        "tornado",
-        "pyzmq",
-        "traitlets",
-        "comm",
     }
 )
-"""Distributions kept at their installed version: the kernel and the server showing this page."""
+"""The Jupyter server showing this page: never changed by the notebook (Studio runs it here)."""
+
+KERNEL = frozenset(
+    {"ipykernel", "ipython", "ipywidgets", "jupyter-client", "jupyter-core", "comm", "traitlets"}
+)
+"""The running kernel's own packages: kept if the pins allow it, else changed and restarted."""
+
+JUPYTER_STACK = SERVER | KERNEL
+
 
 HEARTBEAT = 60.0
 """Seconds at most between two lines while pip works (it can take minutes)."""
@@ -155,6 +155,7 @@ def plan(
     loaded: set[str] | None = None,
     home: Path | str | None = "ask",
     keep_loaded: bool = True,
+    keep_kernel: bool = True,
 ) -> Plan:
     """Compare ``requirements.txt`` with this environment and write pip's inputs.
 
@@ -165,6 +166,7 @@ def plan(
         home: Where the installed project points (tests pass their own).
         keep_loaded: Keep every loaded distribution at its version, not only the Jupyter
             stack; a kernel's own packages can conflict with the workshop's pins.
+        keep_kernel: Keep the kernel's packages (:data:`KERNEL`); the server's are always kept.
     """
     direct = pins((root / "requirements.txt").read_text())
     locked = pins((root / "requirements.lock").read_text())
@@ -173,7 +175,10 @@ def plan(
     kept: dict[str, str] = {}
     for name in set(direct) | set(locked):
         have = version(name)
-        if have is not None and ((keep_loaded and name in in_use) or name in JUPYTER_STACK):
+        keep = (
+            name in SERVER or (keep_kernel and name in KERNEL) or (keep_loaded and name in in_use)
+        )
+        if have is not None and keep:
             kept[name] = have
     missing = sorted(
         n for n, pin in direct.items() if n not in kept and not same_version(version(n), pin)
@@ -268,22 +273,30 @@ def ensure(
         req.write_text("\n".join(todo.requirements) + "\n")
         con.write_text("\n".join(todo.constraints) + "\n")
         if todo.missing:
-            try:
-                pip(["install", "-r", str(req), "-c", str(con)], log, say)
-            except InstallFailed as failed:
-                if (
-                    "ResolutionImpossible" not in str(failed)
-                    or not todo.kept.keys() - JUPYTER_STACK
-                ):
-                    raise
-                say(
-                    "The versions this kernel has loaded conflict with the workshop's pins "
-                    f"(see {log}): installing again, keeping only the Jupyter packages."
-                )
-                todo = plan(root, keep_loaded=False)
-                req.write_text("\n".join(todo.requirements) + "\n")
-                con.write_text("\n".join(todo.constraints) + "\n")
-                pip(["install", "-r", str(req), "-c", str(con)], log, say)
+            # Keep as much of the running kernel as the pins allow: all it has loaded, then
+            # its Jupyter packages, then only the server's (a restart follows).
+            fallbacks = [  # (what is kept, keep_loaded, keep_kernel)
+                ("keeping only the Jupyter packages", False, True),
+                ("keeping only the Jupyter server", False, False),
+            ]
+            while True:
+                try:
+                    pip(["install", "-r", str(req), "-c", str(con)], log, say)
+                    break
+                except InstallFailed as failed:
+                    if "ResolutionImpossible" not in str(failed) or not fallbacks:
+                        raise
+                    how, loaded, kernel = fallbacks.pop(0)
+                    looser = plan(root, keep_loaded=loaded, keep_kernel=kernel)
+                    if looser.kept == todo.kept:
+                        continue
+                    todo = looser
+                    say(
+                        "The versions this kernel uses conflict with the workshop's pins "
+                        f"(see {log}): installing again, {how}."
+                    )
+                    req.write_text("\n".join(todo.requirements) + "\n")
+                    con.write_text("\n".join(todo.constraints) + "\n")
         pip(["install", "--no-deps", "-e", str(root)], log, say)
     if str(root) not in sys.path:
         sys.path.append(str(root))  # what the editable install's .pth does at the next start
