@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from utils import paths  # the standard library only, like this module
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "bedrock-customization-workshop"
 
@@ -55,7 +57,7 @@ HEARTBEAT = 60.0
 """Seconds at most between two lines while pip works (it can take minutes)."""
 
 PIP_LOG = "bootstrap-pip.log"
-"""pip's full output, under ``.workshop/``, for when it fails."""
+"""pip's full output, under ``.workshop/`` (``WORKSHOP_HOME``), for when it fails."""
 
 
 class RestartKernel(RuntimeError):
@@ -264,9 +266,9 @@ def ensure(
     else:
         say(f"Installing the workshop itself for this kernel ({python}), in editable mode.")
     before = {n: installed(n) for n in todo.loaded}
-    state = root / ".workshop"
-    state.mkdir(exist_ok=True)
-    log = state / PIP_LOG
+    home = paths.workshop_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / PIP_LOG
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as scratch:
         req, con = Path(scratch, "requirements.txt"), Path(scratch, "constraints.txt")

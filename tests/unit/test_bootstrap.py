@@ -124,7 +124,7 @@ def test_ensure_installs_the_pinned_set_then_the_project(
     def pip(args: Sequence[str], log: Path, say: Callable[[str], None]) -> None:
         files = [Path(a).read_text().splitlines() for a in args if a.endswith(".txt")]
         calls.append((list(args), [line for f in files for line in f]))
-        assert log == root / ".workshop" / bootstrap.PIP_LOG
+        assert log == paths.workshop_dir() / bootstrap.PIP_LOG  # not in the repository
 
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(root)])
     said: list[str] = []
