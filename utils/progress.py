@@ -9,7 +9,8 @@ chosen by where the code runs (:func:`mode`):
   sets ``JPY_SESSION_NAME`` for the notebook's kernel, with ipywidgets installed.
 - ``text``: everywhere else (papermill, scripts, tests, CI): one line when a wait's status
   changes and at least once a minute while it lasts, and a few lines for a counted bar.
-- ``WORKSHOP_PROGRESS=widget|text|off`` overrides both; ``CI`` set means text.
+- ``WORKSHOP_PROGRESS=widget|text|off`` overrides both. ``CI`` does not matter: papermill's
+  kernels in CI print lines anyway, and a browser test's JupyterLab there shows widgets.
 """
 
 from __future__ import annotations
@@ -40,8 +41,6 @@ def mode(environ: dict[str, str] | None = None) -> Mode:
     chosen = env.get(MODE_ENV, "").strip().lower()
     if chosen in ("widget", "text", "off"):
         return chosen  # type: ignore[return-value]
-    if env.get("CI"):
-        return "text"
     if env.get("JPY_SESSION_NAME") and _in_kernel() and _widgets_installed():
         return "widget"
     return "text"
