@@ -172,18 +172,25 @@ def plan(
     """
     direct = pins((root / "requirements.txt").read_text())
     locked = pins((root / "requirements.lock").read_text())
-    in_use = loaded_distributions() if loaded is None else loaded
     version = version or installed
+    # Versions and loaded modules cost a scan of every installed package each: on the usual
+    # run, which finds every direct requirement on its pin, only those are looked up.
+    have = {name: version(name) for name in set(direct) | (set(locked) & JUPYTER_STACK)}
+    off_pin = any(not same_version(have[n], pin) for n, pin in direct.items())
+    if loaded is not None:
+        in_use = loaded
+    else:
+        in_use = loaded_distributions() if off_pin and keep_loaded else set()
+    have.update({n: version(n) for n in (set(locked) & in_use) - have.keys()})
     kept: dict[str, str] = {}
-    for name in set(direct) | set(locked):
-        have = version(name)
+    for name, found in have.items():
         keep = (
             name in SERVER or (keep_kernel and name in KERNEL) or (keep_loaded and name in in_use)
         )
-        if have is not None and keep:
-            kept[name] = have
+        if found is not None and keep:
+            kept[name] = found
     missing = sorted(
-        n for n, pin in direct.items() if n not in kept and not same_version(version(n), pin)
+        n for n, pin in direct.items() if n not in kept and not same_version(have[n], pin)
     )
     requirements = repinned((root / "requirements.txt").read_text(), kept)
     constraints = repinned((root / "requirements.lock").read_text(), kept)
