@@ -9,6 +9,11 @@ to bypass.", jupyter_server's ``ServerApp``), and containers and CI machines oft
 root, so there it is started with ``--allow-root`` and says so. The port is
 ``WORKSHOP_LAB_PORT`` (default 8888, or a free one when 8888 is taken); JupyterLab is told
 not to move to another port, so the printed URL is the one it serves.
+
+JupyterLab serves the repository, or the folder ``WORKSHOP_LAB_DIR`` names (its
+``--notebook-dir``): a copy of the notebooks, say, whose outputs JupyterLab may then autosave
+without touching the repository's, as the browser test does. The lessons find the workshop's
+data through ``utils.paths``, not beside themselves, so a copy needs only the notebooks.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from standin import __main__ as standin_main
 from utils import clients, paths
 
 DEFAULT_PORT = 8888
 HOST = "127.0.0.1"
+DIR_ENV = "WORKSHOP_LAB_DIR"
+"""Environment variable naming the folder JupyterLab serves instead of the repository."""
 READY_TIMEOUT = 120.0
 """Seconds to wait for JupyterLab to answer before saying it has not."""
 
@@ -51,13 +59,19 @@ def lab_url(port: int, token: str) -> str:
     return f"http://{HOST}:{port}/lab?token={token}"
 
 
-def lab_command(port: int, token: str, *, as_root: bool) -> list[str]:
-    """JupyterLab on ``port`` with ``token``, in the repository; ``--allow-root`` for root."""
+def notebook_dir() -> Path:
+    """The folder JupyterLab serves: ``WORKSHOP_LAB_DIR`` when set, else the repository."""
+    chosen = os.environ.get(DIR_ENV)
+    return Path(chosen).resolve() if chosen else paths.ROOT
+
+
+def lab_command(port: int, token: str, *, as_root: bool, folder: Path = paths.ROOT) -> list[str]:
+    """JupyterLab on ``port`` with ``token``, serving ``folder``; ``--allow-root`` for root."""
     command = [
         sys.executable,
         "-m",
         "jupyterlab",
-        f"--notebook-dir={paths.ROOT}",
+        f"--notebook-dir={folder}",
         f"--ServerApp.ip={HOST}",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",  # fail rather than serve elsewhere than the URL says
@@ -100,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         as_root = running_as_root()
         if as_root:
             print("# Running as root: JupyterLab is started with --allow-root.", flush=True)
-        args += ["--", *lab_command(port, token, as_root=as_root)]
+        folder = notebook_dir()
+        if not folder.is_dir():
+            print(f"# {DIR_ENV}={folder} is not a folder.", file=sys.stderr, flush=True)
+            return 2
+        args += ["--", *lab_command(port, token, as_root=as_root, folder=folder)]
         done = threading.Event()
         threading.Thread(target=announce_when_ready, args=(port, token, done), daemon=True).start()
         try:

@@ -120,6 +120,23 @@ def test_root_gets_allow_root_and_the_url_names_port_and_token() -> None:
     assert local_main.lab_url(8899, "abc123") == "http://127.0.0.1:8899/lab?token=abc123"
 
 
+def test_workshop_lab_dir_is_the_folder_jupyterlab_serves(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(local_main.DIR_ENV, raising=False)
+    assert local_main.notebook_dir() == paths.ROOT
+    assert f"--notebook-dir={paths.ROOT}" in local_main.lab_command(1, "t", as_root=False)
+    monkeypatch.setenv(local_main.DIR_ENV, str(tmp_path))
+    assert local_main.notebook_dir() == tmp_path.resolve()
+    command = local_main.lab_command(1, "t", as_root=False, folder=local_main.notebook_dir())
+    assert f"--notebook-dir={tmp_path.resolve()}" in command
+    # A folder that is not there stops before the stand-in starts, not in JupyterLab's log.
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path))
+    monkeypatch.setenv(local_main.DIR_ENV, str(tmp_path / "missing"))
+    assert local_main.main(["--lab"]) == 2
+    assert not (tmp_path / "standin.json").exists()
+
+
 def test_a_taken_port_gives_way_to_a_free_one() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
