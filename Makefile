@@ -24,7 +24,7 @@ PYTEST  := $(PY) -m pytest -n $(JOBS) --dist loadgroup
 help:
 	@echo "make workshop   run every notebook headless (BACKEND=local|aws REGION=... ARGS=...)"
 	@echo "make test       run the test suite in parallel (JOBS=$(JOBS) workers)"
-	@echo "make test-fast  the suite without the notebook runs (-m \"not notebook\")"
+	@echo "make test-fast  the suite without the notebook runs (-m \"not notebook and not browser\")"
 	@echo "make test-new-account   the tests the account can change, as a new AWS account"
 	@echo "make lab        JupyterLab wired to the local stand-in"
 	@echo "make standin    the local stand-in alone (prints the shell exports)"
@@ -71,9 +71,10 @@ workshop: setup
 test: setup-dev
 	$(PYTEST)
 
-# Unit, stand-in and contract tests: everything but the papermill runs of the notebooks.
+# Unit, stand-in and contract tests: everything but the notebook runs, by papermill or in
+# the browser (tests/browser/, minutes of JupyterLab in Chromium).
 test-fast: setup-dev
-	$(PYTEST) -m "not notebook"
+	$(PYTEST) -m "not notebook and not browser"
 
 # The suite against a stand-in playing an account new to Bedrock (no model units, no Legacy
 # models). tests/conftest.py keeps only the tests that account can change; tests of

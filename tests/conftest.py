@@ -185,7 +185,13 @@ def established(aws: StandIn) -> StandIn:
     return aws
 
 
-KINDS = {"unit": "unit", "standin": "standin", "contract": "contract", "notebooks": "notebook"}
+KINDS = {
+    "unit": "unit",
+    "standin": "standin",
+    "contract": "contract",
+    "notebooks": "notebook",
+    "browser": "browser",
+}
 """Each folder of tests/ and the marker its tests carry: ``-m "not notebook"`` and the like."""
 
 ASSET_BUILDS = {"built_assets", "offline_scoring"}
