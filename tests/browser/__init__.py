@@ -1,0 +1,1 @@
+"""Browser tests: `make lab` in headless Chromium, the notebooks run through JupyterLab."""
