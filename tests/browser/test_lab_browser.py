@@ -548,6 +548,8 @@ def test_make_lab_runs_setup_and_fine_tuning_in_chromium(lab: Lab, lab_env: dict
             headless=True,
             args=CHROMIUM_FLAGS,
             viewport=VIEWPORT,
+            # Its crash reporter keeps a folder under ~/.config whatever the profile: here.
+            env={**os.environ, "XDG_CONFIG_HOME": str(served.parent / "chromium-config")},
         )
         try:
             page = browser.pages[0] if browser.pages else browser.new_page()
