@@ -14,9 +14,28 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from standin import DEFAULT_REGION, StandIn
+
+
+def terminator(
+    stopped: threading.Event, children: list[subprocess.Popen[bytes]]
+) -> Callable[..., None]:
+    """The SIGTERM handler: stop the wait and the command (JupyterLab), once."""
+
+    def terminate(*_: object) -> None:
+        # make passes a SIGTERM on to this process and a signal to the group arrives too: a
+        # second one inside stopped.set() re-entered it and deadlocked on the Event's lock
+        # (seen with gdb, 2026-12-03). Later SIGTERMs are ignored before anything else.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stopped.set()
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    return terminate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,14 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     stopped = threading.Event()
     children: list[subprocess.Popen[bytes]] = []
 
-    def terminate(*_: object) -> None:
-        # A SIGTERM stops the command too (JupyterLab), not only the wait for it.
-        stopped.set()
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGTERM, terminator(stopped, children))
     code = 0
     try:
         if command:

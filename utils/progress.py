@@ -163,7 +163,11 @@ class Lines(_Closing):
         self._said = text
         self.lines.append(line)
         self._said_at = self.clock()
-        print(line, file=self.stream or sys.stdout, flush=True)
+        # boto3 counts bytes from its transfer threads; a flush there waits on ipykernel's IO
+        # thread, and an upload in a kernel stalled on it (seen 2026-12-03), so only the main
+        # thread flushes (the kernel sends the rest within its flush interval).
+        main = threading.current_thread() is threading.main_thread()
+        print(line, file=self.stream or sys.stdout, flush=main)
 
     def update(self, n: float = 1) -> None:
         """Count ``n`` more; say so at each quarter of the total, or once a minute."""

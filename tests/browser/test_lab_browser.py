@@ -280,12 +280,11 @@ class Lab:
         """Stop ``make lab`` with SIGTERM; what is still alive after, in its group or not.
 
         The signal goes to make, which passes SIGTERM on to its command (GNU make does), and
-        so to the stand-in's process, which stops JupyterLab, which shuts its kernels down:
-        each process gets one. Sent to the whole group, the stand-in's process would get a
-        second one from make, and that can arrive while its handler runs (``python -m
-        standin``'s handler then waits forever on the lock of its own ``Event.set``). Kernels
-        run in sessions of their own, so they are found by ``marker`` (a path in their
-        command lines) rather than by group.
+        so to the stand-in's process, which stops JupyterLab, which shuts its kernels down.
+        (Sent to the whole group, the stand-in's process gets a second one from make; its
+        handler ignores it since it once deadlocked there: tests/unit/test_local_main.py.)
+        Kernels run in sessions of their own, so they are found by ``marker`` (a path in
+        their command lines) rather than by group.
         """
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.process.pid, signal.SIGTERM)
@@ -319,9 +318,9 @@ def lab_env(browser_ready: None, tmp_path: Path) -> dict[str, str]:
     _copy_lessons(served)
     _jupyter_settings(tmp_path / "jupyter")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    # A learner's JupyterLab is not CI: under CI the workshop would show plain-text progress.
-    # Nor is it run by another make (`make test`), whose flags the inner make would take.
-    for name in ("CI", "WORKSHOP_PROGRESS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+    # The display a learner's JupyterLab picks (utils.progress), not one a caller forced; and
+    # not the flags of the make that runs the tests (`make test`), which the inner make takes.
+    for name in ("WORKSHOP_PROGRESS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
         env.pop(name, None)
     env |= {
         runner_lab.DIR_ENV: str(served),

@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -183,3 +184,21 @@ def test_make_lab_starts_jupyterlab_prints_its_url_and_stops_on_sigterm(tmp_path
     with socket.socket() as probe:  # and nothing listens on its port any more
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT only
         probe.bind(("127.0.0.1", int(env["WORKSHOP_LAB_PORT"])))
+
+
+def test_the_sigterm_handler_ignores_later_sigterms_before_it_takes_any_lock() -> None:
+    # make passes a SIGTERM on and a signal to the group arrives as well: a second one inside
+    # the handler's Event.set() once deadlocked it on the Event's own lock.
+    seen = []
+
+    class Stopped(threading.Event):
+        def set(self) -> None:
+            seen.append(signal.getsignal(signal.SIGTERM))
+            super().set()
+
+    stopped, before = Stopped(), signal.getsignal(signal.SIGTERM)
+    try:
+        standin_main.terminator(stopped, [])(signal.SIGTERM, None)
+        assert seen == [signal.SIG_IGN] and stopped.is_set()
+    finally:
+        signal.signal(signal.SIGTERM, before)
