@@ -150,6 +150,7 @@ class Lines(_Closing):
         self._said_at = self.started
         self._next_step = 1
         self._closed = False
+        self._held: list[str] = []
         self._lock = threading.Lock()
         if total is not None:
             self._say(self._counted().split(" (")[0])
@@ -163,11 +164,18 @@ class Lines(_Closing):
         self._said = text
         self.lines.append(line)
         self._said_at = self.clock()
-        # boto3 counts bytes from its transfer threads; a flush there waits on ipykernel's IO
-        # thread, and an upload in a kernel stalled on it (seen 2026-12-03), so only the main
-        # thread flushes (the kernel sends the rest within its flush interval).
-        main = threading.current_thread() is threading.main_thread()
-        print(line, file=self.stream or sys.stdout, flush=main)
+        if threading.current_thread() is not threading.main_thread():
+            # boto3 counts bytes from its transfer threads, and printing there stalled an
+            # upload in a kernel (seen 2026-12-03): the main thread prints it at its next call.
+            self._held.append(line)
+            return
+        self._print_held()
+        print(line, file=self.stream or sys.stdout, flush=True)
+
+    def _print_held(self) -> None:
+        for line in self._held:
+            print(line, file=self.stream or sys.stdout)
+        self._held.clear()
 
     def update(self, n: float = 1) -> None:
         """Count ``n`` more; say so at each quarter of the total, or once a minute."""
@@ -203,6 +211,8 @@ class Lines(_Closing):
         """A short note shown after the elapsed time on the next line (a file name, failures)."""
         with self._lock:
             self._note = text
+            if threading.current_thread() is threading.main_thread():
+                self._print_held()
 
     def close(self) -> None:
         """Say the end once: the last status, or the count reached, with the time it took."""
@@ -210,6 +220,7 @@ class Lines(_Closing):
             if self._closed:
                 return
             self._closed = True
+            self._print_held()
             if self.total is not None:
                 finished = self.done >= self.total
                 self._say(self._counted().split(" (")[0] + (", done" if finished else ", stopped"))
