@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,27 +73,23 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pins(text: str) -> dict[str, str]:
-    """``name==version`` lines of a requirements or lock file, by normalised name."""
-    found = {}
+def _pinned(text: str) -> Iterator[tuple[str, str, str]]:
+    """``(name, extras, version)`` of each ``name[extras]==version`` line, comments aside."""
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
         match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*(\S+)", line)
         if match:
-            found[normalise(match[1])] = match[3]
-    return found
+            yield match[1], match[2] or "", match[3]
+
+
+def pins(text: str) -> dict[str, str]:
+    """``name==version`` lines of a requirements or lock file, by normalised name."""
+    return {normalise(name): version for name, _, version in _pinned(text)}
 
 
 def repinned(text: str, kept: Mapping[str, str]) -> list[str]:
     """The ``name==version`` lines of ``text`` (extras kept), with ``kept`` names at their pin."""
-    lines = []
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*(\S+)", line)
-        if match:
-            pin = kept.get(normalise(match[1]), match[3])
-            lines.append(f"{match[1]}{match[2] or ''}=={pin}")
-    return lines
+    return [f"{n}{x}=={kept.get(normalise(n), v)}" for n, x, v in _pinned(text)]
 
 
 def installed(name: str) -> str | None:
