@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from utils import paths  # the standard library only, like this module
+from utils.progress import elapsed  # at import, the standard library only too
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "bedrock-customization-workshop"
@@ -217,7 +218,7 @@ def _pip(args: Sequence[str], log: Path, say: Callable[[str], None]) -> None:
             tail = [*tail[-19:], line.rstrip()]
             now = time.monotonic()
             if line.startswith(("Collecting", "Installing collected")) and now - last >= HEARTBEAT:
-                say(f"  pip, {_clock(now - started)} in: {line.strip()[:100]}")
+                say(f"  pip, {elapsed(now - started)} in: {line.strip()[:100]}")
                 last = now
         code = child.wait()
     if code:
@@ -229,11 +230,6 @@ def _pip(args: Sequence[str], log: Path, say: Callable[[str], None]) -> None:
             f"{sys.executable} -m pip install -r requirements.txt -c requirements.lock && "
             f"{sys.executable} -m pip install --no-deps -e ."
         )
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes:02d}:{secs:02d}"
 
 
 def ensure(
@@ -305,8 +301,9 @@ def ensure(
         pip(["install", "--no-deps", "-e", str(root)], log, say)
     if str(root) not in sys.path:
         sys.path.append(str(root))  # what the editable install's .pth does at the next start
-    changed = {n: (v, installed(n)) for n, v in before.items() if v != installed(n)}
-    say(f"Installed in {_clock(time.monotonic() - started)}; pip's output is in {log}.")
+    after = {n: installed(n) for n in before}
+    changed = {n: (v, after[n]) for n, v in before.items() if v != after[n]}
+    say(f"Installed in {elapsed(time.monotonic() - started)}; pip's output is in {log}.")
     direct = pins((root / "requirements.txt").read_text())
     if changed.keys() & direct.keys():
         raise RestartKernel(
