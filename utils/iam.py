@@ -308,20 +308,12 @@ def remove_role(role_name: str, state: State) -> bool:
     role cannot be deleted with it attached), never deleted. False if the role was gone.
     """
     ours = {rec.get("arn") for rec in state.resources(Kind.POLICY)}
-    iam = clients.client("iam")
-    try:
-        pages = iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name)
-        attached = [p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]]
-    except ClientError as err:
-        if error_code(err) != "NoSuchEntity":
-            raise
-        attached = []
-    existed = delete_role(role_name)
-    for arn in attached:
+    detached = _delete_role(role_name)
+    for arn in detached or []:
         if arn in ours:
             remove_policy(arn, state)
     resources.forget(state, Kind.ROLE, role_name)
-    return existed
+    return detached is not None
 
 
 def _ensure(
@@ -430,20 +422,27 @@ def wait_until_usable(role_name: str, backend: str, settle_seconds: float = 10.0
 
 def delete_role(role_name: str) -> bool:
     """Detach and delete every policy of a role, then the role; False if it was already gone."""
+    return _delete_role(role_name) is not None
+
+
+def _delete_role(role_name: str) -> list[str] | None:
+    """:func:`delete_role`, returning the managed policies it detached (None: no such role)."""
     iam = clients.client("iam")
+    detached: list[str] = []
     try:
         for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name):
             for pol in page["AttachedPolicies"]:
                 iam.detach_role_policy(RoleName=role_name, PolicyArn=pol["PolicyArn"])
+                detached.append(pol["PolicyArn"])
         for page in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
             for name in page["PolicyNames"]:
                 iam.delete_role_policy(RoleName=role_name, PolicyName=name)
         iam.delete_role(RoleName=role_name)
     except ClientError as err:
         if error_code(err) == "NoSuchEntity":
-            return False
+            return None
         raise
-    return True
+    return detached
 
 
 def delete_policy(policy_arn: str) -> bool:

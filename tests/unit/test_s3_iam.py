@@ -173,6 +173,23 @@ def test_role_and_policy_deletion_tolerates_gone(aws: StandIn, state: State) -> 
     assert clients.client("iam").list_policies(Scope="Local")["Policies"] == []
 
 
+def test_remove_role_deletes_recorded_policies_and_only_detaches_others(
+    aws: StandIn, state: State
+) -> None:
+    iam.ensure_role("ws-role", "ws-policy", ACCOUNT, "us-east-1", "ws-bucket", state)
+    api = clients.client("iam")
+    theirs = api.create_policy(PolicyName="not-ours", PolicyDocument=json.dumps(iam.s3_policy("b")))
+    api.attach_role_policy(RoleName="ws-role", PolicyArn=theirs["Policy"]["Arn"])
+
+    assert iam.remove_role("ws-role", state) is True
+    names = [p["PolicyName"] for p in api.list_policies(Scope="Local")["Policies"]]
+    assert names == ["not-ours"]  # the workshop's is deleted, the other only detached
+    assert api.list_entities_for_policy(PolicyArn=theirs["Policy"]["Arn"])["PolicyRoles"] == []
+    assert api.list_roles()["Roles"] == []
+    assert state.resources() == []
+    assert iam.remove_role("ws-role", state) is False
+
+
 def test_key_and_vpc_widen_the_role_policy_exactly_that_far(aws: StandIn, state: State) -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
     vpc = {"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]}
