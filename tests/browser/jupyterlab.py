@@ -442,7 +442,7 @@ def look_at(panel: Any) -> dict[str, Any]:
     return panel.evaluate(CELLS_JS.replace("WIDGET", json.dumps(PROGRESS_WIDGET)))  # type: ignore[no-any-return]
 
 
-def run_all(page: Any, panel: Any, name: str) -> dict[str, Any]:
+def run_all(page: Any, panel: Any, name: str, timeout: float = RUN_TIMEOUT) -> dict[str, Any]:
     """Run > Run All Cells, then wait until the run has ended; the last look at the cells.
 
     The run has ended when something ran, no cell is queued or running (``[*]``) and the
@@ -451,7 +451,7 @@ def run_all(page: Any, panel: Any, name: str) -> dict[str, Any]:
     """
     focus(page)
     menu(page, "Run", "Run All Cells")
-    deadline = time.monotonic() + RUN_TIMEOUT
+    deadline = time.monotonic() + timeout
     look: dict[str, Any] = {}
     quiet = 0
     while time.monotonic() < deadline:
@@ -464,7 +464,7 @@ def run_all(page: Any, panel: Any, name: str) -> dict[str, Any]:
             return look
         time.sleep(1)
     page.screenshot(path=SHOTS / f"timeout-{name}.png")
-    pytest.fail(f"{name}: the run did not end within {RUN_TIMEOUT:.0f} s: {look}")
+    pytest.fail(f"{name}: the run did not end within {timeout:.0f} s: {look}")
 
 
 def save(page: Any, name: str) -> None:
