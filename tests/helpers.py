@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -410,3 +412,20 @@ def restore_account(snapshot: dict[str, Any]) -> None:
         )
         for arn in role["Attached"]:
             iam_api.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+
+
+def bare_venv(venv: Path, package: str, timeout: float = 900) -> Path:
+    """A new venv at ``venv`` with nothing but ``package`` (its newest release); its python.
+
+    Made from the base interpreter, so that it inherits nothing of the environment the tests
+    run in: what a learner's fresh JupyterLab or kernel starts from.
+    """
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--progress-bar", "off", package],
+        check=True,
+        timeout=timeout,
+    )
+    return python

@@ -24,7 +24,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ import pytest
 from runner import lab as runner_lab
 from tests.browser import jupyterlab as ui
 from tests.browser.series import ORDER, SETUP, run_series
-from tests.helpers import NOTHING_LEFT
+from tests.helpers import NOTHING_LEFT, bare_venv
 from utils import paths
 
 pytestmark = [
@@ -84,14 +83,7 @@ def bare_lab(tmp_path: Path) -> Iterator[BareLab]:
     clone = tmp_path / "clone"
     _clone(clone)
     venv = tmp_path / "venv"
-    base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=300)
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--progress-bar", "off", "jupyterlab"],
-        check=True,
-        timeout=900,
-    )
+    python = bare_venv(venv, "jupyterlab")
     # A learner's environment: the venv first on PATH (as in Studio's terminal), nothing of
     # this test run's workshop (its home, assets, stand-in, progress choice, Python path).
     env = {

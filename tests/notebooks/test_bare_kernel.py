@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
 
-from tests.helpers import SETUP, text_of
+from tests.helpers import SETUP, bare_venv, text_of
 from utils import paths
 from utils.state import State
 
@@ -26,15 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.same_in_every_account, pytest.mark.t
 
 def bare_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A new venv with nothing but ipykernel, registered as the kernel ``bare``; its python."""
-    venv = tmp_path / "bare-venv"
-    base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=300)
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--progress-bar", "off", "ipykernel"],
-        check=True,
-        timeout=600,
-    )
+    python = bare_venv(tmp_path / "bare-venv", "ipykernel", timeout=600)
     prefix = tmp_path / "jupyter"
     subprocess.run(
         [python, "-m", "ipykernel", "install", "--name", "bare", "--prefix", str(prefix)],
