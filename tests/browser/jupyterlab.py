@@ -185,14 +185,14 @@ def jupyter_dirs(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def leftovers(pgid: int, marker: str) -> list[str]:
+def leftovers(pgid: int, marker: str | None = None) -> list[str]:
     """Live (not zombie) processes in group ``pgid`` or with ``marker`` in their command line."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
             cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            if fields[0] != "Z" and (int(fields[2]) == pgid or marker in cmdline):
+            if fields[0] != "Z" and (int(fields[2]) == pgid or (marker and marker in cmdline)):
                 found.append(f"{stat.parent.name}: {cmdline.strip()}")
     return found
 
@@ -256,7 +256,7 @@ class Served:
                 return int(found.group(1))
         raise AssertionError(f"no AWS_ENDPOINT_URL among: {self.said}")
 
-    def stop(self, marker: str) -> list[str]:
+    def stop(self, marker: str | None = None) -> list[str]:
         """Stop it with SIGTERM; what is still alive after, in its group or not.
 
         For ``make lab`` the signal goes to make, which passes SIGTERM on to its command (GNU
@@ -439,7 +439,7 @@ def accept_dialog(page: Any, timeout: float = 10.0) -> bool:
 
 def look_at(panel: Any) -> dict[str, Any]:
     """The cells of the notebook in ``panel`` as the page shows them now."""
-    return panel.evaluate(CELLS_JS.replace("WIDGET", json.dumps(PROGRESS_WIDGET)))  # type: ignore[no-any-return]
+    return panel.evaluate(CELLS_JS.replace("WIDGET", json.dumps(PROGRESS_WIDGET)))
 
 
 def run_all(page: Any, panel: Any, name: str, timeout: float = RUN_TIMEOUT) -> dict[str, Any]:
@@ -495,7 +495,7 @@ def show(page: Any, target: Any, shot: str, *, block: str = "start") -> list[dic
     target.evaluate(SCROLL_JS, block)
     images = target.evaluate(IMAGES_JS)
     page.screenshot(path=SHOTS / shot, full_page=True)
-    return images  # type: ignore[no-any-return]
+    return images
 
 
 def cell(panel: Any, index: int) -> Any:

@@ -124,7 +124,7 @@ def remaining(python: str, cwd: Path, env: dict[str, str]) -> dict[str, list[str
         timeout=120,
     )
     assert answer.returncode == 0, answer.stderr
-    return json.loads(answer.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(answer.stdout.strip().splitlines()[-1])
 
 
 def run_series(

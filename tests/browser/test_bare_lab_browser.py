@@ -68,9 +68,7 @@ class BareLab:
     clone: Path
     python: Path
     env: dict[str, str]
-    jupyter: ui.Served
     url: str
-    marker: str
 
 
 @pytest.fixture
@@ -105,7 +103,7 @@ def bare_lab(tmp_path: Path) -> Iterator[BareLab]:
     jupyter = ui.serve(command, cwd=clone, env=env, log=ui.SHOTS / SHOTS / "jupyterlab.log")
     try:
         jupyter.wait_for(r"http://127\.0\.0\.1:\d+/lab", "JupyterLab's URL")
-        yield BareLab(clone, python, env, jupyter, runner_lab.lab_url(port, token), str(tmp_path))
+        yield BareLab(clone, python, env, runner_lab.lab_url(port, token))
     finally:
         left = jupyter.stop(str(tmp_path))
     assert left == [], f"still running after SIGTERM to JupyterLab: {left}"
@@ -163,7 +161,7 @@ def test_a_clone_and_jupyterlab_run_the_series(bare_lab: BareLab) -> None:
                 page, lab.clone, ask=(str(lab.python), lab.clone, lab.env), shots=SHOTS
             )
         finally:
-            left = standin.stop(lab.marker + "/none")  # its own group is enough here
+            left = standin.stop()  # its group: by path it would find JupyterLab too
         assert left == [], f"still running after SIGTERM to the stand-in: {left}"
 
     assets = json.loads((lab.clone / ".workshop" / "assets" / "assets.json").read_text())
