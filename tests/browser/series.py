@@ -40,19 +40,16 @@ print(json.dumps(remaining()))
 """
 
 
-def check_plots(page: Any, panel: Any, saved: Any, stem: str) -> dict[int, list[Any]]:
+def check_plots(page: Any, panel: Any, saved: Any, stem: str) -> None:
     """Each cell whose saved outputs hold PNGs draws that many, of a plot's size, on the page.
 
-    Returns the images found, by cell; screenshots the last such cell.
+    The screenshot ``<stem>-plot.png`` shows the last of them.
     """
-    drawn: dict[int, list[Any]] = {}
     plotted = [i for i, c in enumerate(saved.cells) if c.cell_type == "code" and ui.pngs(c)]
     for i in plotted:
         images = ui.show(page, ui.cell(panel, i), f"{stem}-plot.png")
         big = [im for im in images if im["png"] and im["width"] > 100 and im["height"] > 100]
         assert len(big) == ui.pngs(saved.cells[i]), (stem, i, images)
-        drawn[i] = images
-    return drawn
 
 
 def run_notebook(page: Any, served: Path, path: str) -> tuple[Any, dict[str, Any], Any, float]:
@@ -132,16 +129,15 @@ def run_series(
     served: Path,
     *,
     ask: tuple[str, Path, dict[str, str]],
-    order: list[str] = ORDER,
     shots: str = "",
 ) -> dict[str, Any]:
-    """Run every notebook of ``order`` from the page and check each; what was seen.
+    """Run every notebook of the series from the page, in order, and check each; what was seen.
 
     ``served`` is the folder JupyterLab serves; ``ask`` the python, folder and environment
     that find the lab's stand-in, asked after cleanup; ``shots`` a prefix for screenshots.
     """
     summary: dict[str, Any] = {"seconds": {}, "widgets_seen": {}}
-    for path in order:
+    for path in ORDER:
         panel, look, saved, seconds = run_notebook(page, served, path)
         summary["seconds"][path] = round(seconds, 1)
         summary["widgets_seen"][path] = sorted(look["seen"])
@@ -163,10 +159,6 @@ def run_series(
             if any(JOB_WAIT in c.source for c in saved.cells):
                 wait_cell = ui.cell_index(saved, JOB_WAIT)
                 assert wait_cell in look["seen"], (path, wait_cell, look["seen"])
-        if path == SETUP:
-            ui.show(
-                page, ui.cell(panel, ui.last_code_cell(look)), f"{shots}01-setup.png", block="end"
-            )
         if path == LESSON:
             summary["fine_tuning"] = check_fine_tuning(page, panel, look, saved, shots)
         if path == CLEANUP:
