@@ -185,8 +185,9 @@ SERIES: tuple[Notebook, ...] = (
         ),
         detail=(
             "Custom Model Import: the folder checked against what Bedrock accepts before any "
-            "upload; continued pre-training of SmolLM2-135M-Instruct (built offline by `make "
-            "assets`; `model_folder` takes any Hugging Face folder) with LoRA on AWS "
+            "upload; continued pre-training of SmolLM2-135M-Instruct (built offline by "
+            "`00_setup.ipynb` or `make assets`; `model_folder` takes any Hugging Face folder) "
+            "with LoRA on AWS "
             "documentation, held-out perplexity before and after; adapters merged and saved in "
             "bf16; a read-only import role, the upload with progress, a model import job "
             "recorded before it is sent, the imported model's units and cost; `invoke_model` in "
