@@ -547,16 +547,6 @@ def pngs(cell: Any) -> int:
     return sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
 
 
-def printed(nb: Any) -> str:
-    """Everything a saved notebook's cells printed or displayed as text."""
-    parts = []
-    for c in nb.cells:
-        for out in c.get("outputs", []):
-            parts.append(str(out.get("text", "")))
-            parts.append(str(out.get("data", {}).get("text/plain", "")))
-    return "\n".join(parts)
-
-
 def read_saved(path: Path) -> Any:
     """The notebook JupyterLab saved at ``path``."""
     return nbformat.read(path, as_version=4)

@@ -14,6 +14,7 @@ from typing import Any
 
 from runner.series import SERIES
 from tests.browser import jupyterlab as ui
+from tests.helpers import text_of
 
 SETUP = "00_setup.ipynb"
 LESSON = "fine-tuning/01_fine_tune_and_evaluate.ipynb"
@@ -162,7 +163,7 @@ def run_series(
         if path == LESSON:
             summary["fine_tuning"] = check_fine_tuning(page, panel, look, saved, shots)
         if path == CLEANUP:
-            assert NOTHING_LEFT_LINE in ui.printed(saved)
+            assert NOTHING_LEFT_LINE in text_of(saved)
             summary["left_after_cleanup"] = remaining(*ask)
         ui.close_and_shut_down(page, path.rsplit("/", 1)[-1])
     return summary
