@@ -41,11 +41,11 @@ import secrets
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import nbformat
 import papermill
@@ -87,6 +87,7 @@ STOP_ERRORS = frozenset({"PreflightStop", "NotServed"})
 billable, or after training a model the account cannot serve yet."""
 
 log = logging.getLogger("runner.run")
+T = TypeVar("T")
 
 
 class RunnerError(Exception):
@@ -497,6 +498,39 @@ def _kernel_manager(env: Mapping[str, str], cwd: Path) -> type[Any]:
     return NotebookKernelManager
 
 
+KERNEL_START_ATTEMPTS = 3
+"""Starts of a kernel that dies before it answers ``kernel_info``, before giving up.
+
+jupyter_client picks a kernel's ports by binding and releasing them, and another process can
+take one before the kernel binds it (``ZMQError: Address already in use``, then
+``RuntimeError: Kernel died before replying to kernel_info``). It is a known race of the
+Jupyter protocol; papermill's maintainer suggests retrying with a fresh set of ports
+(nteract/papermill#511, also jupyter/jupyter_client#276). A new kernel manager picks new
+ports, and nothing of the notebook has run yet, so starting again is safe. Seen here in CI
+with kernels, JupyterLab and Chromium starting side by side (2026-12-03)."""
+
+_NEVER_STARTED = "Kernel died before replying to kernel_info"
+
+
+def with_kernel_start_retries(execute: Callable[[], T], name: str) -> T:
+    """``execute()``, run again (at most :data:`KERNEL_START_ATTEMPTS` in all) while the
+    kernel dies before answering; every other failure is raised at once."""
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            return execute()
+        except RuntimeError as exc:
+            if _NEVER_STARTED not in str(exc) or attempt == KERNEL_START_ATTEMPTS:
+                raise
+            log.warning(
+                "%s: its kernel died before answering (a port taken meanwhile?); "
+                "starting a new one (attempt %d of %d)",
+                name,
+                attempt + 1,
+                KERNEL_START_ATTEMPTS,
+            )
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def _execute(
     source: Path,
     output: Path,
@@ -507,15 +541,18 @@ def _execute(
     cell_timeout: float | None,
 ) -> None:
     """Run one notebook with papermill in its own folder, its kernel given ``env`` too."""
-    papermill.execute_notebook(
-        str(source),
-        str(output),
-        parameters=parameters,
-        kernel_name=KERNEL_NAME,
-        progress_bar=False,
-        log_output=log_output,
-        execution_timeout=cell_timeout,
-        kernel_manager_class=_kernel_manager(env, source.parent),
+    with_kernel_start_retries(
+        lambda: papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            log_output=log_output,
+            execution_timeout=cell_timeout,
+            kernel_manager_class=_kernel_manager(env, source.parent),
+        ),
+        source.name,
     )
 
 

@@ -12,6 +12,7 @@ import botocore.session
 import nbformat
 import papermill
 
+from runner.run import with_kernel_start_retries
 from standin.bedrock import ACCOUNT_ID
 from standin.restjson import output_problems
 from utils import clients, iam, paths
@@ -277,13 +278,16 @@ def execute(name: str, out_dir: Path, **params: Any) -> nbformat.NotebookNode:
     assert not unknown, f"{name} has no parameters {sorted(unknown)}"
     target = out_dir / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(source),
-        str(target),
-        parameters=params,
-        kernel_name="python3",
-        cwd=str(source.parent),
-        progress_bar=False,
+    with_kernel_start_retries(
+        lambda: papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(source.parent),
+            progress_bar=False,
+        ),
+        name,
     )
     return nbformat.read(target, as_version=4)
 

@@ -368,6 +368,60 @@ def test_timeout_and_dead_kernel_are_failures(tmp_path: Path, cell: str, ename: 
     assert error["cell_index"] == 3
 
 
+def _failing_starts(monkeypatch: pytest.MonkeyPatch, failures: int, message: str) -> list[str]:
+    """papermill's first ``failures`` runs raise ``message``, as a dying kernel does."""
+    real = rw.papermill.execute_notebook
+    calls: list[str] = []
+
+    def execute(source: str, output: str, **kw: Any) -> Any:
+        calls.append(source)
+        if len(calls) <= failures:
+            raise RuntimeError(message)
+        return real(source, output, **kw)
+
+    monkeypatch.setattr(rw.papermill, "execute_notebook", execute)
+    return calls
+
+
+def test_a_kernel_that_dies_before_answering_is_started_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "repo"
+    write_notebook(root / "one.ipynb", "", RECORD + "state.load().record_result('ran', 1)")
+    calls = _failing_starts(monkeypatch, 2, "Kernel died before replying to kernel_info")
+    summary = rw.run(
+        root=root, series=["one.ipynb"], cleanup_notebook=None, backend="aws", out=tmp_path / "r"
+    )
+    assert summary.ok, summary.table()
+    assert len(calls) == 3  # two starts lost, the third ran the notebook
+    assert summary.notebook("one.ipynb").results == {"ran": 1}
+    assert "starting a new one (attempt 3 of 3)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("failures", "message", "calls"),
+    [
+        (5, "Kernel died before replying to kernel_info", rw.KERNEL_START_ATTEMPTS),
+        (1, "Kernel didn't respond in 60 seconds", 1),  # not the start race: no new start
+    ],
+    ids=["gives-up", "other-error"],
+)
+def test_kernel_starts_are_retried_only_for_the_start_race_and_only_so_often(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failures: int, message: str, calls: int
+) -> None:
+    root = tmp_path / "repo"
+    write_notebook(root / "one.ipynb", "", "x = 1")
+    made = _failing_starts(monkeypatch, failures, message)
+    summary = rw.run(
+        root=root, series=["one.ipynb"], cleanup_notebook=None, backend="aws", out=tmp_path / "r"
+    )
+    assert not summary.ok
+    assert len(made) == calls
+    error = summary.notebook("one.ipynb").error
+    assert error is not None
+    assert (error["ename"], error["evalue"]) == ("RuntimeError", message)
+
+
 class FakeStandIn:
     """Records how the runner uses the stand-in; points at a port nobody listens on."""
 
