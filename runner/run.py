@@ -515,20 +515,20 @@ _NEVER_STARTED = "Kernel died before replying to kernel_info"
 def with_kernel_start_retries(execute: Callable[[], T], name: str) -> T:
     """``execute()``, run again (at most :data:`KERNEL_START_ATTEMPTS` in all) while the
     kernel dies before answering; every other failure is raised at once."""
-    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+    for attempt in range(2, KERNEL_START_ATTEMPTS + 1):
         try:
             return execute()
         except RuntimeError as exc:
-            if _NEVER_STARTED not in str(exc) or attempt == KERNEL_START_ATTEMPTS:
+            if _NEVER_STARTED not in str(exc):
                 raise
             log.warning(
                 "%s: its kernel died before answering (a port taken meanwhile?); "
                 "starting a new one (attempt %d of %d)",
                 name,
-                attempt + 1,
+                attempt,
                 KERNEL_START_ATTEMPTS,
             )
-    raise AssertionError("unreachable")  # the loop returns or raises
+    return execute()  # the last attempt: whatever it raises is the notebook's failure
 
 
 def _execute(
