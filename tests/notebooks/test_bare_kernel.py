@@ -15,6 +15,7 @@ import nbformat
 import papermill
 import pytest
 
+from runner.run import with_kernel_start_retries
 from tests.helpers import SETUP, bare_venv, text_of
 from utils import paths
 from utils.state import State
@@ -38,12 +39,15 @@ def bare_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_setup(out: Path) -> nbformat.NotebookNode:
-    papermill.execute_notebook(
-        str(paths.ROOT / SETUP),
-        str(out),
-        kernel_name="bare",
-        cwd=str(paths.ROOT),
-        progress_bar=False,
+    with_kernel_start_retries(
+        lambda: papermill.execute_notebook(
+            str(paths.ROOT / SETUP),
+            str(out),
+            kernel_name="bare",
+            cwd=str(paths.ROOT),
+            progress_bar=False,
+        ),
+        SETUP,
     )
     return nbformat.read(out, as_version=4)
 
